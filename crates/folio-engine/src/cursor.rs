@@ -1,0 +1,235 @@
+//! Opaque cursor tokens: signed, versioned, bound to one query.
+//!
+//! A token is the base64url text (no padding) of
+//!
+//! ```text
+//! version (1 byte = 1) | kind (1 byte) | fingerprint (8 bytes) | key | tag (16 bytes)
+//! ```
+//!
+//! where `kind` is after, before or end, `key` is a value count and the tagged values, the
+//! fingerprint is a hash of the query (collection, filter, sort) the token was issued for, and
+//! `tag` is HMAC-SHA256 under the server's secret over everything before it, truncated to 128
+//! bits. The server keeps no cursor state: any process with the same secret accepts the token.
+//! The page size is deliberately not part of the token, so clients may change it between pages.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::filter::Filter;
+use crate::page::{Key, Position};
+use crate::schema::{CollectionSchema, FieldType};
+use crate::sort::Sort;
+use crate::value::Value;
+
+const VERSION: u8 = 1;
+const TAG_LEN: usize = 16;
+const FINGERPRINT_LEN: usize = 8;
+/// Longer tokens are rejected before decoding, so hostile input cannot make us allocate much.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Why a token was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    /// The token is not one this server could have issued: bad encoding, truncated, unknown
+    /// version, or a signature that does not verify (altered or forged).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The token is genuine but was issued for a different collection, filter or sort.
+    #[error("the cursor was issued for a different collection, filter or sort")]
+    QueryMismatch,
+}
+
+/// A hash of what a cursor is bound to: collection, filter and sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u8; FINGERPRINT_LEN]);
+
+impl Fingerprint {
+    /// The fingerprint of a query.
+    pub fn of(schema: &CollectionSchema, filter: &Filter, sort: &Sort) -> Fingerprint {
+        let mut h = Sha256::new();
+        for part in [
+            schema.name.as_str(),
+            &filter.canonical(),
+            &sort.to_spec(schema),
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        let digest = h.finalize();
+        let mut out = [0; FINGERPRINT_LEN];
+        out.copy_from_slice(&digest[..FINGERPRINT_LEN]);
+        Fingerprint(out)
+    }
+}
+
+/// Signs and verifies cursor tokens under one secret.
+#[derive(Clone)]
+pub struct CursorCodec {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for CursorCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorCodec { .. }") // never print the key
+    }
+}
+
+impl CursorCodec {
+    /// A codec keyed with `secret` (any length; HMAC hashes long keys).
+    pub fn new(secret: &[u8]) -> CursorCodec {
+        CursorCodec {
+            mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
+        }
+    }
+
+    /// Encodes a keyset position (after, before or end) for the query with fingerprint `fp`.
+    ///
+    /// # Panics
+    /// On [`Position::Start`] and [`Position::Offset`], which are not cursor positions.
+    pub fn encode(&self, fp: Fingerprint, position: &Position) -> String {
+        let (kind, key): (u8, &[Value]) = match position {
+            Position::After(k) => (0, k),
+            Position::Before(k) => (1, k),
+            Position::End => (2, &[]),
+            Position::Start | Position::Offset(_) => panic!("only keyset positions become cursors"),
+        };
+        let mut buf = vec![VERSION, kind];
+        buf.extend_from_slice(&fp.0);
+        buf.push(u8::try_from(key.len()).expect("sorts have at most a few fields"));
+        for v in key {
+            match v {
+                Value::Null => buf.push(0),
+                Value::Int(i) => {
+                    buf.push(1);
+                    buf.extend_from_slice(&i.to_be_bytes());
+                }
+                Value::Float(f) => {
+                    buf.push(2);
+                    buf.extend_from_slice(&f.to_bits().to_be_bytes());
+                }
+                Value::Text(t) => {
+                    buf.push(3);
+                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                    buf.extend_from_slice(t.as_bytes());
+                }
+            }
+        }
+        let tag = self.tag(&buf);
+        buf.extend_from_slice(&tag[..TAG_LEN]);
+        URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    /// Decodes and verifies a token for the query with fingerprint `fp`, sort `sort` and
+    /// schema `schema`, returning the position it names.
+    pub fn decode(
+        &self,
+        token: &str,
+        fp: Fingerprint,
+        sort: &Sort,
+        schema: &CollectionSchema,
+    ) -> Result<Position, CursorError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(CursorError::Invalid("the cursor is too long"));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.trim_end_matches('='))
+            .map_err(|_| CursorError::Invalid("the cursor is not base64url text"))?;
+        if bytes.len() < 2 + FINGERPRINT_LEN + 1 + TAG_LEN {
+            return Err(CursorError::Invalid("the cursor is truncated"));
+        }
+        if bytes[0] != VERSION {
+            return Err(CursorError::Invalid("the cursor has an unknown version"));
+        }
+        let (body, tag) = bytes.split_at(bytes.len() - TAG_LEN);
+        let mut mac = self.mac.clone();
+        mac.update(body);
+        // Constant-time comparison of the truncated tag.
+        mac.verify_truncated_left(tag).map_err(|_| {
+            CursorError::Invalid(
+                "the cursor's signature does not verify (altered, truncated or forged)",
+            )
+        })?;
+        if body[2..2 + FINGERPRINT_LEN] != fp.0 {
+            return Err(CursorError::QueryMismatch);
+        }
+        let key = decode_key(&body[2 + FINGERPRINT_LEN..])?;
+        // A genuine token for this fingerprint has the right shape; checking anyway means a
+        // fingerprint collision can never reach a store with a malformed key.
+        check_key(&key, sort, schema)?;
+        match (body[1], key.is_empty()) {
+            (0, false) => Ok(Position::After(key)),
+            (1, false) => Ok(Position::Before(key)),
+            (2, true) => Ok(Position::End),
+            _ => Err(CursorError::Invalid("the cursor has an unknown kind")),
+        }
+    }
+
+    fn tag(&self, body: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+fn decode_key(mut rest: &[u8]) -> Result<Key, CursorError> {
+    let malformed = CursorError::Invalid("the cursor's key is malformed");
+    let (&count, tail) = rest.split_first().ok_or(malformed.clone())?;
+    rest = tail;
+    let mut take = |n: usize| -> Result<&[u8], CursorError> {
+        if rest.len() < n {
+            return Err(malformed.clone());
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    let mut key = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let value = match take(1)?[0] {
+            0 => Value::Null,
+            1 => Value::Int(i64::from_be_bytes(take(8)?.try_into().expect("8 bytes"))),
+            2 => Value::Float(f64::from_bits(u64::from_be_bytes(
+                take(8)?.try_into().expect("8 bytes"),
+            ))),
+            3 => {
+                let len = u32::from_be_bytes(take(4)?.try_into().expect("4 bytes")) as usize;
+                let text = std::str::from_utf8(take(len)?).map_err(|_| malformed.clone())?;
+                Value::Text(text.to_owned())
+            }
+            _ => return Err(malformed),
+        };
+        key.push(value);
+    }
+    if !rest.is_empty() {
+        return Err(CursorError::Invalid("the cursor has trailing bytes"));
+    }
+    Ok(key)
+}
+
+fn check_key(key: &[Value], sort: &Sort, schema: &CollectionSchema) -> Result<(), CursorError> {
+    if key.is_empty() {
+        return Ok(()); // the end position
+    }
+    let bad = CursorError::Invalid("the cursor's key does not fit this sort");
+    if key.len() != sort.fields().len() {
+        return Err(bad);
+    }
+    for (field, value) in sort.fields().iter().zip(key) {
+        let ok = match (schema.type_of(field.column), value) {
+            (_, Value::Null) => field.column != crate::schema::Column::Id,
+            (FieldType::String, Value::Text(_)) => true,
+            (FieldType::Float, Value::Float(f)) => f.is_finite(),
+            (FieldType::Integer | FieldType::Boolean | FieldType::Timestamp, Value::Int(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(bad);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+//! Typed scalar values as the engine compares them, and their conversions from JSON and text.
+
+use std::cmp::Ordering;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::schema::FieldType;
+
+/// A value of a sortable or filterable column, in the form stores keep and compare it.
+///
+/// Booleans are `Int(0|1)` and timestamps are `Int(microseconds since the Unix epoch, UTC)`,
+/// so that every store compares them as numbers and instants.
+///
+/// The engine's order is total: see [`Value::total_cmp`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// No value: the path is absent or JSON `null`.
+    Null,
+    /// An integer, boolean or timestamp.
+    Int(i64),
+    /// A finite float.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+/// Why a JSON value or a text does not fit a field type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected}, got {got}")]
+pub struct TypeMismatch {
+    /// What the type accepts, in words.
+    pub expected: &'static str,
+    /// What was given, shortened.
+    pub got: String,
+}
+
+impl Value {
+    /// The engine's total order: numbers before text, and `Null` after every value.
+    ///
+    /// `Null` being the greatest value is what makes NULLs sort last when ascending and first
+    /// when descending (engine.md, invariant 2), and lets keyset predicates treat NULL like any
+    /// other key value instead of needing three-valued logic.
+    pub fn total_cmp(&self, other: &Value) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Greater,
+            (_, Null) => Ordering::Less,
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Int(a), Float(b)) => cmp_int_float(*a, *b),
+            (Float(a), Int(b)) => cmp_int_float(*b, *a).reverse(),
+            (Text(a), Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Text(_), _) => Ordering::Greater,
+            (_, Text(_)) => Ordering::Less,
+        }
+    }
+
+    /// Converts the JSON value found at a path of the given type.
+    ///
+    /// `None` (path absent) and JSON `null` are [`Value::Null`]. String arrays are not scalar and
+    /// are converted with [`string_array`] instead.
+    pub fn from_json(
+        json: Option<&serde_json::Value>,
+        ty: FieldType,
+    ) -> Result<Value, TypeMismatch> {
+        use serde_json::Value as J;
+        let json = match json {
+            None | Some(J::Null) => return Ok(Value::Null),
+            Some(j) => j,
+        };
+        let mismatch = || TypeMismatch {
+            expected: expected(ty),
+            got: short(&json.to_string()),
+        };
+        match (ty, json) {
+            (FieldType::String, J::String(s)) => Ok(Value::Text(s.clone())),
+            (FieldType::Integer, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(mismatch),
+            (FieldType::Float, J::Number(n)) => n
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(Value::Float)
+                .ok_or_else(mismatch),
+            (FieldType::Boolean, J::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+            (FieldType::Timestamp, J::String(s)) => parse_timestamp(s).ok_or_else(mismatch),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Parses a value written as text (a query parameter) for a path of the given type.
+    ///
+    /// For `string[]` paths this parses one element.
+    pub fn parse(text: &str, ty: FieldType) -> Result<Value, TypeMismatch> {
+        let mismatch = || TypeMismatch {
+            expected: expected(ty),
+            got: short(text),
+        };
+        match ty {
+            FieldType::String | FieldType::StringArray => Ok(Value::Text(text.to_owned())),
+            FieldType::Integer => text.parse().map(Value::Int).map_err(|_| mismatch()),
+            FieldType::Float => text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Value::Float)
+                .ok_or_else(mismatch),
+            FieldType::Boolean => match text {
+                "true" => Ok(Value::Int(1)),
+                "false" => Ok(Value::Int(0)),
+                _ => Err(mismatch()),
+            },
+            FieldType::Timestamp => parse_timestamp(text).ok_or_else(mismatch),
+        }
+    }
+}
+
+/// Extracts the elements of a `string[]` path; absent or `null` is the empty array.
+pub fn string_array(json: Option<&serde_json::Value>) -> Result<Vec<String>, TypeMismatch> {
+    use serde_json::Value as J;
+    let mismatch = |j: &J| TypeMismatch {
+        expected: expected(FieldType::StringArray),
+        got: short(&j.to_string()),
+    };
+    match json {
+        None | Some(J::Null) => Ok(Vec::new()),
+        Some(J::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| mismatch(i)))
+            .collect(),
+        Some(other) => Err(mismatch(other)),
+    }
+}
+
+/// Looks up a dotted path in a JSON document.
+pub fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.')
+        .try_fold(doc, |node, segment| node.get(segment))
+}
+
+fn parse_timestamp(text: &str) -> Option<Value> {
+    let instant = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(instant.unix_timestamp_nanos() / 1000)
+        .ok()
+        .map(Value::Int)
+}
+
+/// Compares an integer with a float exactly, without the rounding of `a as f64`.
+fn cmp_int_float(a: i64, b: f64) -> Ordering {
+    if b.is_nan() {
+        return Ordering::Less;
+    }
+    // Every i64 lies in [-2^63, 2^63); outside that range the answer is known from the sign.
+    if b >= 9_223_372_036_854_775_808.0 {
+        return Ordering::Less;
+    }
+    if b < -9_223_372_036_854_775_808.0 {
+        return Ordering::Greater;
+    }
+    let trunc = b.trunc() as i64; // exact: b is within i64 range here
+    a.cmp(&trunc).then_with(|| {
+        let frac = b - b.trunc();
+        if frac > 0.0 {
+            Ordering::Less
+        } else if frac < 0.0 {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    })
+}
+
+fn expected(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::String => "a string",
+        FieldType::Integer => "an integer",
+        FieldType::Float => "a finite number",
+        FieldType::Boolean => "`true` or `false`",
+        FieldType::Timestamp => "an RFC 3339 date-time such as 2021-03-04T12:00:00Z",
+        FieldType::StringArray => "an array of strings",
+    }
+}
+
+fn short(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("`{}…`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
