@@ -1,1 +1,113 @@
-//! placeholder
+//! Where folio's collections live: the [`Store`] trait and its embedded SQLite implementation.
+//!
+//! # Brief overview
+//! - [`Store`] is the read side every HTTP style uses: list collections, look up a schema, run
+//!   a page [`Plan`] for a [`Query`], fetch one record.
+//! - [`SqliteStore`] keeps collections in one SQLite file (WAL, a pool of read connections),
+//!   with each indexed path as a real column indexed on `(path, id)`.
+//! - [`demo`] generates the deterministic demo dataset.
+//!
+//! All SQL of folio lives in this crate.
+//!
+//! # Example
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use folio_engine::{page::plan, Filter, Position, Sort};
+//! use folio_store::{demo, Query, SqliteStore, Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = SqliteStore::open(dir.path()).unwrap();
+//! demo::build(&store, 50, &|_| {}).unwrap();
+//! let schema = store.schema("entries").await.unwrap();
+//! let query = Query { schema, filter: Filter::all(), sort: Sort::by_id() };
+//! let page = store.page(&query, &plan(&query.sort, Position::Start, 10), true).await.unwrap();
+//! assert_eq!(page.page.records.len(), 10);
+//! assert_eq!(page.total, Some(50));
+//! # });
+//! ```
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+use std::sync::Arc;
+
+use folio_engine::{CollectionSchema, Filter, Key, Page, Plan, Sort, Value};
+
+pub mod demo;
+mod error;
+mod ingest;
+mod sqlite;
+mod totals;
+
+pub use error::StoreError;
+pub use sqlite::{DB_FILE, SqliteStore};
+
+/// What to page through: a collection, a filter and a total sort order.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The collection's schema.
+    pub schema: Arc<CollectionSchema>,
+    /// Which records.
+    pub filter: Filter,
+    /// In which order.
+    pub sort: Sort,
+}
+
+/// One record of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The record's key in the query's sort (its id is the last value).
+    pub key: Key,
+    /// The document, as JSON text exactly as stored.
+    pub doc: String,
+}
+
+impl Record {
+    /// The record's id.
+    pub fn id(&self) -> &Value {
+        self.key.last().expect("a key ends with the id")
+    }
+}
+
+/// A page of records and, when asked for, the number of records that match the filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageResult {
+    /// The page.
+    pub page: Page<Record>,
+    /// The exact number of matching records, read in the same snapshot as the page.
+    pub total: Option<u64>,
+}
+
+/// A collection and its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionInfo {
+    /// Its schema.
+    pub schema: Arc<CollectionSchema>,
+    /// How many records it holds.
+    pub count: u64,
+}
+
+/// The read side of a store, as every HTTP style uses it.
+///
+/// Implementations must reproduce the engine's semantics exactly: the total order of
+/// [`folio_engine::Value::total_cmp`] (NULL after every value), the keyset predicates of
+/// [`folio_engine::keyset`] and the filter semantics of [`Filter::matches`].
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every collection with its record count, by name.
+    async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
+
+    /// The schema of a collection, or [`StoreError::UnknownCollection`].
+    async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError>;
+
+    /// Runs a page plan: the records of `query` selected by `plan`, and the total if `total`.
+    async fn page(&self, query: &Query, plan: &Plan, total: bool)
+    -> Result<PageResult, StoreError>;
+
+    /// The document with the given id, if there is one.
+    async fn get(
+        &self,
+        schema: &CollectionSchema,
+        id: &Value,
+    ) -> Result<Option<String>, StoreError>;
+}

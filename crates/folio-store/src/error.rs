@@ -1,0 +1,36 @@
+//! The store's error type, split by whose fault it is.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No collection has this name (the client's fault).
+    #[error("collection `{0}` not found")]
+    UnknownCollection(String),
+    /// A collection of this name exists already.
+    #[error("collection `{0}` exists already")]
+    CollectionExists(String),
+    /// A document that does not fit the collection's schema (the caller's data is at fault).
+    #[error("document {index}: {message}")]
+    InvalidDocument {
+        /// Its 1-based position in the input.
+        index: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A schema that cannot be used.
+    #[error(transparent)]
+    Schema(#[from] folio_engine::EngineError),
+    /// The database failed (an internal error: never shown to clients in detail).
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// Something else went wrong inside the store (an internal error).
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// Whether the error is the store's own fault rather than the request's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, StoreError::Database(_) | StoreError::Internal(_))
+    }
+}

@@ -1,0 +1,66 @@
+//! A small pool of read-only SQLite connections, so concurrent requests read in parallel.
+//!
+//! In WAL mode readers never block each other or the writer; what serialises requests is a
+//! single shared connection, which this pool avoids. It is a mutex-guarded stack plus a
+//! condition variable: checkout is O(1), and callers run on blocking threads, so waiting
+//! for a connection never stalls the async runtime.
+
+use std::ops::Deref;
+use std::sync::{Condvar, Mutex};
+
+use rusqlite::Connection;
+
+/// A fixed set of connections.
+pub(crate) struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl Pool {
+    pub(crate) fn new(conns: Vec<Connection>) -> Pool {
+        Pool {
+            idle: Mutex::new(conns),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Takes a connection, waiting for one to be returned if all are in use.
+    pub(crate) fn get(&self) -> Pooled<'_> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// A connection on loan; it goes back to the pool when dropped.
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+            self.pool.returned.notify_one();
+        }
+    }
+}
