@@ -1,1 +1,54 @@
-fn main() {}
+//! The `folio` command: serve paginated collections over HTTP.
+
+mod secret;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Fast, correct pagination for large collections.
+///
+/// folio publishes collections of JSON documents over HTTP with every pagination method real
+/// APIs use (page numbers, offsets, signed cursors) in the request and response styles of
+/// well-known APIs. Start with `folio serve --demo`, then open
+/// http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1 and follow `links.next`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "folio",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -37,6 +37,7 @@ pub mod filter;
 pub mod keyset;
 pub mod limits;
 pub mod page;
+pub mod projection;
 pub mod schema;
 pub mod sort;
 pub mod value;

@@ -1,1 +1,68 @@
-//! placeholder
+//! folio's HTTP API: the axum router and one module per pagination style.
+//!
+//! # Brief overview
+//! - [`router`] builds the whole application over an [`AppState`]; [`serve`] runs it on a
+//!   listener until a shutdown signal, finishing requests in flight.
+//! - [`HttpConfig`] holds the limits each style applies.
+//! - [`ApiError`] is the one error type of the API: its status is decided in one place and
+//!   each style renders it in its own error shape.
+//! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//!
+//! This is the only crate that knows HTTP and JSON wire shapes.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run(store: std::sync::Arc<dyn folio_store::Store>) -> std::io::Result<()> {
+//! use folio_http::{AppState, HttpConfig, router, serve};
+//!
+//! let state = AppState::new(store, b"a secret of at least 32 bytes....", HttpConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! serve(listener, router(state), std::future::pending()).await
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod error;
+pub mod jsonapi;
+mod links;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::{AppState, HttpConfig};
+
+/// Builds the application: every style under its prefix, plus a small index at `/`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .nest("/jsonapi", jsonapi::routes())
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `GET /`: where the styles live.
+async fn index() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "name": "folio",
+        "styles": {"jsonapi": "/jsonapi"},
+        "collections": "/jsonapi",
+    }))
+}

@@ -1,0 +1,184 @@
+//! `folio serve`: open the store, build the demo if asked, serve until a signal.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use folio_engine::Limits;
+use folio_http::{AppState, HttpConfig};
+use folio_store::{SqliteStore, Store, demo};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Serve collections over HTTP in every pagination style.
+///
+/// Examples:
+///   folio serve --demo                       # 100,000 demo entries on 127.0.0.1:8080
+///   folio serve --demo --demo-size 1000000 --addr 127.0.0.1:0
+///   FOLIO_SECRET=$(openssl rand -hex 32) folio serve --data-dir /srv/folio
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct ServeArgs {
+    /// Create (on first run) and serve the demo collection `entries`.
+    #[arg(long)]
+    demo: bool,
+
+    /// Records in the demo collection. A stored demo of another size is rebuilt.
+    #[arg(long, default_value_t = 100_000, value_name = "N", requires = "demo")]
+    demo_size: u64,
+
+    /// Where the embedded store keeps its files.
+    #[arg(long, default_value = "./folio-data", value_name = "DIR")]
+    data_dir: PathBuf,
+
+    /// Listen address. Port 0 picks a free port; the first line on stdout says which.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    addr: SocketAddr,
+
+    /// File holding the cursor signing secret (at least 16 bytes). Without it, the
+    /// FOLIO_SECRET environment variable is used; without that, a secret is generated on first
+    /// start and kept in the data directory. Servers that share a secret accept each other's
+    /// cursors.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+
+    /// Page size of the `jsonapi` style when a request gives no page[size].
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    jsonapi_default_page_size: u64,
+
+    /// Largest page[size] the `jsonapi` style accepts (larger: 422).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    jsonapi_max_page_size: u64,
+
+    /// How deep page numbers and offsets may reach (offset + size <= N); `unlimited` removes
+    /// the limit. Cursors reach any depth at the same cost.
+    #[arg(long, default_value = "10000", value_name = "N|unlimited", value_parser = parse_max_offset)]
+    max_offset: MaxOffset,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MaxOffset(Option<u64>);
+
+fn parse_max_offset(text: &str) -> Result<MaxOffset, String> {
+    if text == "unlimited" {
+        return Ok(MaxOffset(None));
+    }
+    text.parse()
+        .map(|n| MaxOffset(Some(n)))
+        .map_err(|_| format!("expected a whole number or `unlimited`, got `{text}`"))
+}
+
+/// Runs `folio serve`.
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.jsonapi_default_page_size > args.jsonapi_max_page_size {
+        anyhow::bail!(
+            "--jsonapi-default-page-size {} is above --jsonapi-max-page-size {}",
+            args.jsonapi_default_page_size,
+            args.jsonapi_max_page_size
+        );
+    }
+    let store = SqliteStore::open(&args.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let secret = crate::secret::load(
+        args.secret_file.as_deref(),
+        std::env::var("FOLIO_SECRET").ok(),
+        &args.data_dir,
+    )
+    .context("cannot load the cursor signing secret")?;
+    if args.demo {
+        build_demo(&store, args.demo_size)?;
+    }
+    let config = HttpConfig {
+        jsonapi: Limits {
+            default_size: args.jsonapi_default_page_size,
+            max_size: args.jsonapi_max_page_size,
+            max_offset: args.max_offset.0,
+        },
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(store);
+        let collections = store
+            .collections()
+            .await
+            .context("cannot read the collections")?;
+        if collections.is_empty() {
+            tracing::warn!(
+                "the store holds no collections; run `folio serve --demo` to serve the demo"
+            );
+        }
+        for c in &collections {
+            tracing::info!(collection = %c.schema.name, records = c.count, "serving");
+        }
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        // The first line on stdout is a contract: scripts and tests read the address from it.
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/entries?page%5Bcursor%5D=1'");
+        let app = folio_http::router(AppState::new(store, &secret, config));
+        folio_http::serve(listener, app, shutdown_signal())
+            .await
+            .context("the server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn build_demo(store: &SqliteStore, size: u64) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(size).with_message("building the demo collection `entries`");
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let built = demo::ensure(store, size, &|n| bar.set_position(n))
+        .context("cannot build the demo dataset")?;
+    bar.finish_and_clear();
+    if built {
+        tracing::info!(
+            records = size,
+            seconds = started.elapsed().as_secs_f32(),
+            "built the demo collection"
+        );
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

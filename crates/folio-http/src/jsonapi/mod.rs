@@ -1,0 +1,209 @@
+//! The `jsonapi` style: JSON:API as DataCite's REST API uses it.
+//!
+//! - `GET /jsonapi` lists the collections.
+//! - `GET /jsonapi/{collection}` pages through one: page numbers (`page[number]`,
+//!   `page[size]`), cursors (`page[cursor]=1`, then the token in `links.next`), or the cursor
+//!   profile's `page[after]`/`page[before]`; with `sort`, `filter[path]`,
+//!   `filter[path][op]` and `fields[{collection}]`.
+//! - `GET /jsonapi/{collection}/{id}` returns one record.
+//!
+//! Past the offset window, page-number links switch to cursor links (`next` to
+//! `page[cursor]=<token>`, `last` to the end cursor), so every link resolves.
+
+mod document;
+mod request;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::get;
+use folio_engine::page::plan;
+use folio_engine::{Position, Value};
+
+use crate::error::ApiError;
+use crate::links::{self, Target};
+use crate::state::AppState;
+use document::{Links, Meta};
+use request::Mode;
+
+/// The media type of JSON:API documents.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// The routes of this style, to be nested under `/jsonapi`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(collections))
+        .route("/{collection}", get(list))
+        .route("/{collection}/{id}", get(one))
+        .fallback(|| async { document::error(&ApiError::UnknownCollection(String::new())) })
+}
+
+async fn collections(State(state): State<AppState>) -> Response {
+    match state.store.collections().await {
+        Ok(infos) => document::collections(&infos),
+        Err(e) => document::error(&e.into()),
+    }
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    let found = async {
+        let schema = state.store.schema(&collection).await?;
+        let unknown = || ApiError::UnknownRecord {
+            collection: collection.clone(),
+            id: id.clone(),
+        };
+        // An id that cannot have the collection's id type names no record.
+        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        let doc = state.store.get(&schema, &key).await?.ok_or_else(unknown)?;
+        Ok::<_, ApiError>(document::record(&schema, &key, &doc))
+    };
+    found.await.unwrap_or_else(|e| document::error(&e))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    list_page(&state, &collection, raw.as_deref())
+        .await
+        .unwrap_or_else(|e| document::error(&e))
+}
+
+async fn list_page(
+    state: &AppState,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.jsonapi;
+    let req = request::parse(state, schema, raw, &limits)?;
+    let size = req.size;
+    let position = match &req.mode {
+        Mode::Number(number) => {
+            let offset = (number - 1).saturating_mul(size);
+            limits.check_offset(
+                offset,
+                size,
+                "page[number]",
+                "cursor pagination (page[cursor]=1, then follow links.next)",
+            )?;
+            Position::Offset(offset)
+        }
+        Mode::Cursor { position, .. } => position.clone(),
+    };
+    let result = state
+        .store
+        .page(&req.query, &plan(&req.query.sort, position, size), true)
+        .await?;
+    let total = result.total.unwrap_or(0);
+    let page = result.page;
+    let total_pages = if size == 0 { 0 } else { total.div_ceil(size) };
+
+    let base = Target::new(
+        format!("/jsonapi/{}", links::segment(collection)),
+        req.carry.clone(),
+    );
+    let size_param = ("page[size]", size.to_string());
+    let cursor = |position: &Position| state.cursor(&req.query, position);
+    let mut out = Links::default();
+    let meta;
+    match &req.mode {
+        Mode::Number(number) => {
+            let number = *number;
+            let at = |n: u64| {
+                base.with(&[("page[number]", n.to_string()), size_param.clone()])
+                    .href()
+            };
+            let within = |n: u64| {
+                limits
+                    .check_offset((n - 1).saturating_mul(size), size, "", "")
+                    .is_ok()
+            };
+            out.self_ = at(number);
+            out.first = Some(at(1));
+            if number > 1 {
+                out.prev = Some(at(number - 1));
+            }
+            if let Some(key) = &page.next {
+                out.next = Some(if within(number + 1) {
+                    at(number + 1)
+                } else {
+                    base.with(&[
+                        ("page[cursor]", cursor(&Position::After(key.clone()))),
+                        size_param.clone(),
+                    ])
+                    .href()
+                });
+            }
+            let last = total_pages.max(1);
+            out.last = Some(if within(last) {
+                at(last)
+            } else {
+                base.with(&[("page[cursor]", cursor(&Position::End)), size_param.clone()])
+                    .href()
+            });
+            meta = Meta {
+                total,
+                total_pages,
+                page: Some(number),
+                size,
+                limits,
+            };
+        }
+        Mode::Cursor { param, position } => {
+            // Links keep the client's method: `page[cursor]` tokens carry their direction,
+            // the profile's `page[after]`/`page[before]` name it.
+            let profile = *param != "page[cursor]";
+            let (after, before) = if profile {
+                ("page[after]", "page[before]")
+            } else {
+                ("page[cursor]", "page[cursor]")
+            };
+            let self_token = match position {
+                Position::Start => "1".to_owned(),
+                other => cursor(other),
+            };
+            out.self_ = base
+                .with(&[(*param, self_token), size_param.clone()])
+                .href();
+            out.first = Some(
+                base.with(&[("page[cursor]", "1".to_owned()), size_param.clone()])
+                    .href(),
+            );
+            if let Some(key) = &page.prev {
+                out.prev = Some(
+                    base.with(&[
+                        (before, cursor(&Position::Before(key.clone()))),
+                        size_param.clone(),
+                    ])
+                    .href(),
+                );
+            }
+            if let Some(key) = &page.next {
+                out.next = Some(
+                    base.with(&[
+                        (after, cursor(&Position::After(key.clone()))),
+                        size_param.clone(),
+                    ])
+                    .href(),
+                );
+            }
+            out.last = Some(
+                base.with(&[(before, cursor(&Position::End)), size_param.clone()])
+                    .href(),
+            );
+            meta = Meta {
+                total,
+                total_pages,
+                page: None,
+                size,
+                limits,
+            };
+        }
+    }
+    Ok(document::list(&req, &page.records, &meta, &out))
+}

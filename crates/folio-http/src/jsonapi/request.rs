@@ -1,0 +1,193 @@
+//! Parsing a JSON:API list request into engine terms (parse, then validate into types).
+
+use std::sync::Arc;
+
+use folio_engine::limits::parse_count;
+use folio_engine::{CollectionSchema, EngineError, Filter, Limits, Position, Sort};
+use folio_store::Query;
+
+use crate::state::AppState;
+
+/// The pagination parameters of this style; any other `page[...]` is a misspelling.
+pub(crate) const PAGE_PARAMS: [&str; 5] = [
+    "page[number]",
+    "page[size]",
+    "page[cursor]",
+    "page[after]",
+    "page[before]",
+];
+
+/// How the page is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Mode {
+    /// Page-number pagination: the 1-based page number.
+    Number(u64),
+    /// Cursor pagination. `param` is the parameter the client used, so that links keep it:
+    /// `page[cursor]` (DataCite), or `page[after]`/`page[before]` (the cursor profile).
+    Cursor {
+        param: &'static str,
+        position: Position,
+    },
+}
+
+/// A checked list request.
+#[derive(Debug, Clone)]
+pub(crate) struct ListRequest {
+    pub(crate) query: Query,
+    pub(crate) size: u64,
+    pub(crate) mode: Mode,
+    /// Paths to keep in `attributes`, when `fields[{collection}]` is given.
+    pub(crate) fields: Option<Vec<String>>,
+    /// The parameters every link of the response repeats (sort, filters, fields), as given.
+    pub(crate) carry: Vec<(String, String)>,
+}
+
+/// Parses and validates the query string of `GET /jsonapi/{collection}`.
+pub(crate) fn parse(
+    state: &AppState,
+    schema: Arc<CollectionSchema>,
+    raw: Option<&str>,
+    limits: &Limits,
+) -> Result<ListRequest, EngineError> {
+    let invalid = |param: &str, message: String| EngineError::InvalidParameter {
+        param: param.to_owned(),
+        message,
+    };
+    let mut sort_text = None;
+    let mut page: Vec<(&'static str, String)> = Vec::new();
+    let mut filters = Vec::new();
+    let mut fields = None;
+    let mut carry = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let (key, value) = (key.into_owned(), value.into_owned());
+        if key == "sort" {
+            if sort_text.replace(value.clone()).is_some() {
+                return Err(invalid(
+                    "sort",
+                    "is given more than once; give one comma-separated list".into(),
+                ));
+            }
+            carry.push((key, value));
+        } else if key == "page" || key.starts_with("page[") {
+            let Some(known) = PAGE_PARAMS.iter().find(|p| **p == key) else {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "is not a pagination parameter of this API; known ones: {}",
+                        PAGE_PARAMS.join(", ")
+                    ),
+                ));
+            };
+            if page.iter().any(|(k, _)| k == known) {
+                return Err(invalid(known, "is given more than once".into()));
+            }
+            page.push((known, value));
+        } else if let Some(inner) = key
+            .strip_prefix("filter[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            let (path, op) = match inner.split_once("][") {
+                Some((path, op)) => (path.to_owned(), op.to_owned()),
+                None => (inner.to_owned(), "eq".to_owned()),
+            };
+            filters.push((key.clone(), path, op, value.clone()));
+            carry.push((key, value));
+        } else if let Some(ty) = key
+            .strip_prefix("fields[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            // Sparse fieldsets name the resource type; those of other types do not apply.
+            if ty == schema.name {
+                fields = Some(
+                    value
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
+                carry.push((key, value));
+            }
+        }
+        // Anything else is ignored, as JSON:API servers do with parameters they do not know.
+    }
+
+    let sort = match &sort_text {
+        Some(text) => Sort::parse(text, &schema, "sort")?,
+        None => Sort::by_id(),
+    };
+    let mut filter = Filter::all();
+    for (param, path, op, value) in &filters {
+        filter.push_text(&schema, path, op, value, param)?;
+    }
+    let query = Query {
+        schema,
+        filter,
+        sort,
+    };
+
+    let get = |name: &str| {
+        page.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let size = limits.parse_size(get("page[size]"), "page[size]")?;
+    let cursor_params: Vec<&'static str> = ["page[cursor]", "page[after]", "page[before]"]
+        .into_iter()
+        .filter(|p| get(p).is_some())
+        .collect();
+    let mode = match (cursor_params.as_slice(), get("page[number]")) {
+        ([], number) => {
+            let number = match number {
+                None => 1,
+                Some(text) => match parse_count(text, "page[number]", "a whole number from 1")? {
+                    0 => {
+                        return Err(invalid(
+                            "page[number]",
+                            "is 0; page numbers start at 1".into(),
+                        ));
+                    }
+                    n => n,
+                },
+            };
+            Mode::Number(number)
+        }
+        ([param], None) => {
+            let token = get(param).unwrap_or_default();
+            let position = match (*param, token) {
+                ("page[cursor]", "1") => Position::Start,
+                (_, token) => state.decode_cursor(&query, token, param)?,
+            };
+            let position = match (*param, position) {
+                ("page[after]", Position::After(k) | Position::Before(k)) => Position::After(k),
+                ("page[before]", Position::After(k) | Position::Before(k)) => Position::Before(k),
+                ("page[after]", Position::End) => {
+                    return Err(invalid(
+                        "page[after]",
+                        "holds the end-of-collection cursor, which only page[before] and page[cursor] accept".into(),
+                    ));
+                }
+                (_, position) => position,
+            };
+            Mode::Cursor { param, position }
+        }
+        (params, number) => {
+            let mut given: Vec<&str> = params.to_vec();
+            given.extend(number.map(|_| "page[number]"));
+            return Err(invalid(
+                given[0],
+                format!(
+                    "cannot be combined with {}; use page[number] for page numbers, or one of \
+                     page[cursor], page[after], page[before] for cursors",
+                    given[1..].join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(ListRequest {
+        query,
+        size,
+        mode,
+        fields,
+        carry,
+    })
+}

@@ -1,0 +1,66 @@
+//! Building the absolute-path links of responses and the RFC 8288 `Link` header.
+
+use axum::http::HeaderValue;
+
+/// A link target: a path and its query parameters, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    path: String,
+    params: Vec<(String, String)>,
+}
+
+impl Target {
+    /// A target at `path` carrying `params` (the parameters that stay the same on every page,
+    /// such as sort and filters).
+    pub(crate) fn new(path: String, params: Vec<(String, String)>) -> Target {
+        Target { path, params }
+    }
+
+    /// This target with more parameters appended.
+    pub(crate) fn with(&self, extra: &[(&str, String)]) -> Target {
+        let mut params = self.params.clone();
+        params.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Target {
+            path: self.path.clone(),
+            params,
+        }
+    }
+
+    /// The absolute-path URL, with keys and values form-encoded (so `[` and `]` are escaped
+    /// as RFC 3986 requires in a query).
+    pub(crate) fn href(&self) -> String {
+        if self.params.is_empty() {
+            return self.path.clone();
+        }
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&self.params)
+            .finish();
+        format!("{}?{query}", self.path)
+    }
+}
+
+/// The RFC 8288 `Link` header for `(relation, href)` pairs, or `None` when there are none.
+pub(crate) fn header(links: &[(&str, String)]) -> Option<HeaderValue> {
+    if links.is_empty() {
+        return None;
+    }
+    let value = links
+        .iter()
+        .map(|(rel, href)| format!("<{href}>; rel=\"{rel}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Hrefs are form-encoded ASCII and relation names are ours, so this cannot fail.
+    HeaderValue::from_str(&value).ok()
+}
+
+/// Percent-encodes one path segment (a collection name or an id).
+pub(crate) fn segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// Everything but unreserved characters is escaped in a path segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');

@@ -1,0 +1,82 @@
+//! A real server on 127.0.0.1:0 over a small demo store, shared by the tests of this binary.
+
+use std::sync::{Arc, OnceLock};
+
+use folio_engine::Limits;
+use folio_http::{AppState, HttpConfig};
+use folio_store::{SqliteStore, Store, demo};
+
+/// Records in the demo served to the tests.
+pub(crate) const DEMO_SIZE: u64 = 1500;
+
+/// The offset window of the test server: small, so that crossing it is cheap to test.
+pub(crate) const MAX_OFFSET: u64 = 600;
+
+pub(crate) struct Server {
+    pub(crate) base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The shared server, started on first use on a runtime of its own (a test's runtime ends
+/// with the test, and the server must outlive it).
+pub(crate) fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        demo::build(&store, DEMO_SIZE, &|_| {}).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let config = HttpConfig {
+            jsonapi: Limits {
+                default_size: 25,
+                max_size: 1000,
+                max_offset: Some(MAX_OFFSET),
+            },
+        };
+        let state = AppState::new(store, b"test secret, at least 16 bytes", config);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                folio_http::serve(listener, folio_http::router(state), std::future::pending())
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        Server {
+            base: format!("http://{addr}"),
+            _dir: dir,
+        }
+    })
+}
+
+/// A response: status, headers and JSON body.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: serde_json::Value,
+}
+
+/// GETs an absolute-path URL (as links give them) from the shared server.
+pub(crate) async fn get(path: &str) -> Reply {
+    // A client per request: a client's pooled connections belong to the runtime of the test
+    // that opened them and die with it.
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server().base))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"));
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
