@@ -1,5 +1,10 @@
 //! The `folio` command: serve paginated collections over HTTP.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// The doc comments of the CLI types are its `--help` text, which names parameters such as
+// page[size]; escaping the brackets for rustdoc would show the escapes in the help.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod secret;
 mod serve;
 

@@ -126,7 +126,7 @@ impl Filter {
             )));
         }
         self.clauses.push(Clause { column, condition });
-        self.clauses.sort_by_key(|c| canonical_clause(c));
+        self.clauses.sort_by_key(canonical_clause);
         Ok(())
     }
 

@@ -227,7 +227,8 @@ async fn link_header_mirrors_body_links_and_every_link_resolves() {
 #[tokio::test]
 async fn filters_select_what_a_reference_selects() {
     let all: Vec<Json> = demo::entries(DEMO_SIZE).collect();
-    let cases: Vec<(&str, Box<dyn Fn(&Json) -> bool>)> = vec![
+    type Keep = Box<dyn Fn(&Json) -> bool>;
+    let cases: Vec<(&str, Keep)> = vec![
         (
             "filter[provider]=aflow",
             Box::new(|e: &Json| e["provider"] == "aflow"),

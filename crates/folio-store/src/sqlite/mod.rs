@@ -266,7 +266,7 @@ impl SqliteStore {
                         }
                     }
                 }
-                if count % 4096 == 0 {
+                if count.is_multiple_of(4096) {
                     progress(count);
                 }
             }
@@ -327,14 +327,12 @@ impl SqliteStore {
 
 fn read_catalog(conn: &Connection) -> Result<Vec<CollectionSchema>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT schema FROM folio_collections ORDER BY name")?;
-    let schemas = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
+    stmt.query_map([], |r| r.get::<_, String>(0))?
         .map(|json| {
             serde_json::from_str::<CollectionSchema>(&json?)
                 .map_err(|e| StoreError::Internal(format!("unreadable schema in catalog: {e}")))
         })
-        .collect();
-    schemas
+        .collect()
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {

@@ -1,0 +1,3 @@
+//! Tests of the `folio` binary as users run it.
+
+mod serve;

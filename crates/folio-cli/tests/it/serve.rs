@@ -1,0 +1,89 @@
+//! `folio serve` as a real process: the address line, the kept secret, clean shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &Path, extra: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["serve", "--demo", "--demo-size", "300", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env_remove("FOLIO_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the folio binary starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let base = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
+    Running { child, base }
+}
+
+async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn cursors_survive_a_restart_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path(), &[]);
+    let (status, body) = get_json(&format!("{}/jsonapi/entries?page[cursor]=1&page[size]=100", first.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["meta"]["total"], 300);
+    let next = body["links"]["next"].as_str().unwrap().to_owned();
+    let (_, expected) = get_json(&format!("{}{next}", first.base)).await;
+    stop(first);
+
+    // A restart reuses the generated secret and the stored demo: the same link still works.
+    let second = start(dir.path(), &[]);
+    let (status, again) = get_json(&format!("{}{next}", second.base)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"], expected["data"]);
+    stop(second);
+
+    // With another secret the token is refused.
+    let secret_file = dir.path().join("other-secret");
+    std::fs::write(&secret_file, "another secret of enough length").unwrap();
+    let third = start(dir.path(), &["--secret-file", secret_file.to_str().unwrap()]);
+    let (status, refused) = get_json(&format!("{}{next}", third.base)).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["errors"][0]["code"], "invalid-cursor");
+    stop(third);
+}
+
+#[test]
+fn a_short_secret_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("FOLIO_SECRET", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FOLIO_SECRET") && stderr.contains("at least 16"), "{stderr}");
+}
+
+/// Sends SIGTERM and expects a clean exit.
+fn stop(mut running: Running) {
+    let pid = running.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = running.child.wait().unwrap();
+    assert!(exit.success(), "folio exits 0 on SIGTERM, got {exit:?}");
+}
