@@ -18,7 +18,15 @@ impl Drop for Running {
 
 fn start(data_dir: &Path, extra: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
-        .args(["serve", "--demo", "--demo-size", "300", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--demo",
+            "--demo-size",
+            "300",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(extra)
         .env_remove("FOLIO_SECRET")
@@ -27,8 +35,14 @@ fn start(data_dir: &Path, extra: &[&str]) -> Running {
         .spawn()
         .expect("the folio binary starts");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let base = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
     Running { child, base }
 }
 
@@ -41,7 +55,11 @@ async fn get_json(url: &str) -> (u16, serde_json::Value) {
 async fn cursors_survive_a_restart_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let first = start(dir.path(), &[]);
-    let (status, body) = get_json(&format!("{}/jsonapi/entries?page[cursor]=1&page[size]=100", first.base)).await;
+    let (status, body) = get_json(&format!(
+        "{}/jsonapi/entries?page[cursor]=1&page[size]=100",
+        first.base
+    ))
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["meta"]["total"], 300);
     let next = body["links"]["next"].as_str().unwrap().to_owned();
@@ -58,7 +76,10 @@ async fn cursors_survive_a_restart_and_sigterm_stops_cleanly() {
     // With another secret the token is refused.
     let secret_file = dir.path().join("other-secret");
     std::fs::write(&secret_file, "another secret of enough length").unwrap();
-    let third = start(dir.path(), &["--secret-file", secret_file.to_str().unwrap()]);
+    let third = start(
+        dir.path(),
+        &["--secret-file", secret_file.to_str().unwrap()],
+    );
     let (status, refused) = get_json(&format!("{}{next}", third.base)).await;
     assert_eq!(status, 400);
     assert_eq!(refused["errors"][0]["code"], "invalid-cursor");
@@ -76,7 +97,10 @@ fn a_short_secret_is_refused_with_a_clear_error() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("FOLIO_SECRET") && stderr.contains("at least 16"), "{stderr}");
+    assert!(
+        stderr.contains("FOLIO_SECRET") && stderr.contains("at least 16"),
+        "{stderr}"
+    );
 }
 
 /// Sends SIGTERM and expects a clean exit.

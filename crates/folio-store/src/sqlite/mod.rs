@@ -280,6 +280,53 @@ impl SqliteStore {
         Ok(count)
     }
 
+    /// Deletes the records with the given ids (absent ones are skipped), in one transaction.
+    /// Returns how many were deleted.
+    pub fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
+        let schema = self
+            .cached_schema(collection)
+            .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
+        let t = sql::table(collection);
+        let mut conn = self.write_conn();
+        let tx = conn.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut find = tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?;
+            let mut delete = tx.prepare(&format!("DELETE FROM {t} WHERE rid = ?1"))?;
+            let mut sides = schema
+                .indexed
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.ty == FieldType::StringArray)
+                .map(|(n, _)| {
+                    tx.prepare(&format!(
+                        "DELETE FROM {} WHERE rid = ?1",
+                        sql::elements_table(collection, n)
+                    ))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for id in ids {
+                let Some(rid) = find
+                    .query_row([sql::bind(id)], |r| r.get::<_, i64>(0))
+                    .optional()?
+                else {
+                    continue;
+                };
+                delete.execute([rid])?;
+                for side in &mut sides {
+                    side.execute([rid])?;
+                }
+                deleted += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE folio_collections SET generation = generation + 1 WHERE name = ?1",
+            [collection],
+        )?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
     fn write_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
