@@ -5,6 +5,7 @@
 // page[size]; escaping the brackets for rustdoc would show the escapes in the help.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod import;
 mod secret;
 mod serve;
 
@@ -17,12 +18,7 @@ use clap::{Parser, Subcommand};
 /// well-known APIs. Start with `folio serve --demo`, then open
 /// http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1 and follow `links.next`.
 #[derive(Debug, Parser)]
-#[command(
-    name = "folio",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "folio", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::ServeArgs),
+    Import(import::ImportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +42,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -14,18 +14,11 @@ const MIN_LEN: usize = 16;
 
 /// Loads the secret, in order of precedence: the file given, the environment variable, the
 /// data directory (generated there if missing).
-pub(crate) fn load(
-    file: Option<&Path>,
-    env: Option<String>,
-    data_dir: &Path,
-) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn load(file: Option<&Path>, env: Option<String>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the secret file {}", file.display()))?;
-        return check(
-            text.trim_end().as_bytes(),
-            &format!("--secret-file {}", file.display()),
-        );
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read the secret file {}", file.display()))?;
+        return check(text.trim_end().as_bytes(), &format!("--secret-file {}", file.display()));
     }
     if let Some(env) = env {
         return check(env.as_bytes(), "FOLIO_SECRET");
@@ -51,8 +44,7 @@ fn check(secret: &[u8], source: &str) -> anyhow::Result<Vec<u8>> {
 
 fn generate(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot get random bytes for a secret: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("cannot get random bytes for a secret: {e}"))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -67,8 +59,7 @@ fn generate(path: &Path) -> anyhow::Result<Vec<u8>> {
         }
         // Another process created it first: use theirs, so both accept the same cursors.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             check(text.trim_end().as_bytes(), &path.display().to_string())
         }
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),

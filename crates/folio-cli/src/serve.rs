@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use folio_engine::Limits;
 use folio_http::{AppState, HttpConfig};
-use folio_store::{SqliteStore, Store, demo};
+use folio_store::{SqliteFileStore, SqliteStore, Store, demo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Serve collections over HTTP in every pagination style.
@@ -23,8 +23,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(verbatim_doc_comment)]
 pub(crate) struct ServeArgs {
     /// Create (on first run) and serve the demo collection `entries`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sqlite")]
     demo: bool,
+
+    /// Serve the tables and views of an existing SQLite database, read-only, instead of the
+    /// embedded store. Each becomes a collection; columns that lead an index can be sorted
+    /// and filtered on.
+    #[arg(long, value_name = "FILE")]
+    sqlite: Option<PathBuf>,
 
     /// Records in the demo collection. A stored demo of another size is rebuilt.
     #[arg(long, default_value_t = 100_000, value_name = "N", requires = "demo")]
@@ -53,6 +59,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     jsonapi_max_page_size: u64,
 
+    /// Where capped counts stop: past it, totals say "at least N" (`page[total]=capped`, and
+    /// filters with or/not/none, whose exact count may scan the whole collection).
+    #[arg(long, default_value_t = folio_http::DEFAULT_COUNT_CAP, value_name = "N")]
+    count_cap: u64,
+
     /// How deep page numbers and offsets may reach (offset + size <= N); `unlimited` removes
     /// the limit. Cursors reach any depth at the same cost.
     #[arg(long, default_value = "10000", value_name = "N|unlimited", value_parser = parse_max_offset)]
@@ -80,45 +91,70 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.jsonapi_max_page_size
         );
     }
-    let store = SqliteStore::open(&args.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let store: Arc<dyn Store> = match &args.sqlite {
+        Some(file) => {
+            let store = SqliteFileStore::open(file)
+                .with_context(|| format!("cannot serve the SQLite database {}", file.display()))?;
+            for (name, why) in store.skipped() {
+                tracing::warn!(table = %name, reason = %why, "not served");
+            }
+            Arc::new(store)
+        }
+        None => {
+            let store = SqliteStore::open(&args.data_dir)
+                .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+            if args.demo {
+                build_demo(&store, args.demo_size)?;
+            }
+            Arc::new(store)
+        }
+    };
+    // The secret is kept in the data directory even when serving another database, so that
+    // nothing is ever written to the user's file.
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
     let secret = crate::secret::load(
         args.secret_file.as_deref(),
         std::env::var("FOLIO_SECRET").ok(),
         &args.data_dir,
     )
     .context("cannot load the cursor signing secret")?;
-    if args.demo {
-        build_demo(&store, args.demo_size)?;
-    }
     let config = HttpConfig {
         jsonapi: Limits {
             default_size: args.jsonapi_default_page_size,
             max_size: args.jsonapi_max_page_size,
             max_offset: args.max_offset.0,
         },
+        count_cap: args.count_cap,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(store);
-        let collections = store
-            .collections()
-            .await
-            .context("cannot read the collections")?;
+        let collections = store.collections().await.context("cannot read the collections")?;
         if collections.is_empty() {
-            tracing::warn!(
-                "the store holds no collections; run `folio serve --demo` to serve the demo"
-            );
+            tracing::warn!("no collections to serve; try `folio serve --demo` or `folio import`");
         }
         for c in &collections {
-            tracing::info!(collection = %c.schema.name, records = c.count, "serving");
+            let paths: Vec<String> = c
+                .schema
+                .indexed
+                .iter()
+                .map(|p| format!("{} ({})", p.path, p.ty))
+                .collect();
+            tracing::info!(
+                collection = %c.schema.name,
+                records = c.count,
+                id = %c.schema.id_path,
+                indexed = %paths.join(", "),
+                "serving"
+            );
+            for (column, why) in &c.unindexed {
+                tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
+            }
         }
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let addr = listener
-            .local_addr()
-            .context("cannot read the listening address")?;
+        let addr = listener.local_addr().context("cannot read the listening address")?;
         // The first line on stdout is a contract: scripts and tests read the address from it.
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{addr}")?;
@@ -141,8 +177,7 @@ fn build_demo(store: &SqliteStore, size: u64) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let built = demo::ensure(store, size, &|n| bar.set_position(n))
-        .context("cannot build the demo dataset")?;
+    let built = demo::ensure(store, size, &|n| bar.set_position(n)).context("cannot build the demo dataset")?;
     bar.finish_and_clear();
     if built {
         tracing::info!(

@@ -7,9 +7,7 @@ use crate::cursor::CursorError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     /// A cursor token that was altered, truncated, forged or malformed.
-    #[error(
-        "`{param}` is not a valid cursor: {source}; use the cursor exactly as a `next` or `prev` link gave it"
-    )]
+    #[error("`{param}` is not a valid cursor: {source}; use the cursor exactly as a `next` or `prev` link gave it")]
     InvalidCursor {
         /// The parameter that carried the cursor.
         param: String,
@@ -25,9 +23,7 @@ pub enum EngineError {
         param: String,
     },
     /// A page size above the style's maximum.
-    #[error(
-        "`{param}` is {got}, above the maximum page size {max}; ask for at most {max} records per page"
-    )]
+    #[error("`{param}` is {got}, above the maximum page size {max}; ask for at most {max} records per page")]
     PageSizeExceeded {
         /// The parameter that gave the size.
         param: String,
@@ -83,9 +79,7 @@ impl EngineError {
             EngineError::CursorQueryMismatch { .. } => "cursor-query-mismatch",
             EngineError::PageSizeExceeded { .. } => "page-size-exceeded",
             EngineError::OffsetWindowExceeded { .. } => "offset-window-exceeded",
-            EngineError::InvalidParameter { .. } | EngineError::InvalidSchema(_) => {
-                "invalid-parameter"
-            }
+            EngineError::InvalidParameter { .. } | EngineError::InvalidSchema(_) => "invalid-parameter",
             EngineError::UnsupportedSort { .. } => "unsupported-sort",
         }
     }

@@ -1,7 +1,22 @@
-//! Filters: conjunctions of equality, range and membership conditions on indexed paths.
+//! Filters: the query language of engine.md over indexed paths.
 //!
-//! Unlike keyset predicates, filters follow SQL's reading of NULL: a record whose value is
-//! NULL matches no comparison (`band_gap > 1` does not select records without a band gap).
+//! A filter is a tree of `and`, `or`, `not` over clauses. A clause tests one column:
+//! comparisons (`eq`, `gt`, `gte`, `lt`, `lte`), membership of a scalar in a list (`in`/`any`,
+//! `none`), or, on `string[]` paths, whether the array contains `all`, `any` or `none` of some
+//! values.
+//!
+//! Logic is two-valued. A comparison never holds for a missing value (`band_gap > 1` does not
+//! select records without a band gap), except `eq null`, which selects exactly those; and
+//! `not` is plain negation, so `not (band_gap > 1)` does select them.
+//!
+//! Filters come from query parameters ([`Filter::push_text`]) or JSON ([`Filter::from_json`]):
+//!
+//! ```json
+//! {"results.material.elements": {"all": ["O", "Ti"]},
+//!  "or": [{"provider": "aflow"}, {"results.properties.electronic.band_gap": {"gte": 2}}]}
+//! ```
+//!
+//! Keys of one object are combined with `and`. A plain value is `eq`; a plain list is `any`.
 
 use std::fmt::Write as _;
 
@@ -10,21 +25,31 @@ use crate::keyset::CmpOp;
 use crate::schema::{CollectionSchema, Column, FieldType};
 use crate::value::Value;
 
-/// At most this many conditions may be combined in one filter.
+/// At most this many clauses may appear in one filter.
 pub const MAX_FILTER_TERMS: usize = 32;
 
-/// At most this many values may be listed in one membership condition.
+/// At most this deep may `and`/`or`/`not` nest.
+pub const MAX_FILTER_DEPTH: usize = 8;
+
+/// At most this many values may be listed in one clause.
 pub const MAX_FILTER_VALUES: usize = 100;
 
-/// What a condition asks of a column.
+/// The operators a clause may use.
+pub const OPERATORS: [&str; 9] = ["eq", "gt", "gte", "lt", "lte", "in", "any", "all", "none"];
+
+/// What a clause asks of a column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    /// A comparison with one value (`Eq` for equality). Never matches NULL.
+    /// A comparison with one value. Never holds for a missing value, except `Eq(Null)`.
     Compare(CmpOp, Value),
-    /// A `string[]` column contains every one of the values (one value: plain membership).
+    /// The scalar equals one of the values.
+    In(Vec<Value>),
+    /// A `string[]` column contains every one of the values.
     ContainsAll(Vec<Value>),
     /// A `string[]` column contains at least one of the values.
     ContainsAny(Vec<Value>),
+    /// A `string[]` column contains none of the values.
+    ContainsNone(Vec<Value>),
 }
 
 /// One condition on one column.
@@ -36,31 +61,49 @@ pub struct Clause {
     pub condition: Condition,
 }
 
-/// A filter: every clause must hold. The empty filter selects every record.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Filter {
-    clauses: Vec<Clause>,
+/// A filter tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Every part holds; `And([])` selects every record.
+    And(Vec<Filter>),
+    /// At least one part holds; `Or([])` selects nothing.
+    Or(Vec<Filter>),
+    /// The part does not hold.
+    Not(Box<Filter>),
+    /// A clause.
+    Clause(Clause),
 }
 
-/// The operators a filter parameter may name, with their meaning for the docs and errors.
-pub const OPERATORS: [&str; 7] = ["eq", "gt", "gte", "lt", "lte", "any", "all"];
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter::all()
+    }
+}
 
 impl Filter {
-    /// The filter that selects everything.
+    /// The filter that selects every record.
     pub fn all() -> Filter {
-        Filter::default()
+        Filter::And(Vec::new())
     }
 
-    /// The clauses, in canonical order.
-    pub fn clauses(&self) -> &[Clause] {
-        &self.clauses
+    /// Whether this filter selects every record without testing anything.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Filter::And(parts) if parts.is_empty())
     }
 
-    /// Adds the condition `path op text` as a request gives it, e.g. `("band_gap", "gte",
-    /// "1.5")`. Lists (`any`, `all`) are comma-separated. `param` names the request parameter
-    /// in errors.
-    ///
-    /// On a `string[]` path, `eq` means "contains".
+    /// Whether every clause can be answered by an index seek: only `and` of clauses other
+    /// than `none`. Counting other filters may scan the collection.
+    pub fn is_seekable(&self) -> bool {
+        match self {
+            Filter::And(parts) => parts.iter().all(Filter::is_seekable),
+            Filter::Clause(c) => !matches!(c.condition, Condition::ContainsNone(_)),
+            Filter::Or(_) | Filter::Not(_) => false,
+        }
+    }
+
+    /// Adds (with `and`) the condition `path op text` as a query parameter gives it, e.g.
+    /// `("band_gap", "gte", "1.5")`. Lists (`in`, `any`, `all`, `none`) are comma-separated.
+    /// `param` names the parameter in errors.
     pub fn push_text(
         &mut self,
         schema: &CollectionSchema,
@@ -69,101 +112,348 @@ impl Filter {
         text: &str,
         param: &str,
     ) -> Result<(), EngineError> {
-        let invalid = |message: String| EngineError::InvalidParameter {
-            param: param.to_owned(),
-            message,
+        let ctx = Ctx { schema, param };
+        let (column, ty) = ctx.resolve(path, "")?;
+        let parse = |t: &str| ctx.parse_text(t, ty, path);
+        let operand = if matches!(op, "in" | "any" | "all" | "none") {
+            Operand::List(text.split(',').map(parse).collect::<Result<_, _>>()?)
+        } else {
+            Operand::One(parse(text)?)
         };
-        let Some((column, ty)) = schema.resolve(path) else {
-            return Err(invalid(format!(
-                "names `{path}`, which is not an indexed path; filterable paths: {}",
-                schema.filterable_paths().join(", ")
-            )));
-        };
-        let parse = |t: &str| {
-            Value::parse(t, ty).map_err(|e| invalid(format!("has the value `{}`: {e}", shorten(t))))
-        };
-        let list = |t: &str| -> Result<Vec<Value>, EngineError> {
-            let values = t.split(',').map(parse).collect::<Result<Vec<_>, _>>()?;
-            if values.len() > MAX_FILTER_VALUES {
-                return Err(invalid(format!(
-                    "lists {} values; at most {MAX_FILTER_VALUES} are allowed",
-                    values.len()
-                )));
-            }
-            Ok(values)
-        };
-        let condition = match (op, ty) {
-            ("eq", FieldType::StringArray) => Condition::ContainsAll(vec![parse(text)?]),
-            ("all", FieldType::StringArray) => Condition::ContainsAll(list(text)?),
-            ("any", FieldType::StringArray) => Condition::ContainsAny(list(text)?),
-            ("gt" | "gte" | "lt" | "lte", FieldType::StringArray) => {
-                return Err(invalid(format!(
-                    "uses `{op}` on the string[] path `{path}`; string[] paths take eq, any, all"
-                )));
-            }
-            ("any" | "all", _) => {
-                return Err(invalid(format!(
-                    "uses `{op}`, which only applies to string[] paths; `{path}` is {ty}, which \
-                     takes eq, gt, gte, lt, lte"
-                )));
-            }
-            ("eq", _) => Condition::Compare(CmpOp::Eq, parse(text)?),
-            ("gt", _) => Condition::Compare(CmpOp::Gt, parse(text)?),
-            ("gte", _) => Condition::Compare(CmpOp::Ge, parse(text)?),
-            ("lt", _) => Condition::Compare(CmpOp::Lt, parse(text)?),
-            ("lte", _) => Condition::Compare(CmpOp::Le, parse(text)?),
-            _ => {
-                return Err(invalid(format!(
-                    "uses the operator `{}`; known operators: {}",
-                    shorten(op),
-                    OPERATORS.join(", ")
-                )));
-            }
-        };
-        if self.clauses.len() >= MAX_FILTER_TERMS {
-            return Err(invalid(format!(
-                "is one condition too many; at most {MAX_FILTER_TERMS} are allowed"
-            )));
-        }
-        self.clauses.push(Clause { column, condition });
-        self.clauses.sort_by_key(canonical_clause);
-        Ok(())
+        let clause = ctx.clause(column, ty, path, op, operand, "")?;
+        self.and(clause);
+        self.check_limits(param)
     }
 
-    /// A canonical text of the filter: equal filters give equal texts. Used in cursor
-    /// fingerprints and as the key of cached totals.
+    /// Parses a filter written in JSON (the grammar in the module docs) and adds it with
+    /// `and`. `param` names where it came from in errors, which also give the location inside.
+    pub fn push_json(
+        &mut self,
+        schema: &CollectionSchema,
+        json: &serde_json::Value,
+        param: &str,
+    ) -> Result<(), EngineError> {
+        let parsed = Filter::from_json(schema, json, param)?;
+        self.and(parsed);
+        self.check_limits(param)
+    }
+
+    /// Parses a filter written in JSON (the grammar in the module docs).
+    pub fn from_json(schema: &CollectionSchema, json: &serde_json::Value, param: &str) -> Result<Filter, EngineError> {
+        let ctx = Ctx { schema, param };
+        let filter = ctx.object(json, "", 0)?;
+        filter.check_limits(param)?;
+        Ok(filter)
+    }
+
+    /// A canonical text of the filter: filters that differ only in the order of `and`/`or`
+    /// parts give the same text. Used in cursor fingerprints and as the key of cached totals.
     pub fn canonical(&self) -> String {
-        self.clauses
-            .iter()
-            .map(canonical_clause)
-            .collect::<Vec<_>>()
-            .join("&")
+        match self {
+            Filter::Clause(c) => canonical_clause(c),
+            Filter::Not(inner) => format!("not({})", inner.canonical()),
+            Filter::And(parts) | Filter::Or(parts) => {
+                let mut texts: Vec<String> = parts.iter().map(Filter::canonical).collect();
+                texts.sort();
+                texts.dedup();
+                let op = if matches!(self, Filter::And(_)) { "and" } else { "or" };
+                format!("{op}({})", texts.join(","))
+            }
+        }
     }
 
     /// Evaluates the filter for one record: the reference semantics every store must match.
     ///
     /// `value_of` gives a scalar column's value; `elements_of` a `string[]` column's elements.
-    pub fn matches(
-        &self,
-        value_of: &dyn Fn(Column) -> Value,
-        elements_of: &dyn Fn(Column) -> Vec<String>,
-    ) -> bool {
-        self.clauses.iter().all(|clause| match &clause.condition {
-            Condition::Compare(op, v) => {
-                let actual = value_of(clause.column);
-                actual != Value::Null && op.holds(actual.total_cmp(v))
+    pub fn matches(&self, value_of: &dyn Fn(Column) -> Value, elements_of: &dyn Fn(Column) -> Vec<String>) -> bool {
+        match self {
+            Filter::And(parts) => parts.iter().all(|p| p.matches(value_of, elements_of)),
+            Filter::Or(parts) => parts.iter().any(|p| p.matches(value_of, elements_of)),
+            Filter::Not(inner) => !inner.matches(value_of, elements_of),
+            Filter::Clause(clause) => {
+                let has = |have: &[String], v: &Value| matches!(v, Value::Text(t) if have.contains(t));
+                match &clause.condition {
+                    Condition::Compare(CmpOp::Eq, Value::Null) => value_of(clause.column) == Value::Null,
+                    Condition::Compare(op, v) => {
+                        let actual = value_of(clause.column);
+                        actual != Value::Null && op.holds(actual.total_cmp(v))
+                    }
+                    Condition::In(vs) => {
+                        let actual = value_of(clause.column);
+                        actual != Value::Null && vs.iter().any(|v| actual.total_cmp(v).is_eq())
+                    }
+                    Condition::ContainsAll(vs) => {
+                        let have = elements_of(clause.column);
+                        vs.iter().all(|v| has(&have, v))
+                    }
+                    Condition::ContainsAny(vs) => {
+                        let have = elements_of(clause.column);
+                        vs.iter().any(|v| has(&have, v))
+                    }
+                    Condition::ContainsNone(vs) => {
+                        let have = elements_of(clause.column);
+                        !vs.iter().any(|v| has(&have, v))
+                    }
+                }
             }
-            Condition::ContainsAll(vs) => {
-                let have = elements_of(clause.column);
-                vs.iter()
-                    .all(|v| matches!(v, Value::Text(t) if have.contains(t)))
+        }
+    }
+
+    fn and(&mut self, other: Filter) {
+        match (self, other) {
+            (Filter::And(parts), Filter::And(more)) => parts.extend(more),
+            (Filter::And(parts), other) => parts.push(other),
+            (this, other) => {
+                let previous = std::mem::take(this);
+                *this = Filter::And(vec![previous, other]);
             }
-            Condition::ContainsAny(vs) => {
-                let have = elements_of(clause.column);
-                vs.iter()
-                    .any(|v| matches!(v, Value::Text(t) if have.contains(t)))
+        }
+    }
+
+    fn check_limits(&self, param: &str) -> Result<(), EngineError> {
+        fn walk(f: &Filter, depth: usize, terms: &mut usize) -> usize {
+            match f {
+                Filter::Clause(_) => {
+                    *terms += 1;
+                    depth
+                }
+                Filter::Not(inner) => walk(inner, depth + 1, terms),
+                Filter::And(parts) | Filter::Or(parts) => {
+                    parts.iter().map(|p| walk(p, depth + 1, terms)).max().unwrap_or(depth)
+                }
             }
+        }
+        let mut terms = 0;
+        let depth = walk(self, 0, &mut terms);
+        let too = |message: String| EngineError::InvalidParameter {
+            param: param.to_owned(),
+            message,
+        };
+        if terms > MAX_FILTER_TERMS {
+            return Err(too(format!(
+                "has {terms} conditions; at most {MAX_FILTER_TERMS} are allowed"
+            )));
+        }
+        // The outermost `and` that joins parameters does not count as nesting.
+        if depth > MAX_FILTER_DEPTH + 1 {
+            return Err(too(format!(
+                "nests and/or/not {} deep; at most {MAX_FILTER_DEPTH} levels are allowed",
+                depth - 1
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a clause compares with: one value or a list.
+enum Operand {
+    One(Value),
+    List(Vec<Value>),
+}
+
+/// Parsing context: the schema, and the parameter named in errors.
+struct Ctx<'a> {
+    schema: &'a CollectionSchema,
+    param: &'a str,
+}
+
+impl Ctx<'_> {
+    fn error(&self, at: &str, message: String) -> EngineError {
+        let message = if at.is_empty() {
+            message
+        } else {
+            format!("at `{at}`: {message}")
+        };
+        EngineError::InvalidParameter {
+            param: self.param.to_owned(),
+            message,
+        }
+    }
+
+    fn resolve(&self, path: &str, at: &str) -> Result<(Column, FieldType), EngineError> {
+        self.schema.resolve(path).ok_or_else(|| {
+            self.error(
+                at,
+                format!(
+                    "names `{}`, which is not an indexed path; filterable paths: {}",
+                    shorten(path),
+                    self.schema.filterable_paths().join(", ")
+                ),
+            )
         })
+    }
+
+    fn parse_text(&self, text: &str, ty: FieldType, path: &str) -> Result<Value, EngineError> {
+        Value::parse(text, ty).map_err(|e| self.error(path, format!("the value `{}`: {e}", shorten(text))))
+    }
+
+    /// A JSON value for a path of type `ty`: typed JSON, or text in the form query
+    /// parameters use (so `"2.5"` works for a float path).
+    fn parse_json(&self, json: &serde_json::Value, ty: FieldType, at: &str) -> Result<Value, EngineError> {
+        let ty = if ty == FieldType::StringArray {
+            FieldType::String
+        } else {
+            ty
+        };
+        match (json, ty) {
+            (serde_json::Value::String(s), FieldType::Integer | FieldType::Float | FieldType::Boolean) => {
+                self.parse_text(s, ty, at)
+            }
+            (json, ty) => Value::from_json(Some(json), ty).map_err(|e| self.error(at, e.to_string())),
+        }
+    }
+
+    fn object(&self, json: &serde_json::Value, at: &str, depth: usize) -> Result<Filter, EngineError> {
+        if depth > MAX_FILTER_DEPTH {
+            return Err(self.error(at, format!("nests deeper than {MAX_FILTER_DEPTH} levels")));
+        }
+        let serde_json::Value::Object(map) = json else {
+            return Err(self.error(at, "expected an object of paths and conditions, or and/or/not".into()));
+        };
+        let mut parts = Vec::with_capacity(map.len());
+        for (key, value) in map {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            let part = match key.as_str() {
+                "and" | "or" => {
+                    let serde_json::Value::Array(items) = value else {
+                        return Err(self.error(&here, format!("`{key}` takes a list of filters")));
+                    };
+                    let inner = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| self.object(item, &format!("{here}.{i}"), depth + 1))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if key == "and" {
+                        Filter::And(inner)
+                    } else {
+                        Filter::Or(inner)
+                    }
+                }
+                "not" => Filter::Not(Box::new(self.object(value, &here, depth + 1)?)),
+                path => self.path_condition(path, value, &here)?,
+            };
+            parts.push(part);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::And(parts)
+        })
+    }
+
+    fn path_condition(&self, path: &str, json: &serde_json::Value, at: &str) -> Result<Filter, EngineError> {
+        let (column, ty) = self.resolve(path, at)?;
+        let list = |json: &serde_json::Value, at: &str| -> Result<Vec<Value>, EngineError> {
+            match json {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| self.parse_json(i, ty, at))
+                    .collect::<Result<_, _>>(),
+                one => Ok(vec![self.parse_json(one, ty, at)?]),
+            }
+        };
+        match json {
+            serde_json::Value::Object(ops) => {
+                let mut parts = Vec::with_capacity(ops.len());
+                for (op, operand) in ops {
+                    let here = format!("{at}.{op}");
+                    let operand = if matches!(op.as_str(), "in" | "any" | "all" | "none") {
+                        Operand::List(list(operand, &here)?)
+                    } else if operand.is_null() {
+                        Operand::One(Value::Null)
+                    } else {
+                        Operand::One(self.parse_json(operand, ty, &here)?)
+                    };
+                    parts.push(self.clause(column, ty, path, op, operand, &here)?);
+                }
+                Ok(if parts.len() == 1 {
+                    parts.remove(0)
+                } else {
+                    Filter::And(parts)
+                })
+            }
+            serde_json::Value::Array(_) => self.clause(column, ty, path, "any", Operand::List(list(json, at)?), at),
+            serde_json::Value::Null => self.clause(column, ty, path, "eq", Operand::One(Value::Null), at),
+            one => self.clause(column, ty, path, "eq", Operand::One(self.parse_json(one, ty, at)?), at),
+        }
+    }
+
+    fn clause(
+        &self,
+        column: Column,
+        ty: FieldType,
+        path: &str,
+        op: &str,
+        operand: Operand,
+        at: &str,
+    ) -> Result<Filter, EngineError> {
+        let array = ty == FieldType::StringArray;
+        let condition = match (op, operand) {
+            (_, Operand::List(vs)) if vs.len() > MAX_FILTER_VALUES => {
+                return Err(self.error(
+                    at,
+                    format!("lists {} values; at most {MAX_FILTER_VALUES} are allowed", vs.len()),
+                ));
+            }
+            (_, Operand::List(vs)) if vs.is_empty() => {
+                return Err(self.error(at, format!("`{op}` needs at least one value")));
+            }
+            ("eq", Operand::One(Value::Null)) if array => {
+                return Err(self.error(
+                    at,
+                    format!("compares the string[] path `{path}` with null; give a string"),
+                ));
+            }
+            ("eq", Operand::One(v)) if array => Condition::ContainsAll(vec![v]),
+            ("all", Operand::List(vs)) if array => Condition::ContainsAll(vs),
+            ("any" | "in", Operand::List(vs)) if array => Condition::ContainsAny(vs),
+            ("none", Operand::List(vs)) if array => Condition::ContainsNone(vs),
+            ("gt" | "gte" | "lt" | "lte", _) if array => {
+                return Err(self.error(
+                    at,
+                    format!("uses `{op}` on the string[] path `{path}`; string[] paths take eq, any, all, none"),
+                ));
+            }
+            ("all", _) => {
+                return Err(self.error(
+                    at,
+                    format!("uses `all` on `{path}`, which is {ty}; `all` applies to string[] paths (use `in`)"),
+                ));
+            }
+            ("eq", Operand::One(v)) => Condition::Compare(CmpOp::Eq, v),
+            ("any" | "in", Operand::List(vs)) => Condition::In(vs),
+            ("none", Operand::List(vs)) => {
+                return Ok(Filter::Not(Box::new(Filter::Clause(Clause {
+                    column,
+                    condition: Condition::In(vs),
+                }))));
+            }
+            (_, Operand::One(Value::Null)) => {
+                return Err(self.error(
+                    at,
+                    format!("compares `{path}` with null using `{op}`; only eq takes null"),
+                ));
+            }
+            ("gt", Operand::One(v)) => Condition::Compare(CmpOp::Gt, v),
+            ("gte", Operand::One(v)) => Condition::Compare(CmpOp::Ge, v),
+            ("lt", Operand::One(v)) => Condition::Compare(CmpOp::Lt, v),
+            ("lte", Operand::One(v)) => Condition::Compare(CmpOp::Le, v),
+            _ => {
+                return Err(self.error(
+                    at,
+                    format!(
+                        "uses the operator `{}`; known operators: {}",
+                        shorten(op),
+                        OPERATORS.join(", ")
+                    ),
+                ));
+            }
+        };
+        Ok(Filter::Clause(Clause { column, condition }))
     }
 }
 
@@ -172,23 +462,20 @@ fn canonical_clause(clause: &Clause) -> String {
         Column::Id => "id".to_owned(),
         Column::Indexed(n) => format!("c{n}"),
     };
-    let values = |out: &mut String, vs: &[Value]| {
-        for v in vs {
-            let _ = write!(out, ":{}", canonical_value(v));
-        }
+    let list = |out: &mut String, name: &str, vs: &[Value]| {
+        let mut texts: Vec<String> = vs.iter().map(canonical_value).collect();
+        texts.sort();
+        texts.dedup();
+        let _ = write!(out, " {name} [{}]", texts.join(","));
     };
     match &clause.condition {
         Condition::Compare(op, v) => {
             let _ = write!(out, " {} {}", op.sql(), canonical_value(v));
         }
-        Condition::ContainsAll(vs) => {
-            out.push_str(" all");
-            values(&mut out, vs);
-        }
-        Condition::ContainsAny(vs) => {
-            out.push_str(" any");
-            values(&mut out, vs);
-        }
+        Condition::In(vs) => list(&mut out, "in", vs),
+        Condition::ContainsAll(vs) => list(&mut out, "all", vs),
+        Condition::ContainsAny(vs) => list(&mut out, "any", vs),
+        Condition::ContainsNone(vs) => list(&mut out, "none", vs),
     }
     out
 }
@@ -206,3 +493,6 @@ fn canonical_value(v: &Value) -> String {
 fn shorten(text: &str) -> String {
     text.chars().take(60).collect()
 }
+
+#[cfg(test)]
+mod tests;

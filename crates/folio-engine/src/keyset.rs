@@ -97,11 +97,7 @@ pub enum Side {
 /// store's rows for this sort, or from a cursor whose fingerprint matched this sort).
 pub fn predicate(sort: &Sort, key: &[Value], side: Side) -> Predicate {
     let fields = sort.fields();
-    assert_eq!(
-        fields.len(),
-        key.len(),
-        "a key has one value per sort field"
-    );
+    assert_eq!(fields.len(), key.len(), "a key has one value per sort field");
     // Split into runs of equal direction.
     let mut groups: Vec<(Direction, Vec<Column>, Vec<Value>)> = Vec::new();
     for (field, value) in fields.iter().zip(key) {
@@ -128,11 +124,7 @@ pub fn predicate(sort: &Sort, key: &[Value], side: Side) -> Predicate {
     };
     for (dir, columns, values) in groups {
         let op = strict(dir);
-        let loose = if op == CmpOp::Gt {
-            CmpOp::Ge
-        } else {
-            CmpOp::Le
-        };
+        let loose = if op == CmpOp::Gt { CmpOp::Ge } else { CmpOp::Le };
         let strict_part = Predicate::Row {
             columns: columns.clone(),
             op,
@@ -170,11 +162,7 @@ impl Predicate {
     /// semantics that every store's SQL must agree with.
     pub fn matches(&self, value_of: &dyn Fn(Column) -> Value) -> bool {
         match self {
-            Predicate::Row {
-                columns,
-                op,
-                values,
-            } => {
+            Predicate::Row { columns, op, values } => {
                 let ordering = columns
                     .iter()
                     .zip(values)

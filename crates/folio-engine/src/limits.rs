@@ -25,11 +25,7 @@ impl Limits {
         let Some(text) = text else {
             return Ok(self.default_size);
         };
-        let size = parse_count(
-            text,
-            param,
-            &format!("a whole number from 0 to {}", self.max_size),
-        )?;
+        let size = parse_count(text, param, &format!("a whole number from 0 to {}", self.max_size))?;
         self.check_size(size, param)?;
         Ok(size)
     }
@@ -49,23 +45,15 @@ impl Limits {
     /// Checks that a page at `offset` of `size` records stays within the offset window.
     /// `param` names the parameter that chose the offset (e.g. `page[number]`) and `instead`
     /// says which cursor method reaches deeper.
-    pub fn check_offset(
-        &self,
-        offset: u64,
-        size: u64,
-        param: &str,
-        instead: &str,
-    ) -> Result<(), EngineError> {
+    pub fn check_offset(&self, offset: u64, size: u64, param: &str, instead: &str) -> Result<(), EngineError> {
         match self.max_offset {
-            Some(max) if offset.saturating_add(size) > max => {
-                Err(EngineError::OffsetWindowExceeded {
-                    param: param.to_owned(),
-                    offset,
-                    size,
-                    max,
-                    instead: instead.to_owned(),
-                })
-            }
+            Some(max) if offset.saturating_add(size) > max => Err(EngineError::OffsetWindowExceeded {
+                param: param.to_owned(),
+                offset,
+                size,
+                max,
+                instead: instead.to_owned(),
+            }),
             _ => Ok(()),
         }
     }
@@ -76,12 +64,11 @@ impl Limits {
 pub fn parse_count(text: &str, param: &str, allowed: &str) -> Result<u64, EngineError> {
     let t = text.trim();
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        let what =
-            if t.starts_with('-') && t[1..].bytes().all(|b| b.is_ascii_digit()) && t.len() > 1 {
-                "is negative"
-            } else {
-                "is not a whole number"
-            };
+        let what = if t.starts_with('-') && t[1..].bytes().all(|b| b.is_ascii_digit()) && t.len() > 1 {
+            "is negative"
+        } else {
+            "is not a whole number"
+        };
         return Err(EngineError::InvalidParameter {
             param: param.to_owned(),
             message: format!(

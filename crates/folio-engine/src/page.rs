@@ -70,16 +70,8 @@ pub fn plan(sort: &Sort, position: Position, size: u64) -> Plan {
     let (predicate, scan, offset) = match &position {
         Position::Start => (None, Scan::Forward, 0),
         Position::End => (None, Scan::Backward, 0),
-        Position::After(key) => (
-            Some(keyset::predicate(sort, key, Side::After)),
-            Scan::Forward,
-            0,
-        ),
-        Position::Before(key) => (
-            Some(keyset::predicate(sort, key, Side::Before)),
-            Scan::Backward,
-            0,
-        ),
+        Position::After(key) => (Some(keyset::predicate(sort, key, Side::After)), Scan::Forward, 0),
+        Position::Before(key) => (Some(keyset::predicate(sort, key, Side::Before)), Scan::Backward, 0),
         Position::Offset(n) => (None, Scan::Forward, *n),
     };
     Plan {
@@ -114,16 +106,8 @@ impl Plan {
         };
         // A page of size 0 has no records to take a key from: it reports counts and whether
         // more follow, but never a `next` key (a client following it would never advance).
-        let next = if more_after {
-            rows.last().map(&key_of)
-        } else {
-            None
-        };
-        let prev = if more_before {
-            rows.first().map(&key_of)
-        } else {
-            None
-        };
+        let next = if more_after { rows.last().map(&key_of) } else { None };
+        let prev = if more_before { rows.first().map(&key_of) } else { None };
         Page {
             has_more: more_after,
             records: rows,

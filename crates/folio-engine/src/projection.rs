@@ -2,19 +2,14 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::value::lookup;
-
-/// Returns the parts of `doc` at the dotted `paths`, nested as they were. Paths that are
-/// absent are left out; a path inside another keeps the outer one whole.
-///
-/// `project({"a": {"b": 1, "c": 2}, "d": 3}, ["a.b", "d"])` is `{"a": {"b": 1}, "d": 3}`.
-pub fn project(doc: &Json, paths: &[String]) -> Json {
+/// Builds a projection from the values found at each dotted path: the paths nested as they
+/// were, so `[("a.b", 1), ("d", 3)]` gives `{"a": {"b": 1}, "d": 3}`. A path inside another
+/// keeps the outer one whole. Stores extract the values without parsing whole documents.
+pub fn assemble(found: impl IntoIterator<Item = (String, Json)>) -> Json {
     let mut out = Map::new();
-    for path in paths {
-        if let Some(found) = lookup(doc, path) {
-            let segments: Vec<&str> = path.split('.').collect();
-            insert(&mut out, &segments, found);
-        }
+    for (path, value) in found {
+        let segments: Vec<&str> = path.split('.').collect();
+        insert(&mut out, &segments, &value);
     }
     Json::Object(out)
 }
@@ -43,25 +38,26 @@ fn insert(node: &mut Map<String, Json>, segments: &[&str], value: &Json) {
 mod tests {
     use serde_json::json;
 
-    use super::project;
+    use super::assemble;
 
     #[track_caller]
-    fn check(doc: serde_json::Value, paths: &[&str], expect: serde_json::Value) {
-        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
-        assert_eq!(project(&doc, &paths), expect);
+    fn check(found: &[(&str, serde_json::Value)], expect: serde_json::Value) {
+        assert_eq!(
+            assemble(found.iter().map(|(p, v)| ((*p).to_owned(), v.clone()))),
+            expect
+        );
     }
 
     #[test]
-    fn keeps_nesting_and_skips_absent_paths() {
-        let doc = json!({"a": {"b": 1, "c": 2}, "d": [1, 2], "e": null});
+    fn keeps_nesting_and_whole_outer_paths() {
+        let a = json!({"b": 1, "c": 2});
         check(
-            doc.clone(),
-            &["a.b", "d"],
+            &[("a.b", json!(1)), ("d", json!([1, 2]))],
             json!({"a": {"b": 1}, "d": [1, 2]}),
         );
-        check(doc.clone(), &["x.y", "e"], json!({"e": null}));
-        check(doc.clone(), &["a", "a.b"], json!({"a": {"b": 1, "c": 2}}));
-        check(doc.clone(), &["a.b", "a"], json!({"a": {"b": 1, "c": 2}}));
-        check(doc, &[], json!({}));
+        check(&[("a", a.clone()), ("a.b", json!(1))], json!({"a": {"b": 1, "c": 2}}));
+        check(&[("a.b", json!(1)), ("a", a)], json!({"a": {"b": 1, "c": 2}}));
+        check(&[("e", json!(null))], json!({"e": null}));
+        check(&[], json!({}));
     }
 }

@@ -116,10 +116,7 @@ impl Sort {
         if requested.len() > MAX_SORT_PATHS {
             return Err(EngineError::InvalidParameter {
                 param: param.to_owned(),
-                message: format!(
-                    "has {} paths; at most {MAX_SORT_PATHS} are allowed",
-                    requested.len()
-                ),
+                message: format!("has {} paths; at most {MAX_SORT_PATHS} are allowed", requested.len()),
             });
         }
         Ok(Sort::new(requested))
@@ -135,11 +132,7 @@ impl Sort {
         self.fields
             .iter()
             .map(|f| {
-                let sign = if f.direction == Direction::Desc {
-                    "-"
-                } else {
-                    ""
-                };
+                let sign = if f.direction == Direction::Desc { "-" } else { "" };
                 format!("{sign}{}", schema.path_of(f.column))
             })
             .collect::<Vec<_>>()

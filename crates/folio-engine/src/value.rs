@@ -61,10 +61,7 @@ impl Value {
     ///
     /// `None` (path absent) and JSON `null` are [`Value::Null`]. String arrays are not scalar and
     /// are converted with [`string_array`] instead.
-    pub fn from_json(
-        json: Option<&serde_json::Value>,
-        ty: FieldType,
-    ) -> Result<Value, TypeMismatch> {
+    pub fn from_json(json: Option<&serde_json::Value>, ty: FieldType) -> Result<Value, TypeMismatch> {
         use serde_json::Value as J;
         let json = match json {
             None | Some(J::Null) => return Ok(Value::Null),
@@ -83,6 +80,11 @@ impl Value {
                 .map(Value::Float)
                 .ok_or_else(mismatch),
             (FieldType::Boolean, J::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+            // SQLite and many exports write booleans as 0 and 1.
+            (FieldType::Boolean, J::Number(n)) => match n.as_i64() {
+                Some(i @ (0 | 1)) => Ok(Value::Int(i)),
+                _ => Err(mismatch()),
+            },
             (FieldType::Timestamp, J::String(s)) => parse_timestamp(s).ok_or_else(mismatch),
             _ => Err(mismatch()),
         }
@@ -134,8 +136,7 @@ pub fn string_array(json: Option<&serde_json::Value>) -> Result<Vec<String>, Typ
 
 /// Looks up a dotted path in a JSON document.
 pub fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    path.split('.')
-        .try_fold(doc, |node, segment| node.get(segment))
+    path.split('.').try_fold(doc, |node, segment| node.get(segment))
 }
 
 fn parse_timestamp(text: &str) -> Option<Value> {

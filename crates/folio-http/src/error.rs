@@ -50,9 +50,7 @@ impl ApiError {
                 | EngineError::UnsupportedSort { .. }
                 | EngineError::InvalidSchema(_) => StatusCode::BAD_REQUEST,
             },
-            ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,9 +83,7 @@ impl ApiError {
     /// What went wrong, for the client. Internal errors say nothing of their cause.
     pub fn detail(&self) -> String {
         match self {
-            ApiError::Internal(_) => {
-                "the server failed to answer this request; it has been logged".to_owned()
-            }
+            ApiError::Internal(_) => "the server failed to answer this request; it has been logged".to_owned(),
             other => other.to_string(),
         }
     }

@@ -36,7 +36,7 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use state::{AppState, HttpConfig};
+pub use state::{AppState, DEFAULT_COUNT_CAP, HttpConfig};
 
 /// Builds the application: every style under its prefix, plus a small index at `/`.
 pub fn router(state: AppState) -> Router {
@@ -53,9 +53,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// `GET /`: where the styles live.

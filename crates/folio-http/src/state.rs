@@ -12,7 +12,13 @@ pub struct HttpConfig {
     /// Page sizes and offset depth of the `jsonapi` style (default 25, max 1000, offsets
     /// within the first 10,000 records).
     pub jsonapi: Limits,
+    /// Where capped counts stop (`page[total]=capped`, and filters no index answers):
+    /// past it, totals say "at least this many".
+    pub count_cap: u64,
 }
+
+/// The default [`HttpConfig::count_cap`].
+pub const DEFAULT_COUNT_CAP: u64 = 10_000;
 
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
@@ -22,6 +28,7 @@ impl Default for HttpConfig {
                 max_size: 1000,
                 max_offset: Some(DEFAULT_MAX_OFFSET),
             },
+            count_cap: DEFAULT_COUNT_CAP,
         }
     }
 }
@@ -50,14 +57,9 @@ impl AppState {
     }
 
     /// Decodes the cursor token given in `param` for `query`.
-    pub(crate) fn decode_cursor(
-        &self,
-        query: &Query,
-        token: &str,
-        param: &str,
-    ) -> Result<Position, EngineError> {
+    pub(crate) fn decode_cursor(&self, query: &Query, token: &str, param: &str) -> Result<Position, EngineError> {
         self.codec
-            .decode(token, fingerprint(query), &query.sort, &query.schema)
+            .decode(token, fingerprint(query), &query.sort)
             .map_err(|e| EngineError::cursor(param, e))
     }
 }

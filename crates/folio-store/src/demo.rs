@@ -32,10 +32,7 @@ pub fn schema() -> CollectionSchema {
             p("upload_create_time", FieldType::Timestamp),
             p("provider", FieldType::String),
             p("results.material.elements", FieldType::StringArray),
-            p(
-                "results.material.chemical_formula_reduced",
-                FieldType::String,
-            ),
+            p("results.material.chemical_formula_reduced", FieldType::String),
             p("results.material.n_elements", FieldType::Integer),
             p("results.properties.electronic.band_gap", FieldType::Float),
         ],
@@ -175,8 +172,7 @@ fn elements(rng: &mut SplitMix64) -> Vec<&'static str> {
     }
     while picked.len() < n {
         let e = ELEMENTS[rng.below(ELEMENTS.len())];
-        let forbidden =
-            !ti_o && ((e == "Ti" && picked.contains(&"O")) || (e == "O" && picked.contains(&"Ti")));
+        let forbidden = !ti_o && ((e == "Ti" && picked.contains(&"O")) || (e == "O" && picked.contains(&"Ti")));
         if !picked.contains(&e) && !forbidden {
             picked.push(e);
         }
@@ -308,12 +304,11 @@ const PROVIDERS: [&str; 50] = [
 ];
 
 const ELEMENTS: [&str; 83] = [
-    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl",
-    "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
-    "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In",
-    "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb",
-    "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl",
-    "Pb", "Bi",
+    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar", "K", "Ca",
+    "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",
+    "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce",
+    "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir",
+    "Pt", "Au", "Hg", "Tl", "Pb", "Bi",
 ];
 
 #[cfg(test)]

@@ -9,11 +9,12 @@ pub enum StoreError {
     /// A collection of this name exists already.
     #[error("collection `{0}` exists already")]
     CollectionExists(String),
-    /// A document that does not fit the collection's schema (the caller's data is at fault).
-    #[error("document {index}: {message}")]
+    /// A document that does not fit the collection's schema, or input that is not a document
+    /// (the caller's data is at fault).
+    #[error("line {line}: {message}")]
     InvalidDocument {
-        /// Its 1-based position in the input.
-        index: u64,
+        /// Its 1-based line in the input (its position, for inputs without lines).
+        line: u64,
         /// What is wrong with it.
         message: String,
     },

@@ -26,12 +26,8 @@ pub(crate) enum Cell {
 }
 
 /// Extracts the id and indexed values of `doc`; `index` (1-based) names it in errors.
-pub(crate) fn row(
-    schema: &CollectionSchema,
-    doc: &serde_json::Value,
-    index: u64,
-) -> Result<Row, StoreError> {
-    let invalid = |message: String| StoreError::InvalidDocument { index, message };
+pub(crate) fn row(schema: &CollectionSchema, doc: &serde_json::Value, index: u64) -> Result<Row, StoreError> {
+    let invalid = |message: String| StoreError::InvalidDocument { line: index, message };
     if !doc.is_object() {
         return Err(invalid("is not a JSON object".into()));
     }

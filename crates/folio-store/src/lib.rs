@@ -13,16 +13,16 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use folio_engine::{page::plan, Filter, Position, Sort};
-//! use folio_store::{demo, Query, SqliteStore, Store};
+//! use folio_store::{demo, Count, Query, SqliteStore, Store, Total};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = SqliteStore::open(dir.path()).unwrap();
 //! demo::build(&store, 50, &|_| {}).unwrap();
 //! let schema = store.schema("entries").await.unwrap();
-//! let query = Query { schema, filter: Filter::all(), sort: Sort::by_id() };
-//! let page = store.page(&query, &plan(&query.sort, Position::Start, 10), true).await.unwrap();
+//! let query = Query::all(schema);
+//! let page = store.page(&query, &plan(&query.sort, Position::Start, 10), Count::Exact).await.unwrap();
 //! assert_eq!(page.page.records.len(), 10);
-//! assert_eq!(page.total, Some(50));
+//! assert_eq!(page.total, Some(Total { count: 50, exact: true }));
 //! # });
 //! ```
 
@@ -35,14 +35,16 @@ use folio_engine::{CollectionSchema, Filter, Key, Page, Plan, Sort, Value};
 
 pub mod demo;
 mod error;
+pub mod infer;
 mod ingest;
+pub mod input;
 mod sqlite;
 mod totals;
 
 pub use error::StoreError;
-pub use sqlite::{DB_FILE, SqliteStore};
+pub use sqlite::{DB_FILE, ImportStats, OnDuplicate, SqliteFileStore, SqliteStore};
 
-/// What to page through: a collection, a filter and a total sort order.
+/// What to page through: a collection, a filter, a total sort order and a projection.
 #[derive(Debug, Clone)]
 pub struct Query {
     /// The collection's schema.
@@ -51,6 +53,40 @@ pub struct Query {
     pub filter: Filter,
     /// In which order.
     pub sort: Sort,
+    /// Which paths of each document to return (nested shape kept); `None` for all.
+    pub fields: Option<Vec<String>>,
+}
+
+impl Query {
+    /// Every record of a collection, by id, whole.
+    pub fn all(schema: Arc<CollectionSchema>) -> Query {
+        Query {
+            schema,
+            filter: Filter::all(),
+            sort: Sort::by_id(),
+            fields: None,
+        }
+    }
+}
+
+/// How much counting a page request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// No total.
+    Skip,
+    /// The exact number of matching records.
+    Exact,
+    /// Count up to this many; past it, report "at least this many".
+    AtMost(u64),
+}
+
+/// The number of records matching a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// The count, or the cap it reached.
+    pub count: u64,
+    /// Whether `count` is exact (`false`: there are at least `count`).
+    pub exact: bool,
 }
 
 /// One record of a page.
@@ -74,8 +110,8 @@ impl Record {
 pub struct PageResult {
     /// The page.
     pub page: Page<Record>,
-    /// The exact number of matching records, read in the same snapshot as the page.
-    pub total: Option<u64>,
+    /// The number of matching records when asked for, read in the same snapshot as the page.
+    pub total: Option<Total>,
 }
 
 /// A collection and its size.
@@ -85,6 +121,8 @@ pub struct CollectionInfo {
     pub schema: Arc<CollectionSchema>,
     /// How many records it holds.
     pub count: u64,
+    /// Paths the records have that are not indexed, with why (stores that know them).
+    pub unindexed: Vec<(String, String)>,
 }
 
 /// The read side of a store, as every HTTP style uses it.
@@ -100,14 +138,10 @@ pub trait Store: Send + Sync + 'static {
     /// The schema of a collection, or [`StoreError::UnknownCollection`].
     async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError>;
 
-    /// Runs a page plan: the records of `query` selected by `plan`, and the total if `total`.
-    async fn page(&self, query: &Query, plan: &Plan, total: bool)
-    -> Result<PageResult, StoreError>;
+    /// Runs a page plan: the records of `query` selected by `plan`, and the total `count`
+    /// asks for.
+    async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError>;
 
     /// The document with the given id, if there is one.
-    async fn get(
-        &self,
-        schema: &CollectionSchema,
-        id: &Value,
-    ) -> Result<Option<String>, StoreError>;
+    async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError>;
 }

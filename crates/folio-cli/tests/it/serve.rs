@@ -55,11 +55,7 @@ async fn get_json(url: &str) -> (u16, serde_json::Value) {
 async fn cursors_survive_a_restart_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let first = start(dir.path(), &[]);
-    let (status, body) = get_json(&format!(
-        "{}/jsonapi/entries?page[cursor]=1&page[size]=100",
-        first.base
-    ))
-    .await;
+    let (status, body) = get_json(&format!("{}/jsonapi/entries?page[cursor]=1&page[size]=100", first.base)).await;
     assert_eq!(status, 200);
     assert_eq!(body["meta"]["total"], 300);
     let next = body["links"]["next"].as_str().unwrap().to_owned();
@@ -76,10 +72,7 @@ async fn cursors_survive_a_restart_and_sigterm_stops_cleanly() {
     // With another secret the token is refused.
     let secret_file = dir.path().join("other-secret");
     std::fs::write(&secret_file, "another secret of enough length").unwrap();
-    let third = start(
-        dir.path(),
-        &["--secret-file", secret_file.to_str().unwrap()],
-    );
+    let third = start(dir.path(), &["--secret-file", secret_file.to_str().unwrap()]);
     let (status, refused) = get_json(&format!("{}{next}", third.base)).await;
     assert_eq!(status, 400);
     assert_eq!(refused["errors"][0]["code"], "invalid-cursor");

@@ -16,11 +16,7 @@ fn value() -> impl Strategy<Value = Value> {
 fn sort_of(dirs: &[(usize, bool)]) -> Sort {
     Sort::new(dirs.iter().map(|&(n, desc)| SortField {
         column: Column::Indexed(n),
-        direction: if desc {
-            Direction::Desc
-        } else {
-            Direction::Asc
-        },
+        direction: if desc { Direction::Desc } else { Direction::Asc },
     }))
 }
 
@@ -85,11 +81,7 @@ fn same_directions_make_one_row_value() {
         column: Column::Indexed(0),
         direction: Direction::Desc,
     }]);
-    let p = predicate(
-        &sort,
-        &[Value::Int(5), Value::Text("x".into())],
-        Side::After,
-    );
+    let p = predicate(&sort, &[Value::Int(5), Value::Text("x".into())], Side::After);
     assert_eq!(
         p,
         Predicate::Row {
@@ -112,11 +104,7 @@ fn mixed_directions_lead_with_a_range() {
             direction: Direction::Desc,
         },
     ]);
-    let p = predicate(
-        &sort,
-        &[Value::Int(1), Value::Int(2), Value::Int(3)],
-        Side::After,
-    );
+    let p = predicate(&sort, &[Value::Int(1), Value::Int(2), Value::Int(3)], Side::After);
     let Predicate::And(parts) = p else {
         panic!("expected a conjunction, got {p:?}")
     };

@@ -2,9 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use folio_engine::projection::project;
 use folio_engine::{CollectionSchema, Limits, Value};
-use folio_store::{CollectionInfo, Record};
+use folio_store::{CollectionInfo, Record, Total};
 use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -27,8 +26,8 @@ pub(super) struct Links {
 /// The `meta` of a list document.
 #[derive(Debug)]
 pub(super) struct Meta {
-    pub(super) total: u64,
-    pub(super) total_pages: u64,
+    pub(super) total: Option<Total>,
+    pub(super) total_pages: Option<u64>,
     pub(super) page: Option<u64>,
     pub(super) size: u64,
     pub(super) limits: Limits,
@@ -39,17 +38,10 @@ struct Resource<'a> {
     #[serde(rename = "type")]
     ty: &'a str,
     id: String,
-    attributes: Attributes,
+    /// The document as the store returned it (projected there), without parsing it into a
+    /// tree here.
+    attributes: Box<RawValue>,
     links: SelfLink,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Attributes {
-    /// The stored document as is, without parsing it into a tree.
-    Raw(Box<RawValue>),
-    /// A projection.
-    Projected(serde_json::Value),
 }
 
 #[derive(Serialize)]
@@ -61,10 +53,7 @@ struct SelfLink {
 /// A page of records.
 pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &Links) -> Response {
     let schema = &req.query.schema;
-    let data: Result<Vec<Resource<'_>>, ApiError> = records
-        .iter()
-        .map(|r| resource(schema, r.id(), &r.doc, req.fields.as_deref()))
-        .collect();
+    let data: Result<Vec<Resource<'_>>, ApiError> = records.iter().map(|r| resource(schema, r.id(), &r.doc)).collect();
     let data = match data {
         Ok(data) => data,
         Err(e) => return error(&e),
@@ -84,11 +73,17 @@ pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &L
         }
     }
     let mut meta_json = json!({
-        "total": meta.total,
-        "totalPages": meta.total_pages,
         "pageSize": meta.size,
         "limits": {"maxPageSize": meta.limits.max_size, "maxOffset": meta.limits.max_offset},
     });
+    if let Some(total) = meta.total {
+        // `totalExact: false` means "at least `total`": the count stopped at the server's cap.
+        meta_json["total"] = json!(total.count);
+        meta_json["totalExact"] = json!(total.exact);
+    }
+    if let Some(pages) = meta.total_pages {
+        meta_json["totalPages"] = json!(pages);
+    }
     if let Some(page) = meta.page {
         meta_json["page"] = json!(page);
     }
@@ -102,13 +97,10 @@ pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &L
 
 /// One record.
 pub(super) fn record(schema: &CollectionSchema, id: &Value, doc: &str) -> Response {
-    match resource(schema, id, doc, None) {
+    match resource(schema, id, doc) {
         Ok(resource) => {
             let self_ = resource.links.self_.clone();
-            respond(
-                StatusCode::OK,
-                &json!({"data": resource, "links": {"self": self_}}),
-            )
+            respond(StatusCode::OK, &json!({"data": resource, "links": {"self": self_}}))
         }
         Err(e) => error(&e),
     }
@@ -120,9 +112,12 @@ pub(super) fn collections(infos: &[CollectionInfo]) -> Response {
         .iter()
         .map(|info| {
             let s = &info.schema;
-            let mut paths = vec![json!({"path": s.id_path, "type": s.id_type.field_type(), "sortable": true, "id": true})];
+            let mut paths =
+                vec![json!({"path": s.id_path, "type": s.id_type.field_type(), "sortable": true, "id": true})];
             paths.extend(
-                s.indexed.iter().map(|p| json!({"path": p.path, "type": p.ty, "sortable": p.ty.is_sortable()})),
+                s.indexed
+                    .iter()
+                    .map(|p| json!({"path": p.path, "type": p.ty, "sortable": p.ty.is_sortable()})),
             );
             json!({
                 "type": "collections",
@@ -132,10 +127,7 @@ pub(super) fn collections(infos: &[CollectionInfo]) -> Response {
             })
         })
         .collect();
-    respond(
-        StatusCode::OK,
-        &json!({"data": data, "links": {"self": "/jsonapi"}}),
-    )
+    respond(StatusCode::OK, &json!({"data": data, "links": {"self": "/jsonapi"}}))
 }
 
 /// An error document: `{"errors": [{status, code, title, detail, source.parameter}]}`.
@@ -160,33 +152,18 @@ pub(super) fn error(e: &ApiError) -> Response {
     respond(status, &json!({"errors": [object]}))
 }
 
-fn resource<'a>(
-    schema: &'a CollectionSchema,
-    id: &Value,
-    doc: &str,
-    fields: Option<&[String]>,
-) -> Result<Resource<'a>, ApiError> {
-    let corrupt = |e: serde_json::Error| {
+fn resource<'a>(schema: &'a CollectionSchema, id: &Value, doc: &str) -> Result<Resource<'a>, ApiError> {
+    let attributes = RawValue::from_string(doc.to_owned()).map_err(|e| {
         ApiError::Internal(folio_store::StoreError::Internal(format!(
             "stored document is not JSON: {e}"
         )))
-    };
-    let attributes = match fields {
-        None => Attributes::Raw(RawValue::from_string(doc.to_owned()).map_err(corrupt)?),
-        Some(paths) => {
-            Attributes::Projected(project(&serde_json::from_str(doc).map_err(corrupt)?, paths))
-        }
-    };
+    })?;
     let id = match id {
         Value::Text(t) => t.clone(),
         Value::Int(i) => i.to_string(),
         other => format!("{other:?}"),
     };
-    let self_ = format!(
-        "/jsonapi/{}/{}",
-        links::segment(&schema.name),
-        links::segment(&id)
-    );
+    let self_ = format!("/jsonapi/{}/{}", links::segment(&schema.name), links::segment(&id));
     Ok(Resource {
         ty: &schema.name,
         id,

@@ -19,12 +19,13 @@ use axum::response::Response;
 use axum::routing::get;
 use folio_engine::page::plan;
 use folio_engine::{Position, Value};
+use folio_store::Count;
 
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
 use document::{Links, Meta};
-use request::Mode;
+use request::{Mode, TotalMode};
 
 /// The media type of JSON:API documents.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -45,10 +46,7 @@ async fn collections(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn one(
-    State(state): State<AppState>,
-    Path((collection, id)): Path<(String, String)>,
-) -> Response {
+async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
     let found = async {
         let schema = state.store.schema(&collection).await?;
         let unknown = || ApiError::UnknownRecord {
@@ -63,21 +61,13 @@ async fn one(
     found.await.unwrap_or_else(|e| document::error(&e))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Path(collection): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Response {
+async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
     list_page(&state, &collection, raw.as_deref())
         .await
         .unwrap_or_else(|e| document::error(&e))
 }
 
-async fn list_page(
-    state: &AppState,
-    collection: &str,
-    raw: Option<&str>,
-) -> Result<Response, ApiError> {
+async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
     let schema = state.store.schema(collection).await?;
     let limits = state.config.jsonapi;
     let req = request::parse(state, schema, raw, &limits)?;
@@ -85,125 +75,86 @@ async fn list_page(
     let position = match &req.mode {
         Mode::Number(number) => {
             let offset = (number - 1).saturating_mul(size);
-            limits.check_offset(
-                offset,
-                size,
-                "page[number]",
-                "cursor pagination (page[cursor]=1, then follow links.next)",
-            )?;
+            let instead = "cursor pagination (page[cursor]=1, then follow links.next)";
+            limits.check_offset(offset, size, "page[number]", instead)?;
             Position::Offset(offset)
         }
         Mode::Cursor { position, .. } => position.clone(),
     };
+    let count = match req.total {
+        TotalMode::Auto if req.query.filter.is_seekable() => Count::Exact,
+        TotalMode::Exact => Count::Exact,
+        TotalMode::Auto | TotalMode::Capped => Count::AtMost(state.config.count_cap),
+        TotalMode::None => Count::Skip,
+    };
     let result = state
         .store
-        .page(&req.query, &plan(&req.query.sort, position, size), true)
+        .page(&req.query, &plan(&req.query.sort, position, size), count)
         .await?;
-    let total = result.total.unwrap_or(0);
     let page = result.page;
-    let total_pages = if size == 0 { 0 } else { total.div_ceil(size) };
+    // Page counts only follow from an exact total.
+    let total_pages = result
+        .total
+        .filter(|t| t.exact)
+        .map(|t| if size == 0 { 0 } else { t.count.div_ceil(size) });
 
-    let base = Target::new(
-        format!("/jsonapi/{}", links::segment(collection)),
-        req.carry.clone(),
-    );
+    let base = Target::new(format!("/jsonapi/{}", links::segment(collection)), req.carry.clone());
     let size_param = ("page[size]", size.to_string());
+    let at = |param: &str, value: String| base.with(&[(param, value), size_param.clone()]).href();
     let cursor = |position: &Position| state.cursor(&req.query, position);
     let mut out = Links::default();
-    let meta;
-    match &req.mode {
+    let page_number = match &req.mode {
         Mode::Number(number) => {
             let number = *number;
-            let at = |n: u64| {
-                base.with(&[("page[number]", n.to_string()), size_param.clone()])
-                    .href()
-            };
-            let within = |n: u64| {
-                limits
-                    .check_offset((n - 1).saturating_mul(size), size, "", "")
-                    .is_ok()
-            };
-            out.self_ = at(number);
-            out.first = Some(at(1));
+            let within = |n: u64| limits.check_offset((n - 1).saturating_mul(size), size, "", "").is_ok();
+            out.self_ = at("page[number]", number.to_string());
+            out.first = Some(at("page[number]", "1".into()));
             if number > 1 {
-                out.prev = Some(at(number - 1));
+                out.prev = Some(at("page[number]", (number - 1).to_string()));
             }
             if let Some(key) = &page.next {
                 out.next = Some(if within(number + 1) {
-                    at(number + 1)
+                    at("page[number]", (number + 1).to_string())
                 } else {
-                    base.with(&[
-                        ("page[cursor]", cursor(&Position::After(key.clone()))),
-                        size_param.clone(),
-                    ])
-                    .href()
+                    at("page[cursor]", cursor(&Position::After(key.clone())))
                 });
             }
-            let last = total_pages.max(1);
-            out.last = Some(if within(last) {
-                at(last)
-            } else {
-                base.with(&[("page[cursor]", cursor(&Position::End)), size_param.clone()])
-                    .href()
+            out.last = Some(match total_pages.map(|n| n.max(1)) {
+                Some(last) if within(last) => at("page[number]", last.to_string()),
+                _ => at("page[cursor]", cursor(&Position::End)),
             });
-            meta = Meta {
-                total,
-                total_pages,
-                page: Some(number),
-                size,
-                limits,
-            };
+            Some(number)
         }
         Mode::Cursor { param, position } => {
             // Links keep the client's method: `page[cursor]` tokens carry their direction,
             // the profile's `page[after]`/`page[before]` name it.
-            let profile = *param != "page[cursor]";
-            let (after, before) = if profile {
-                ("page[after]", "page[before]")
-            } else {
+            let (after, before) = if *param == "page[cursor]" {
                 ("page[cursor]", "page[cursor]")
+            } else {
+                ("page[after]", "page[before]")
             };
             let self_token = match position {
                 Position::Start => "1".to_owned(),
                 other => cursor(other),
             };
-            out.self_ = base
-                .with(&[(*param, self_token), size_param.clone()])
-                .href();
-            out.first = Some(
-                base.with(&[("page[cursor]", "1".to_owned()), size_param.clone()])
-                    .href(),
-            );
+            out.self_ = at(param, self_token);
+            out.first = Some(at("page[cursor]", "1".into()));
             if let Some(key) = &page.prev {
-                out.prev = Some(
-                    base.with(&[
-                        (before, cursor(&Position::Before(key.clone()))),
-                        size_param.clone(),
-                    ])
-                    .href(),
-                );
+                out.prev = Some(at(before, cursor(&Position::Before(key.clone()))));
             }
             if let Some(key) = &page.next {
-                out.next = Some(
-                    base.with(&[
-                        (after, cursor(&Position::After(key.clone()))),
-                        size_param.clone(),
-                    ])
-                    .href(),
-                );
+                out.next = Some(at(after, cursor(&Position::After(key.clone()))));
             }
-            out.last = Some(
-                base.with(&[(before, cursor(&Position::End)), size_param.clone()])
-                    .href(),
-            );
-            meta = Meta {
-                total,
-                total_pages,
-                page: None,
-                size,
-                limits,
-            };
+            out.last = Some(at(before, cursor(&Position::End)));
+            None
         }
-    }
+    };
+    let meta = Meta {
+        total: result.total,
+        total_pages,
+        page: page_number,
+        size,
+        limits,
+    };
     Ok(document::list(&req, &page.records, &meta, &out))
 }

@@ -9,12 +9,13 @@ use folio_store::Query;
 use crate::state::AppState;
 
 /// The pagination parameters of this style; any other `page[...]` is a misspelling.
-pub(crate) const PAGE_PARAMS: [&str; 5] = [
+pub(crate) const PAGE_PARAMS: [&str; 6] = [
     "page[number]",
     "page[size]",
     "page[cursor]",
     "page[after]",
     "page[before]",
+    "page[total]",
 ];
 
 /// How the page is chosen.
@@ -24,20 +25,30 @@ pub(crate) enum Mode {
     Number(u64),
     /// Cursor pagination. `param` is the parameter the client used, so that links keep it:
     /// `page[cursor]` (DataCite), or `page[after]`/`page[before]` (the cursor profile).
-    Cursor {
-        param: &'static str,
-        position: Position,
-    },
+    Cursor { param: &'static str, position: Position },
+}
+
+/// What `page[total]` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TotalMode {
+    /// Exact for filters an index answers, capped for others (the default).
+    Auto,
+    /// Always exact.
+    Exact,
+    /// Count up to the server's cap.
+    Capped,
+    /// No total.
+    None,
 }
 
 /// A checked list request.
 #[derive(Debug, Clone)]
 pub(crate) struct ListRequest {
+    /// Collection, filter, sort and the `fields[{collection}]` projection.
     pub(crate) query: Query,
     pub(crate) size: u64,
     pub(crate) mode: Mode,
-    /// Paths to keep in `attributes`, when `fields[{collection}]` is given.
-    pub(crate) fields: Option<Vec<String>>,
+    pub(crate) total: TotalMode,
     /// The parameters every link of the response repeats (sort, filters, fields), as given.
     pub(crate) carry: Vec<(String, String)>,
 }
@@ -56,6 +67,7 @@ pub(crate) fn parse(
     let mut sort_text = None;
     let mut page: Vec<(&'static str, String)> = Vec::new();
     let mut filters = Vec::new();
+    let mut filter_json = None;
     let mut fields = None;
     let mut carry = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -82,29 +94,25 @@ pub(crate) fn parse(
                 return Err(invalid(known, "is given more than once".into()));
             }
             page.push((known, value));
-        } else if let Some(inner) = key
-            .strip_prefix("filter[")
-            .and_then(|k| k.strip_suffix(']'))
-        {
+        } else if key == "filter" {
+            if filter_json.replace(value.clone()).is_some() {
+                return Err(invalid(
+                    "filter",
+                    "is given more than once; combine the filters with `and`".into(),
+                ));
+            }
+            carry.push((key, value));
+        } else if let Some(inner) = key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) {
             let (path, op) = match inner.split_once("][") {
                 Some((path, op)) => (path.to_owned(), op.to_owned()),
                 None => (inner.to_owned(), "eq".to_owned()),
             };
             filters.push((key.clone(), path, op, value.clone()));
             carry.push((key, value));
-        } else if let Some(ty) = key
-            .strip_prefix("fields[")
-            .and_then(|k| k.strip_suffix(']'))
-        {
+        } else if let Some(ty) = key.strip_prefix("fields[").and_then(|k| k.strip_suffix(']')) {
             // Sparse fieldsets name the resource type; those of other types do not apply.
             if ty == schema.name {
-                fields = Some(
-                    value
-                        .split(',')
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                );
+                fields = Some(value.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect());
                 carry.push((key, value));
             }
         }
@@ -119,18 +127,39 @@ pub(crate) fn parse(
     for (param, path, op, value) in &filters {
         filter.push_text(&schema, path, op, value, param)?;
     }
+    if let Some(text) = &filter_json {
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            invalid(
+                "filter",
+                format!("is not JSON ({e}); give an object such as {{\"provider\": \"aflow\"}}"),
+            )
+        })?;
+        filter.push_json(&schema, &json, "filter")?;
+    }
     let query = Query {
         schema,
         filter,
         sort,
+        fields,
     };
 
-    let get = |name: &str| {
-        page.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| page.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let size = limits.parse_size(get("page[size]"), "page[size]")?;
+    let total = match get("page[total]") {
+        None => TotalMode::Auto,
+        Some("exact") => TotalMode::Exact,
+        Some("capped") => TotalMode::Capped,
+        Some("none") => TotalMode::None,
+        Some(other) => {
+            return Err(invalid(
+                "page[total]",
+                format!(
+                    "is `{}`; expected exact, capped or none",
+                    other.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    };
     let cursor_params: Vec<&'static str> = ["page[cursor]", "page[after]", "page[before]"]
         .into_iter()
         .filter(|p| get(p).is_some())
@@ -141,10 +170,7 @@ pub(crate) fn parse(
                 None => 1,
                 Some(text) => match parse_count(text, "page[number]", "a whole number from 1")? {
                     0 => {
-                        return Err(invalid(
-                            "page[number]",
-                            "is 0; page numbers start at 1".into(),
-                        ));
+                        return Err(invalid("page[number]", "is 0; page numbers start at 1".into()));
                     }
                     n => n,
                 },
@@ -187,7 +213,7 @@ pub(crate) fn parse(
         query,
         size,
         mode,
-        fields,
+        total,
         carry,
     })
 }

@@ -12,18 +12,11 @@ use crate::server::{DEMO_SIZE, MAX_OFFSET, get};
 fn reference_by_time_desc() -> Vec<String> {
     let mut keyed: Vec<(Value, String)> = demo::entries(DEMO_SIZE)
         .map(|e| {
-            let t = Value::parse(
-                e["upload_create_time"].as_str().unwrap(),
-                FieldType::Timestamp,
-            )
-            .unwrap();
+            let t = Value::parse(e["upload_create_time"].as_str().unwrap(), FieldType::Timestamp).unwrap();
             (t, e["entry_id"].as_str().unwrap().to_owned())
         })
         .collect();
-    keyed.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| b.1.as_bytes().cmp(a.1.as_bytes()))
-    });
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.as_bytes().cmp(a.1.as_bytes())));
     keyed.into_iter().map(|(_, id)| id).collect()
 }
 
@@ -41,13 +34,7 @@ fn link(body: &Json, rel: &str) -> Option<String> {
 }
 
 #[track_caller]
-fn assert_error(
-    reply: &crate::server::Reply,
-    status: u16,
-    code: &str,
-    param: Option<&str>,
-    mentions: &[&str],
-) {
+fn assert_error(reply: &crate::server::Reply, status: u16, code: &str, param: Option<&str>, mentions: &[&str]) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.headers["content-type"], "application/vnd.api+json");
     let e = &reply.body["errors"][0];
@@ -93,17 +80,13 @@ async fn cursor_walk_visits_every_entry_once_in_order() {
             walked.len(),
             "no entry twice"
         );
-        assert_eq!(
-            walked, expected,
-            "in the order of the sort, page size {size}"
-        );
+        assert_eq!(walked, expected, "in the order of the sort, page size {size}");
     }
 }
 
 #[tokio::test]
 async fn backward_walk_from_the_end_gives_the_same_records() {
-    let first =
-        get("/jsonapi/entries?page[cursor]=1&page[size]=100&sort=-upload_create_time").await;
+    let first = get("/jsonapi/entries?page[cursor]=1&page[size]=100&sort=-upload_create_time").await;
     let last = link(&first.body, "last").unwrap();
     let mut pages = follow(&last, "prev").await;
     assert!(
@@ -116,7 +99,9 @@ async fn backward_walk_from_the_end_gives_the_same_records() {
 
 #[tokio::test]
 async fn profile_after_and_before_walk_both_ways() {
-    let first = get("/jsonapi/entries?page[cursor]=1&page[size]=250&sort=provider,-results.properties.electronic.band_gap").await;
+    let first =
+        get("/jsonapi/entries?page[cursor]=1&page[size]=250&sort=provider,-results.properties.electronic.band_gap")
+            .await;
     let next = link(&first.body, "next").unwrap();
     // Switch to the cursor profile's parameters by taking the token out of the link.
     let token = next
@@ -127,21 +112,14 @@ async fn profile_after_and_before_walk_both_ways() {
         .next()
         .unwrap();
     let sort = "sort=provider,-results.properties.electronic.band_gap";
-    let second = get(&format!(
-        "/jsonapi/entries?page[after]={token}&page[size]=250&{sort}"
-    ))
-    .await;
+    let second = get(&format!("/jsonapi/entries?page[after]={token}&page[size]=250&{sort}")).await;
     assert_eq!(second.status, 200, "{}", second.body);
     let via_after = ids(&second.body);
     let via_cursor = ids(&get(&next).await.body);
     assert_eq!(via_after, via_cursor);
     let prev = link(&second.body, "prev").unwrap();
     assert!(prev.contains("page%5Bbefore%5D="), "{prev}");
-    assert!(
-        link(&second.body, "next")
-            .unwrap()
-            .contains("page%5Bafter%5D=")
-    );
+    assert!(link(&second.body, "next").unwrap().contains("page%5Bafter%5D="));
     assert_eq!(
         ids(&get(&prev).await.body),
         ids(&first.body),
@@ -173,8 +151,7 @@ async fn page_numbers_agree_with_the_cursor_walk_and_link_to_each_other() {
 async fn page_number_links_switch_to_cursors_at_the_offset_window() {
     let expected = reference_by_time_desc();
     // 600 records may be reached by page numbers: pages 1..=6 of 100.
-    let page6 =
-        get("/jsonapi/entries?page[number]=6&page[size]=100&sort=-upload_create_time").await;
+    let page6 = get("/jsonapi/entries?page[number]=6&page[size]=100&sort=-upload_create_time").await;
     assert_eq!(page6.status, 200);
     let next = link(&page6.body, "next").unwrap();
     assert!(
@@ -229,10 +206,7 @@ async fn filters_select_what_a_reference_selects() {
     let all: Vec<Json> = demo::entries(DEMO_SIZE).collect();
     type Keep = Box<dyn Fn(&Json) -> bool>;
     let cases: Vec<(&str, Keep)> = vec![
-        (
-            "filter[provider]=aflow",
-            Box::new(|e: &Json| e["provider"] == "aflow"),
-        ),
+        ("filter[provider]=aflow", Box::new(|e: &Json| e["provider"] == "aflow")),
         (
             "filter[results.material.elements][all]=O,Ti",
             Box::new(|e: &Json| {
@@ -277,9 +251,7 @@ async fn filters_select_what_a_reference_selects() {
 
 #[tokio::test]
 async fn fields_project_nested_paths() {
-    let reply =
-        get("/jsonapi/entries?page[size]=3&fields[entries]=provider,results.material.n_elements")
-            .await;
+    let reply = get("/jsonapi/entries?page[size]=3&fields[entries]=provider,results.material.n_elements").await;
     for d in reply.body["data"].as_array().unwrap() {
         let a = d["attributes"].as_object().unwrap();
         assert_eq!(a.keys().collect::<Vec<_>>(), ["provider", "results"]);
@@ -290,9 +262,7 @@ async fn fields_project_nested_paths() {
         assert!(a["results"]["material"]["n_elements"].is_u64());
     }
     assert!(
-        link(&reply.body, "next")
-            .unwrap()
-            .contains("fields%5Bentries%5D="),
+        link(&reply.body, "next").unwrap().contains("fields%5Bentries%5D="),
         "links keep the projection"
     );
 }
@@ -303,10 +273,7 @@ async fn size_zero_returns_counts_and_no_next() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["data"], Json::Array(vec![]));
     assert_eq!(reply.body["meta"]["total"], DEMO_SIZE);
-    assert!(
-        link(&reply.body, "next").is_none(),
-        "a next link would never advance"
-    );
+    assert!(link(&reply.body, "next").is_none(), "a next link would never advance");
 }
 
 #[tokio::test]
@@ -339,33 +306,15 @@ async fn errors_name_the_parameter_and_what_is_allowed() {
     );
 
     let r = get("/jsonapi/entries?page[size]=1001").await;
-    assert_error(
-        &r,
-        422,
-        "page-size-exceeded",
-        Some("page[size]"),
-        &["1001", "1000"],
-    );
+    assert_error(&r, 422, "page-size-exceeded", Some("page[size]"), &["1001", "1000"]);
 
     for bad in ["-1", "ten", "1.5", "99999999999999999999999"] {
         let r = get(&format!("/jsonapi/entries?page[size]={bad}")).await;
-        assert_error(
-            &r,
-            400,
-            "invalid-parameter",
-            Some("page[size]"),
-            &["0 to 1000"],
-        );
+        assert_error(&r, 400, "invalid-parameter", Some("page[size]"), &["0 to 1000"]);
     }
 
     let r = get("/jsonapi/entries?page[number]=0").await;
-    assert_error(
-        &r,
-        400,
-        "invalid-parameter",
-        Some("page[number]"),
-        &["start at 1"],
-    );
+    assert_error(&r, 400, "invalid-parameter", Some("page[number]"), &["start at 1"]);
 
     let r = get("/jsonapi/entries?sort=nope").await;
     assert_error(
@@ -389,31 +338,13 @@ async fn errors_name_the_parameter_and_what_is_allowed() {
     );
 
     let r = get("/jsonapi/entries?page[cursor]=2").await;
-    assert_error(
-        &r,
-        400,
-        "invalid-cursor",
-        Some("page[cursor]"),
-        &["link gave it"],
-    );
+    assert_error(&r, 400, "invalid-cursor", Some("page[cursor]"), &["link gave it"]);
 
     let r = get("/jsonapi/entries?page[cursor]=1&page[number]=2").await;
-    assert_error(
-        &r,
-        400,
-        "invalid-parameter",
-        Some("page[cursor]"),
-        &["page[number]"],
-    );
+    assert_error(&r, 400, "invalid-parameter", Some("page[cursor]"), &["page[number]"]);
 
     let r = get("/jsonapi/entries?filter[nope]=1").await;
-    assert_error(
-        &r,
-        400,
-        "invalid-parameter",
-        Some("filter[nope]"),
-        &["provider"],
-    );
+    assert_error(&r, 400, "invalid-parameter", Some("filter[nope]"), &["provider"]);
 
     let r = get("/jsonapi/entries?filter[results.material.n_elements][gte]=many").await;
     assert_error(
@@ -450,17 +381,8 @@ async fn altered_and_foreign_cursors_are_rejected() {
     chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
     let altered: String = chars.into_iter().collect();
     for bad in [altered.as_str(), &token[..token.len() - 4]] {
-        let r = get(&format!(
-            "/jsonapi/entries?page[cursor]={bad}&sort=-upload_create_time"
-        ))
-        .await;
-        assert_error(
-            &r,
-            400,
-            "invalid-cursor",
-            Some("page[cursor]"),
-            &["not a valid cursor"],
-        );
+        let r = get(&format!("/jsonapi/entries?page[cursor]={bad}&sort=-upload_create_time")).await;
+        assert_error(&r, 400, "invalid-cursor", Some("page[cursor]"), &["not a valid cursor"]);
     }
 
     // The genuine token with another sort, or another filter.
@@ -468,24 +390,12 @@ async fn altered_and_foreign_cursors_are_rejected() {
         "/jsonapi/entries?page[cursor]={token}&sort=upload_create_time"
     ))
     .await;
-    assert_error(
-        &r,
-        400,
-        "cursor-query-mismatch",
-        Some("page[cursor]"),
-        &["different"],
-    );
+    assert_error(&r, 400, "cursor-query-mismatch", Some("page[cursor]"), &["different"]);
     let r = get(&format!(
         "/jsonapi/entries?page[cursor]={token}&sort=-upload_create_time&filter[provider]=aflow"
     ))
     .await;
-    assert_error(
-        &r,
-        400,
-        "cursor-query-mismatch",
-        Some("page[cursor]"),
-        &["different"],
-    );
+    assert_error(&r, 400, "cursor-query-mismatch", Some("page[cursor]"), &["different"]);
 
     // The page size may change between pages.
     let r = get(&format!(

@@ -9,6 +9,9 @@ use folio_store::{SqliteStore, Store, demo};
 /// Records in the demo served to the tests.
 pub(crate) const DEMO_SIZE: u64 = 1500;
 
+/// Where the test server's capped counts stop.
+pub(crate) const COUNT_CAP: u64 = 100;
+
 /// The offset window of the test server: small, so that crossing it is cheap to test.
 pub(crate) const MAX_OFFSET: u64 = 600;
 
@@ -32,6 +35,7 @@ pub(crate) fn server() -> &'static Server {
                 max_size: 1000,
                 max_offset: Some(MAX_OFFSET),
             },
+            count_cap: COUNT_CAP,
         };
         let state = AppState::new(store, b"test secret, at least 16 bytes", config);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -72,11 +76,6 @@ pub(crate) async fn get(path: &str) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"));
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"));
+    Reply { status, headers, body }
 }

@@ -10,15 +10,9 @@ fn deterministic_and_shaped_as_documented() {
     // A larger demo starts with the records of a smaller one.
     assert_eq!(a[..100], entries(100).collect::<Vec<_>>()[..]);
 
-    let ids: HashSet<_> = a
-        .iter()
-        .map(|e| e["entry_id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: HashSet<_> = a.iter().map(|e| e["entry_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), a.len(), "entry ids are unique");
-    let url_safe = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
+    let url_safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     let mut nulls = 0;
     let mut ti_o = 0;
     let mut times = HashSet::new();
@@ -28,10 +22,7 @@ fn deterministic_and_shaped_as_documented() {
         let upload = e["upload_id"].as_str().unwrap();
         assert!(upload.len() == 22 && url_safe(upload), "{upload}");
         let t = e["upload_create_time"].as_str().unwrap();
-        assert!(
-            folio_engine::Value::parse(t, FieldType::Timestamp).is_ok(),
-            "{t}"
-        );
+        assert!(folio_engine::Value::parse(t, FieldType::Timestamp).is_ok(), "{t}");
         times.insert(t.to_owned());
         assert!(PROVIDERS.contains(&e["provider"].as_str().unwrap()));
         let m = &e["results"]["material"];
@@ -46,12 +37,7 @@ fn deterministic_and_shaped_as_documented() {
         sorted.dedup();
         assert_eq!(elements, sorted, "elements are sorted and distinct");
         assert_eq!(m["n_elements"].as_u64().unwrap() as usize, elements.len());
-        assert!(
-            m["chemical_formula_reduced"]
-                .as_str()
-                .unwrap()
-                .starts_with(elements[0])
-        );
+        assert!(m["chemical_formula_reduced"].as_str().unwrap().starts_with(elements[0]));
         if elements.contains(&"Ti") && elements.contains(&"O") {
             ti_o += 1;
         }

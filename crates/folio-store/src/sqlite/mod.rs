@@ -17,6 +17,8 @@
 //! The `(cN, id)` indexes make every keyset page an index seek in either direction; the
 //! documents are found by rowid from there.
 
+mod file;
+mod page;
 mod pool;
 mod sql;
 
@@ -24,13 +26,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use folio_engine::{CollectionSchema, FieldType, Filter, IdType, Plan, Position, Sort, Value};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use folio_engine::projection::assemble;
+use folio_engine::{CollectionSchema, Column, FieldType, IdType, Plan, Position, Value};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
+
+pub use file::SqliteFileStore;
 
 use crate::ingest::{self, Cell};
 use crate::totals::Totals;
-use crate::{CollectionInfo, PageResult, Query, Record, Store, StoreError};
+use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
+use page::{Docs, Table};
 use pool::Pool;
+use sql::{Layout, Nulls};
 
 /// The name of the database file inside the data directory.
 pub const DB_FILE: &str = "folio.sqlite";
@@ -65,9 +73,8 @@ impl SqliteStore {
 
     /// Opens the store with exactly `readers` read connections.
     pub fn open_with_readers(data_dir: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Internal(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
         let writer = Connection::open(&path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -101,65 +108,19 @@ impl SqliteStore {
 
     /// Creates an empty collection. `origin` is free text remembered with it (the demo
     /// records its size there).
-    pub fn create_collection(
-        &self,
-        schema: &CollectionSchema,
-        origin: Option<&str>,
-    ) -> Result<(), StoreError> {
-        schema.validate()?;
+    pub fn create_collection(&self, schema: &CollectionSchema, origin: Option<&str>) -> Result<(), StoreError> {
         let mut conn = self.write_conn();
         let tx = conn.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM folio_collections WHERE name = ?1)",
-            [&schema.name],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(StoreError::CollectionExists(schema.name.clone()));
-        }
-        let t = sql::table(&schema.name);
-        let id_type = match schema.id_type {
-            IdType::String => "TEXT",
-            IdType::Integer => "INTEGER",
-        };
-        let mut columns = String::new();
-        let mut ddl = Vec::new();
-        for (n, p) in schema.indexed.iter().enumerate() {
-            let decl = match p.ty {
-                FieldType::String => "TEXT",
-                FieldType::Integer | FieldType::Boolean | FieldType::Timestamp => "INTEGER",
-                FieldType::Float => "REAL",
-                FieldType::StringArray => {
-                    ddl.push(format!(
-                        "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
-                         PRIMARY KEY (value, rid)) WITHOUT ROWID",
-                        sql::elements_table(&schema.name, n)
-                    ));
-                    continue;
-                }
-            };
-            columns.push_str(&format!(", c{n} {decl} NOT NULL"));
-            ddl.push(format!(
-                "CREATE INDEX {} ON {t} (c{n}, id)",
-                sql::ident(&format!("folio_c_{}__c{n}", schema.name))
-            ));
-        }
-        tx.execute_batch(&format!(
-            "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns})"
-        ))?;
-        for statement in ddl {
-            tx.execute_batch(&statement)?;
-        }
-        let json =
-            serde_json::to_string(schema).map_err(|e| StoreError::Internal(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO folio_collections (name, schema, origin) VALUES (?1, ?2, ?3)",
-            params![schema.name, json, origin],
-        )?;
+        create_in(&tx, schema, origin)?;
         tx.commit()?;
-        self.schemas_mut()
-            .insert(schema.name.clone(), Arc::new(schema.clone()));
+        self.schemas_mut().insert(schema.name.clone(), Arc::new(schema.clone()));
         Ok(())
+    }
+
+    /// The schema of a collection, if it exists (read afresh from the catalog).
+    pub fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
+        self.reload_schemas()?;
+        Ok(self.cached_schema(name).map(|s| (*s).clone()))
     }
 
     /// Removes a collection and its records, if it exists.
@@ -171,10 +132,7 @@ impl SqliteStore {
         let tx = conn.transaction()?;
         for (n, p) in schema.indexed.iter().enumerate() {
             if p.ty == FieldType::StringArray {
-                tx.execute_batch(&format!(
-                    "DROP TABLE IF EXISTS {}",
-                    sql::elements_table(name, n)
-                ))?;
+                tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::elements_table(name, n)))?;
             }
         }
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::table(name)))?;
@@ -194,10 +152,9 @@ impl SqliteStore {
             .optional()?)
     }
 
-    /// Inserts documents into a collection in one transaction: all of them or, on the first
-    /// error, none. `progress` is called with the number inserted so far, now and then.
-    ///
-    /// Returns how many were inserted.
+    /// Inserts documents into an existing collection in one transaction: all of them or, on
+    /// the first error, none. Documents are numbered from 1 in errors; a duplicate id is an
+    /// error. `progress` is called with the number inserted so far, now and then.
     pub fn insert(
         &self,
         collection: &str,
@@ -207,6 +164,31 @@ impl SqliteStore {
         let schema = self
             .cached_schema(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
+        let numbered = docs.into_iter().zip(1..).map(|(doc, n)| Ok((n, doc)));
+        Ok(self
+            .import(&schema, false, numbered, OnDuplicate::Error, progress)?
+            .inserted)
+    }
+
+    /// Imports documents in one transaction: all of them or, on the first error, none; when
+    /// `create` is set the collection is created in the same transaction, so a failed import
+    /// leaves no trace. Each document comes with its number in the input (a line number), which
+    /// errors name; an input error ends the import with that error.
+    pub fn import(
+        &self,
+        schema: &CollectionSchema,
+        create: bool,
+        docs: impl IntoIterator<Item = Result<(u64, serde_json::Value), StoreError>>,
+        on_duplicate: OnDuplicate,
+        progress: &dyn Fn(u64),
+    ) -> Result<ImportStats, StoreError> {
+        let collection = &schema.name;
+        if !create && self.cached_schema(collection).is_none() {
+            self.reload_schemas()?;
+            if self.cached_schema(collection).is_none() {
+                return Err(StoreError::UnknownCollection(collection.clone()));
+            }
+        }
         let t = sql::table(collection);
         let scalar: Vec<usize> = (0..schema.indexed.len())
             .filter(|&n| schema.indexed[n].ty != FieldType::StringArray)
@@ -214,60 +196,99 @@ impl SqliteStore {
         let insert_sql = format!(
             "INSERT INTO {t} (id, doc{}) VALUES (?1, ?2{})",
             scalar.iter().map(|n| format!(", c{n}")).collect::<String>(),
-            (0..scalar.len())
-                .map(|i| format!(", ?{}", i + 3))
+            (0..scalar.len()).map(|i| format!(", ?{}", i + 3)).collect::<String>(),
+        );
+        let update_sql = format!(
+            "UPDATE {t} SET doc = ?2{} WHERE rid = ?1",
+            scalar
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!(", c{n} = ?{}", i + 3))
                 .collect::<String>(),
         );
         let mut conn = self.write_conn();
         let tx = conn.transaction()?;
-        let mut count = 0u64;
+        if create {
+            create_in(&tx, schema, None)?;
+        }
+        let mut stats = ImportStats::default();
         {
             let mut insert = tx.prepare(&insert_sql)?;
-            let mut element_inserts: HashMap<usize, rusqlite::Statement<'_>> = HashMap::new();
+            let mut update = tx.prepare(&update_sql)?;
+            let mut find = tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?;
+            let mut sides = Vec::new();
             for (n, p) in schema.indexed.iter().enumerate() {
                 if p.ty == FieldType::StringArray {
                     let side = sql::elements_table(collection, n);
-                    element_inserts.insert(
+                    sides.push((
                         n,
-                        tx.prepare(&format!(
-                            "INSERT OR IGNORE INTO {side} (value, rid) VALUES (?1, ?2)"
-                        ))?,
-                    );
+                        tx.prepare(&format!("INSERT OR IGNORE INTO {side} (value, rid) VALUES (?1, ?2)"))?,
+                        tx.prepare(&format!("DELETE FROM {side} WHERE rid = ?1"))?,
+                    ));
                 }
             }
-            for doc in docs {
-                count += 1;
-                let row = ingest::row(&schema, &doc, count)?;
-                let mut values = vec![sql::bind(&row.id), rusqlite::types::Value::Text(row.doc)];
-                for cell in &row.columns {
-                    if let Cell::Scalar(v) = cell {
-                        values.push(sql::bind(v));
+            for item in docs {
+                let (number, doc) = item?;
+                let row = ingest::row(schema, &doc, number)?;
+                let id = sql::bind(&row.id);
+                let existing = match on_duplicate {
+                    OnDuplicate::Error => None,
+                    OnDuplicate::Replace | OnDuplicate::Skip => {
+                        find.query_row([&id], |r| r.get::<_, i64>(0)).optional()?
                     }
-                }
-                insert
-                    .execute(rusqlite::params_from_iter(values))
-                    .map_err(|e| match e {
-                        rusqlite::Error::SqliteFailure(f, _)
-                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                        {
-                            StoreError::InvalidDocument {
-                                index: count,
-                                message: format!("duplicate id {:?}", row.id),
-                            }
+                };
+                let mut values = vec![Sql::Text(row.doc)];
+                values.extend(row.columns.iter().filter_map(|cell| match cell {
+                    Cell::Scalar(v) => Some(sql::bind(v)),
+                    Cell::Elements(_) => None,
+                }));
+                let rid = match (existing, on_duplicate) {
+                    (Some(_), OnDuplicate::Skip) => {
+                        stats.skipped += 1;
+                        continue;
+                    }
+                    (Some(rid), _) => {
+                        update.execute(rusqlite::params_from_iter(
+                            std::iter::once(Sql::Integer(rid)).chain(values),
+                        ))?;
+                        for (_, _, clear) in &mut sides {
+                            clear.execute([rid])?;
                         }
-                        other => other.into(),
-                    })?;
-                let rid = tx.last_insert_rowid();
-                for (n, cell) in row.columns.iter().enumerate() {
-                    if let (Cell::Elements(items), Some(stmt)) = (cell, element_inserts.get_mut(&n))
-                    {
+                        stats.replaced += 1;
+                        rid
+                    }
+                    (None, _) => {
+                        insert
+                            .execute(rusqlite::params_from_iter(std::iter::once(id).chain(values)))
+                            .map_err(|e| match e {
+                                rusqlite::Error::SqliteFailure(f, _)
+                                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                                {
+                                    StoreError::InvalidDocument {
+                                        line: number,
+                                        message: format!(
+                                            "duplicate id {} at `{}` (use --on-duplicate replace or skip)",
+                                            show(&row.id),
+                                            schema.id_path
+                                        ),
+                                    }
+                                }
+                                other => other.into(),
+                            })?;
+                        stats.inserted += 1;
+                        tx.last_insert_rowid()
+                    }
+                };
+                for (n, add, _) in &mut sides {
+                    if let Cell::Elements(items) = &row.columns[*n] {
                         for item in items {
-                            stmt.execute(params![item, rid])?;
+                            add.execute(params![item, rid])?;
                         }
                     }
                 }
-                if count.is_multiple_of(4096) {
-                    progress(count);
+                let done = stats.inserted + stats.replaced + stats.skipped;
+                if done.is_multiple_of(4096) {
+                    progress(done);
                 }
             }
         }
@@ -276,8 +297,11 @@ impl SqliteStore {
             [collection],
         )?;
         tx.commit()?;
-        progress(count);
-        Ok(count)
+        if create {
+            self.schemas_mut().insert(collection.clone(), Arc::new(schema.clone()));
+        }
+        progress(stats.inserted + stats.replaced + stats.skipped);
+        Ok(stats)
     }
 
     /// Deletes the records with the given ids (absent ones are skipped), in one transaction.
@@ -306,10 +330,7 @@ impl SqliteStore {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             for id in ids {
-                let Some(rid) = find
-                    .query_row([sql::bind(id)], |r| r.get::<_, i64>(0))
-                    .optional()?
-                else {
+                let Some(rid) = find.query_row([sql::bind(id)], |r| r.get::<_, i64>(0)).optional()? else {
                     continue;
                 };
                 delete.execute([rid])?;
@@ -331,9 +352,7 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn schemas_mut(
-        &self,
-    ) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CollectionSchema>>> {
+    fn schemas_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CollectionSchema>>> {
         self.schemas.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -354,10 +373,7 @@ impl SqliteStore {
     }
 
     fn replace_schemas(&self, schemas: Vec<CollectionSchema>) {
-        *self.schemas_mut() = schemas
-            .into_iter()
-            .map(|s| (s.name.clone(), Arc::new(s)))
-            .collect();
+        *self.schemas_mut() = schemas.into_iter().map(|s| (s.name.clone(), Arc::new(s))).collect();
     }
 
     /// Runs blocking work on a read connection off the async runtime.
@@ -385,9 +401,7 @@ fn read_catalog(conn: &Connection) -> Result<Vec<CollectionSchema>, StoreError> 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     // Read connections never write; `query_only` makes that a guarantee.
     conn.pragma_update(None, "query_only", "ON")?;
@@ -398,79 +412,160 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Counts the records of `query` (cached per generation) and runs `plan`, in one snapshot.
-fn run_page(
-    conn: &Connection,
-    totals: &Totals,
-    query: &Query,
-    plan: &Plan,
-    want_total: bool,
-) -> Result<PageResult, StoreError> {
-    let name = &query.schema.name;
-    // One read transaction: the total and the page see the same snapshot.
-    let tx = conn.unchecked_transaction()?;
-    let total = if want_total {
-        let generation: i64 = tx
-            .prepare_cached("SELECT generation FROM folio_collections WHERE name = ?1")?
-            .query_row([name], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownCollection(name.clone()))?;
-        let canonical = query.filter.canonical();
-        match totals.get(name, &canonical, generation) {
-            Some(total) => Some(total),
-            None => {
-                let mut w = sql::Where::default();
-                w.filter(name, &query.filter);
-                let count_sql = format!("SELECT count(*) FROM {}{}", sql::table(name), w.sql());
-                let total: i64 = tx
-                    .prepare_cached(&count_sql)?
-                    .query_row(rusqlite::params_from_iter(&w.params), |r| r.get(0))?;
-                let total = u64::try_from(total).unwrap_or(0);
-                totals.put(name, &canonical, generation, total);
-                Some(total)
+/// What to do with a document whose id is already in the collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDuplicate {
+    /// Stop the import with an error naming the document.
+    Error,
+    /// Replace the stored document.
+    Replace,
+    /// Keep the stored document and go on.
+    Skip,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    /// New documents.
+    pub inserted: u64,
+    /// Documents that replaced stored ones.
+    pub replaced: u64,
+    /// Documents skipped because their id was stored already.
+    pub skipped: u64,
+}
+
+/// Creates the tables of a collection and registers it in the catalog, inside `tx`.
+fn create_in(tx: &Transaction<'_>, schema: &CollectionSchema, origin: Option<&str>) -> Result<(), StoreError> {
+    schema.validate()?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM folio_collections WHERE name = ?1)",
+        [&schema.name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(StoreError::CollectionExists(schema.name.clone()));
+    }
+    let t = sql::table(&schema.name);
+    let id_type = match schema.id_type {
+        IdType::String => "TEXT",
+        IdType::Integer => "INTEGER",
+    };
+    let mut columns = String::new();
+    let mut ddl = Vec::new();
+    for (n, p) in schema.indexed.iter().enumerate() {
+        let decl = match p.ty {
+            FieldType::String => "TEXT",
+            FieldType::Integer | FieldType::Boolean | FieldType::Timestamp => "INTEGER",
+            FieldType::Float => "REAL",
+            FieldType::StringArray => {
+                ddl.push(format!(
+                    "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
+                     PRIMARY KEY (value, rid)) WITHOUT ROWID",
+                    sql::elements_table(&schema.name, n)
+                ));
+                continue;
+            }
+        };
+        columns.push_str(&format!(", c{n} {decl} NOT NULL"));
+        ddl.push(format!(
+            "CREATE INDEX {} ON {t} (c{n}, id)",
+            sql::ident(&format!("folio_c_{}__c{n}", schema.name))
+        ));
+    }
+    tx.execute_batch(&format!(
+        "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns})"
+    ))?;
+    for statement in ddl {
+        tx.execute_batch(&statement)?;
+    }
+    let json = serde_json::to_string(schema).map_err(|e| StoreError::Internal(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO folio_collections (name, schema, origin) VALUES (?1, ?2, ?3)",
+        params![schema.name, json, origin],
+    )?;
+    Ok(())
+}
+
+fn show(id: &Value) -> String {
+    match id {
+        Value::Text(t) => format!("`{t}`"),
+        Value::Int(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The layout of folio's own tables: `id`, `cN` columns, the `x''` marker for NULL.
+struct Native<'a> {
+    collection: &'a str,
+}
+
+impl Layout for Native<'_> {
+    fn column(&self, c: Column) -> String {
+        match c {
+            Column::Id => "id".to_owned(),
+            Column::Indexed(n) => format!("c{n}"),
+        }
+    }
+    fn nulls(&self) -> Nulls {
+        Nulls::Marker
+    }
+    fn nullable(&self, _: Column) -> bool {
+        false
+    }
+    fn elements(&self, n: usize) -> Option<String> {
+        Some(sql::elements_table(self.collection, n))
+    }
+}
+
+impl Docs for Native<'_> {
+    fn select(&self, fields: Option<&[String]>, params: &mut Vec<Sql>) -> Vec<String> {
+        let Some(fields) = fields else {
+            return vec!["doc".to_owned()];
+        };
+        // `doc -> '$."a"."b"'` extracts one path as JSON text without parsing the rest of the
+        // document into a tree; the path is a bound parameter.
+        let mut select: Vec<String> = fields
+            .iter()
+            .map(|path| match json_path(path) {
+                Some(json_path) => {
+                    params.push(Sql::Text(json_path));
+                    format!("doc -> ?{}", params.len())
+                }
+                None => "NULL".to_owned(),
+            })
+            .collect();
+        if select.is_empty() {
+            select.push("NULL".to_owned());
+        }
+        select
+    }
+
+    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
+        let Some(fields) = fields else { return row.get(start) };
+        let mut found = Vec::with_capacity(fields.len());
+        for (i, path) in fields.iter().enumerate() {
+            if let Some(text) = row.get::<_, Option<String>>(start + i)? {
+                let value = serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(start + i, rusqlite::types::Type::Text, e.into())
+                })?;
+                found.push((path.clone(), value));
             }
         }
-    } else {
-        None
-    };
-
-    let mut w = sql::Where::default();
-    w.filter(name, &query.filter);
-    if let Some(p) = &plan.predicate {
-        w.predicate(p);
+        Ok(assemble(found).to_string())
     }
-    let key_columns = query
-        .sort
-        .fields()
-        .iter()
-        .map(|f| sql::column(f.column))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let limit = i64::try_from(plan.limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(plan.offset).unwrap_or(i64::MAX);
-    let page_sql = format!(
-        "SELECT doc, {key_columns} FROM {}{}{} LIMIT {limit} OFFSET {offset}",
-        sql::table(name),
-        w.sql(),
-        sql::order_by(&query.sort, plan.scan),
-    );
-    let width = query.sort.fields().len();
-    let mut stmt = tx.prepare_cached(&page_sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(&w.params), |r| {
-            let doc: String = r.get(0)?;
-            let key = (1..=width)
-                .map(|i| r.get_ref(i).map(sql::read))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Record { key, doc })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(stmt);
-    tx.commit()?;
-    Ok(PageResult {
-        page: plan.assemble(rows, |r| r.key.clone()),
-        total,
-    })
+}
+
+/// The SQLite JSON path of a dotted path, each segment quoted, or `None` for a path that
+/// SQLite cannot address (a segment holding a quote or a backslash).
+fn json_path(path: &str) -> Option<String> {
+    let mut out = String::from("$");
+    for segment in path.split('.') {
+        if segment.contains(['"', '\\']) {
+            return None;
+        }
+        out.push_str(&format!(".\"{segment}\""));
+    }
+    Some(out)
 }
 
 #[async_trait::async_trait]
@@ -488,16 +583,17 @@ impl Store for SqliteStore {
         schemas.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = Vec::with_capacity(schemas.len());
         for schema in schemas {
-            let query = Query {
-                sort: Sort::by_id(),
-                filter: Filter::all(),
-                schema,
-            };
+            let query = Query::all(schema);
             let plan = folio_engine::page::plan(&query.sort, Position::Start, 0);
-            let count = self.page(&query, &plan, true).await?.total.unwrap_or(0);
+            let count = self
+                .page(&query, &plan, Count::Exact)
+                .await?
+                .total
+                .map_or(0, |t| t.count);
             out.push(CollectionInfo {
                 schema: query.schema,
                 count,
+                unindexed: Vec::new(),
             });
         }
         Ok(out)
@@ -513,22 +609,30 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
     }
 
-    async fn page(
-        &self,
-        query: &Query,
-        plan: &Plan,
-        total: bool,
-    ) -> Result<PageResult, StoreError> {
+    async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError> {
         let (query, plan, totals) = (query.clone(), plan.clone(), Arc::clone(&self.totals));
-        self.read(move |conn| run_page(conn, &totals, &query, &plan, total))
-            .await
+        self.read(move |conn| {
+            let name = query.schema.name.clone();
+            let native = Native { collection: &name };
+            let generation = |conn: &Connection| -> Result<String, StoreError> {
+                conn.prepare_cached("SELECT generation FROM folio_collections WHERE name = ?1")?
+                    .query_row([&name], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .map(|g| g.to_string())
+                    .ok_or_else(|| StoreError::UnknownCollection(name.clone()))
+            };
+            let table = Table {
+                sql_name: sql::table(&name),
+                layout: &native,
+                docs: &native,
+                generation: &generation,
+            };
+            page::run(conn, &totals, &table, &query, &plan, count)
+        })
+        .await
     }
 
-    async fn get(
-        &self,
-        schema: &CollectionSchema,
-        id: &Value,
-    ) -> Result<Option<String>, StoreError> {
+    async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {
         let get_sql = format!("SELECT doc FROM {} WHERE id = ?1", sql::table(&schema.name));
         let id = sql::bind(id);
         self.read(move |conn| {

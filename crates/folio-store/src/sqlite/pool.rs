@@ -55,11 +55,7 @@ impl Deref for Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
+            self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             self.pool.returned.notify_one();
         }
     }

@@ -1,12 +1,16 @@
 //! Rendering engine predicates and filters as SQLite SQL with bound parameters.
 //!
-//! **NULLs.** The engine orders NULL after every value. SQLite orders NULL first, and an index
-//! cannot serve `NULLS LAST` on its own, so indexed columns never hold SQL NULL: a missing
-//! value is stored as the empty blob `x''`. SQLite orders every blob after every number and
-//! text, so `ORDER BY c` puts missing values last ascending and first descending, row values
-//! such as `(c, id) > (?, ?)` compare them like any other value, and every keyset page stays
-//! one index seek. Filters exclude the marker explicitly (`c > ? AND c < x''`), because a
-//! missing value matches no comparison.
+//! **NULLs.** The engine orders NULL after every value, and its filters are two-valued.
+//! Tables have one of two [`Nulls`] layouts:
+//!
+//! - [`Nulls::Marker`] (folio's own tables): indexed columns never hold SQL NULL; a missing value
+//!   is the empty blob `x''`, which SQLite orders after every number and text. So `ORDER BY c`
+//!   puts missing values last ascending and first descending, row values such as
+//!   `(c, id) > (?, ?)` compare them like any other value, and every keyset page stays one
+//!   index seek. Filters exclude the marker from ranges (`c > ? AND c < x''`).
+//! - [`Nulls::Sql`] (tables folio only reads): columns hold real NULLs, so sorts say
+//!   `NULLS LAST`/`NULLS FIRST`, comparisons on nullable columns are expanded with explicit
+//!   `IS NULL` tests, and every clause is made two-valued with `AND c IS NOT NULL`.
 
 use std::fmt::Write as _;
 
@@ -18,7 +22,7 @@ pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The table of a collection.
+/// The table of one of folio's collections.
 pub(crate) fn table(collection: &str) -> String {
     ident(&format!("folio_c_{collection}"))
 }
@@ -28,15 +32,30 @@ pub(crate) fn elements_table(collection: &str, n: usize) -> String {
     ident(&format!("folio_c_{collection}__c{n}"))
 }
 
-/// The name of a column in a collection's table.
-pub(crate) fn column(c: Column) -> String {
-    match c {
-        Column::Id => "id".to_owned(),
-        Column::Indexed(n) => format!("c{n}"),
-    }
+/// How a table keeps missing values (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nulls {
+    /// Missing values are the `x''` marker.
+    Marker,
+    /// Missing values are SQL NULL.
+    Sql,
 }
 
-/// The value a store binds for an engine value: NULL becomes the `x''` marker (see above).
+/// How engine columns map to SQL for one table.
+pub(crate) trait Layout {
+    /// The quoted SQL name of a column.
+    fn column(&self, c: Column) -> String;
+    /// How the table keeps missing values.
+    fn nulls(&self) -> Nulls;
+    /// Whether a column may hold SQL NULL (only with [`Nulls::Sql`]).
+    fn nullable(&self, c: Column) -> bool;
+    /// The side table with the elements of the `string[]` path in column `n`, if the table
+    /// has one.
+    fn elements(&self, n: usize) -> Option<String>;
+}
+
+/// The value a store binds for an engine value: NULL becomes the `x''` marker in marker
+/// tables (in SQL-null tables, NULL keys never reach a bind: see `Where::compare`).
 pub(crate) fn bind(v: &Value) -> Sql {
     match v {
         Value::Null => Sql::Blob(Vec::new()),
@@ -58,13 +77,21 @@ pub(crate) fn read(v: rusqlite::types::ValueRef<'_>) -> Value {
 }
 
 /// A WHERE clause under construction, with its parameters in order.
-#[derive(Default)]
-pub(crate) struct Where {
+pub(crate) struct Where<'a> {
+    layout: &'a dyn Layout,
     terms: Vec<String>,
     pub(crate) params: Vec<Sql>,
 }
 
-impl Where {
+impl<'a> Where<'a> {
+    pub(crate) fn new(layout: &'a dyn Layout) -> Where<'a> {
+        Where {
+            layout,
+            terms: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
     /// The clause, `WHERE a AND b`, or nothing.
     pub(crate) fn sql(&self) -> String {
         if self.terms.is_empty() {
@@ -74,44 +101,10 @@ impl Where {
         }
     }
 
-    /// Adds the conditions of a filter on `collection`.
-    pub(crate) fn filter(&mut self, collection: &str, filter: &Filter) {
-        for clause in filter.clauses() {
-            let col = column(clause.column);
-            let term = match &clause.condition {
-                Condition::Compare(CmpOp::Eq, v) => format!("{col} = {}", self.param(v)),
-                Condition::Compare(op @ (CmpOp::Gt | CmpOp::Ge), v) => {
-                    format!("{col} {} {} AND {col} < x''", op.sql(), self.param(v))
-                }
-                Condition::Compare(op, v) => format!("{col} {} {}", op.sql(), self.param(v)),
-                Condition::ContainsAll(vs) => {
-                    let Column::Indexed(n) = clause.column else {
-                        unreachable!("the id is scalar")
-                    };
-                    let side = elements_table(collection, n);
-                    vs.iter()
-                        .map(|v| {
-                            format!(
-                                "rid IN (SELECT rid FROM {side} WHERE value = {})",
-                                self.param(v)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" AND ")
-                }
-                Condition::ContainsAny(vs) => {
-                    let Column::Indexed(n) = clause.column else {
-                        unreachable!("the id is scalar")
-                    };
-                    let side = elements_table(collection, n);
-                    let list = vs
-                        .iter()
-                        .map(|v| self.param(v))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("rid IN (SELECT rid FROM {side} WHERE value IN ({list}))")
-                }
-            };
+    /// Adds a filter.
+    pub(crate) fn filter(&mut self, filter: &Filter) {
+        if !filter.is_all() {
+            let term = self.render_filter(filter);
             self.terms.push(term);
         }
     }
@@ -122,45 +115,159 @@ impl Where {
         self.terms.push(term);
     }
 
+    fn render_filter(&mut self, f: &Filter) -> String {
+        match f {
+            Filter::And(parts) if parts.is_empty() => "1".to_owned(),
+            Filter::Or(parts) if parts.is_empty() => "0".to_owned(),
+            Filter::And(parts) => self.join_filters(parts, " AND "),
+            Filter::Or(parts) => self.join_filters(parts, " OR "),
+            Filter::Not(inner) => format!("NOT {}", self.render_filter(inner)),
+            Filter::Clause(clause) => {
+                let c = clause.column;
+                let col = self.layout.column(c);
+                let sql_nulls = self.layout.nulls() == Nulls::Sql;
+                // In SQL-null tables a comparison with a NULL column is NULL, which `NOT` would
+                // keep NULL; `AND c IS NOT NULL` makes it false, as the engine's logic says.
+                let two_valued = |term: String| {
+                    if sql_nulls && self.layout.nullable(c) {
+                        format!("({term} AND {col} IS NOT NULL)")
+                    } else {
+                        term
+                    }
+                };
+                match &clause.condition {
+                    Condition::Compare(CmpOp::Eq, Value::Null) if sql_nulls => format!("{col} IS NULL"),
+                    Condition::Compare(op @ (CmpOp::Gt | CmpOp::Ge), v) if !sql_nulls => {
+                        format!("({col} {} {} AND {col} < x'')", op.sql(), self.param(v))
+                    }
+                    Condition::Compare(op, v) => {
+                        let term = format!("{col} {} {}", op.sql(), self.param(v));
+                        two_valued(term)
+                    }
+                    Condition::In(vs) => {
+                        let term = format!("{col} IN ({})", self.params(vs));
+                        two_valued(term)
+                    }
+                    Condition::ContainsAll(vs) => {
+                        let side = self.side(c);
+                        let parts: Vec<String> = vs
+                            .iter()
+                            .map(|v| format!("rid IN (SELECT rid FROM {side} WHERE value = {})", self.param(v)))
+                            .collect();
+                        format!("({})", parts.join(" AND "))
+                    }
+                    Condition::ContainsAny(vs) => {
+                        format!(
+                            "rid IN (SELECT rid FROM {} WHERE value IN ({}))",
+                            self.side(c),
+                            self.params(vs)
+                        )
+                    }
+                    Condition::ContainsNone(vs) => {
+                        format!(
+                            "rid NOT IN (SELECT rid FROM {} WHERE value IN ({}))",
+                            self.side(c),
+                            self.params(vs)
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    fn side(&self, c: Column) -> String {
+        // The engine only builds array conditions for string[] columns, and only folio's own
+        // tables have string[] columns, each with its side table.
+        match c {
+            Column::Indexed(n) => self.layout.elements(n).expect("string[] columns have a side table"),
+            Column::Id => unreachable!("the id is never a string[] column"),
+        }
+    }
+
+    fn join_filters(&mut self, parts: &[Filter], sep: &str) -> String {
+        let rendered: Vec<String> = parts.iter().map(|p| self.render_filter(p)).collect();
+        format!("({})", rendered.join(sep))
+    }
+
     fn render(&mut self, p: &Predicate) -> String {
         match p {
-            Predicate::Row {
-                columns,
-                op,
-                values,
-            } if columns.len() == 1 => {
-                format!(
-                    "{} {} {}",
-                    column(columns[0]),
-                    op.sql(),
-                    self.param(&values[0])
-                )
-            }
-            Predicate::Row {
-                columns,
-                op,
-                values,
-            } => {
-                let cols = columns
-                    .iter()
-                    .map(|c| column(*c))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let vals = values
-                    .iter()
-                    .map(|v| self.param(v))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({cols}) {} ({vals})", op.sql())
+            Predicate::Row { columns, op, values } => {
+                let any_nullable = columns.iter().any(|c| self.layout.nullable(*c));
+                if self.layout.nulls() == Nulls::Sql && any_nullable {
+                    self.expand_row(columns, *op, values)
+                } else if columns.len() == 1 {
+                    format!(
+                        "{} {} {}",
+                        self.layout.column(columns[0]),
+                        op.sql(),
+                        self.param(&values[0])
+                    )
+                } else {
+                    let cols = columns
+                        .iter()
+                        .map(|c| self.layout.column(*c))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({cols}) {} ({})", op.sql(), self.params(values))
+                }
             }
             Predicate::And(parts) => self.join(parts, " AND "),
             Predicate::Or(parts) => self.join(parts, " OR "),
         }
     }
 
+    /// A row comparison written out column by column, for columns with SQL NULLs:
+    /// `(a, b) > (x, y)` is `a > x OR (a = x AND b > y)`, each comparison NULL-aware.
+    fn expand_row(&mut self, columns: &[Column], op: CmpOp, values: &[Value]) -> String {
+        if op == CmpOp::Eq {
+            let parts: Vec<String> = columns
+                .iter()
+                .zip(values)
+                .map(|(c, v)| self.compare(*c, CmpOp::Eq, v))
+                .collect();
+            return format!("({})", parts.join(" AND "));
+        }
+        let strict = match op {
+            CmpOp::Ge => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Lt,
+            other => other,
+        };
+        let mut alternatives = Vec::new();
+        for i in 0..columns.len() {
+            let last = i + 1 == columns.len();
+            let mut conj: Vec<String> = (0..i)
+                .map(|j| self.compare(columns[j], CmpOp::Eq, &values[j]))
+                .collect();
+            conj.push(self.compare(columns[i], if last { op } else { strict }, &values[i]));
+            alternatives.push(format!("({})", conj.join(" AND ")));
+        }
+        format!("({})", alternatives.join(" OR "))
+    }
+
+    /// `c op v` under the engine's order, where NULL is greater than every value.
+    fn compare(&mut self, c: Column, op: CmpOp, v: &Value) -> String {
+        let col = self.layout.column(c);
+        let nullable = self.layout.nullable(c);
+        match (op, v) {
+            (CmpOp::Eq, Value::Null) => format!("{col} IS NULL"),
+            (CmpOp::Gt, Value::Null) => "0".to_owned(),
+            (CmpOp::Ge, Value::Null) => format!("{col} IS NULL"),
+            (CmpOp::Lt, Value::Null) => format!("{col} IS NOT NULL"),
+            (CmpOp::Le, Value::Null) => "1".to_owned(),
+            (CmpOp::Gt | CmpOp::Ge, v) if nullable => {
+                format!("({col} {} {} OR {col} IS NULL)", op.sql(), self.param(v))
+            }
+            (op, v) => format!("{col} {} {}", op.sql(), self.param(v)),
+        }
+    }
+
     fn join(&mut self, parts: &[Predicate], sep: &str) -> String {
         let rendered: Vec<String> = parts.iter().map(|p| self.render(p)).collect();
         format!("({})", rendered.join(sep))
+    }
+
+    fn params(&mut self, vs: &[Value]) -> String {
+        vs.iter().map(|v| self.param(v)).collect::<Vec<_>>().join(", ")
     }
 
     fn param(&mut self, v: &Value) -> String {
@@ -170,16 +277,22 @@ impl Where {
 }
 
 /// `ORDER BY` for a sort, scanned forwards or backwards.
-pub(crate) fn order_by(sort: &Sort, scan: Scan) -> String {
+pub(crate) fn order_by(layout: &dyn Layout, sort: &Sort, scan: Scan) -> String {
     let mut out = String::from(" ORDER BY ");
     for (i, f) in sort.fields().iter().enumerate() {
         let dir = match scan {
             Scan::Forward => f.direction,
             Scan::Backward => f.direction.reverse(),
         };
-        let dir = if dir == Direction::Asc { "ASC" } else { "DESC" };
         let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(out, "{sep}{} {dir}", column(f.column));
+        let explicit = layout.nulls() == Nulls::Sql && layout.nullable(f.column);
+        let dir = match (dir, explicit) {
+            (Direction::Asc, false) => "ASC",
+            (Direction::Desc, false) => "DESC",
+            (Direction::Asc, true) => "ASC NULLS LAST",
+            (Direction::Desc, true) => "DESC NULLS FIRST",
+        };
+        let _ = write!(out, "{sep}{} {dir}", layout.column(f.column));
     }
     out
 }

@@ -1,0 +1,393 @@
+//! Serving an existing SQLite database as it is: `folio serve --sqlite FILE`.
+//!
+//! Every table and view becomes a collection of the same name. A record is a row as a JSON
+//! object of its columns. The id is the table's single-column primary key, else its rowid
+//! (then added to each record as `rowid`); a view's id is its first column, served only if
+//! that column is unique and never NULL. Indexed paths are the columns that lead an index;
+//! the other columns are listed as not sortable. The file is opened read-only: folio writes
+//! nothing to it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use folio_engine::schema::validate_collection_name;
+use folio_engine::{CollectionSchema, Column, FieldType, IdType, IndexedPath, Plan, Value};
+use rusqlite::types::{Value as Sql, ValueRef};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+
+use super::page::{self, Docs, Table};
+use super::pool::Pool;
+use super::sql::{self, Layout, Nulls};
+use crate::totals::Totals;
+use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
+
+/// The collections of an SQLite file that folio reads but does not own.
+pub struct SqliteFileStore {
+    path: PathBuf,
+    readers: Arc<Pool>,
+    collections: HashMap<String, Arc<Collection>>,
+    skipped: Vec<(String, String)>,
+    totals: Arc<Totals>,
+}
+
+impl std::fmt::Debug for SqliteFileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteFileStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One served table or view.
+#[derive(Debug)]
+struct Collection {
+    schema: Arc<CollectionSchema>,
+    sql_name: String,
+    /// The id column's quoted name (`rowid` when the id is the rowid).
+    id_column: String,
+    /// Whether the id is the rowid, which records then carry as `rowid`.
+    rowid: bool,
+    /// Every column: its name, quoted name, and whether it may hold NULL.
+    columns: Vec<(String, String, bool)>,
+    /// The quoted name and nullability of each indexed path, in schema order.
+    indexed: Vec<(String, bool)>,
+    unindexed: Vec<(String, String)>,
+}
+
+impl SqliteFileStore {
+    /// Opens `file` read-only and works out what it can serve.
+    pub fn open(file: &Path) -> Result<SqliteFileStore, StoreError> {
+        if !file.is_file() {
+            return Err(StoreError::Internal(format!("{} is not a file", file.display())));
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let readers = (0..(cores * 2).max(4))
+            .map(|_| open_reader(file))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut collections = HashMap::new();
+        let mut skipped = Vec::new();
+        {
+            let conn = &readers[0];
+            let objects: Vec<(String, String)> = conn
+                .prepare(
+                    "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (name, kind) in objects {
+                match describe(conn, &name, kind == "view")? {
+                    Ok(c) => {
+                        collections.insert(name, Arc::new(c));
+                    }
+                    Err(reason) => skipped.push((name, reason)),
+                }
+            }
+        }
+        Ok(SqliteFileStore {
+            path: file.to_owned(),
+            readers: Arc::new(Pool::new(readers)),
+            collections,
+            skipped,
+            totals: Arc::default(),
+        })
+    }
+
+    /// Tables and views that are not served, with why.
+    pub fn skipped(&self) -> &[(String, String)] {
+        &self.skipped
+    }
+
+    fn collection(&self, name: &str) -> Result<Arc<Collection>, StoreError> {
+        self.collections
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::UnknownCollection(name.to_owned()))
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || work(&pool.get()))
+            .await
+            .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+fn open_reader(file: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+/// Works out how to serve one table or view, or why it cannot be.
+fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collection, String>, StoreError> {
+    if validate_collection_name(name).is_err() {
+        return Ok(Err("its name is not 1 to 64 ASCII letters, digits, `_` or `-`".into()));
+    }
+    let quoted = sql::ident(name);
+    // (name, declared type, not null, position in the primary key)
+    let columns: Vec<(String, String, bool, i64)> = conn
+        .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")?
+        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() {
+        return Ok(Err("it has no columns".into()));
+    }
+    let pk: Vec<&(String, String, bool, i64)> = columns.iter().filter(|c| c.3 > 0).collect();
+    let has_rowid = !view && conn.prepare(&format!("SELECT rowid FROM {quoted} LIMIT 0")).is_ok();
+    let (id_name, id_type, rowid) = if view {
+        let first = &columns[0];
+        let q = sql::ident(&first.0);
+        let unique: bool = conn.query_row(
+            &format!("SELECT count({q}) = count(*) AND count(DISTINCT {q}) = count(*) FROM {quoted}"),
+            [],
+            |r| r.get(0),
+        )?;
+        if !unique {
+            return Ok(Err(format!(
+                "its first column `{}` is not unique and non-null, so it cannot be the id",
+                first.0
+            )));
+        }
+        (first.0.clone(), affinity(&first.1), false)
+    } else if pk.len() == 1 && !has_rowid_alias_conflict(&pk[0].1) {
+        (pk[0].0.clone(), affinity(&pk[0].1), false)
+    } else if has_rowid {
+        ("rowid".to_owned(), Some(FieldType::Integer), true)
+    } else {
+        return Ok(Err("it has a composite primary key and no rowid".into()));
+    };
+    let id_type = match id_type {
+        Some(FieldType::Integer) => IdType::Integer,
+        Some(FieldType::String) => IdType::String,
+        _ => return Ok(Err(format!("its id column `{id_name}` is neither INTEGER nor TEXT"))),
+    };
+
+    // Columns that lead an index can be sorted and filtered on by seeking.
+    let mut leading = std::collections::HashSet::new();
+    if !view {
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_list(?1)")?
+            .query_map([name], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for index in indexes {
+            let first: Option<Option<String>> = conn
+                .prepare("SELECT name FROM pragma_index_info(?1) WHERE seqno = 0")?
+                .query_row([&index], |r| r.get(0))
+                .optional()?;
+            if let Some(Some(column)) = first {
+                leading.insert(column);
+            }
+        }
+    }
+    let mut indexed = Vec::new();
+    let mut indexed_sql = Vec::new();
+    let mut unindexed = Vec::new();
+    for (column, declared, not_null, _) in &columns {
+        if *column == id_name {
+            continue;
+        }
+        let reason = if !leading.contains(column) {
+            Some("no index starts with it".to_owned())
+        } else if column.contains('.') {
+            Some("its name holds a dot, which paths use as a separator".to_owned())
+        } else if affinity(declared).is_none() {
+            Some(format!("its declared type `{declared}` has no ordering folio can use"))
+        } else {
+            None
+        };
+        match (reason, affinity(declared)) {
+            (None, Some(ty)) => {
+                indexed.push(IndexedPath {
+                    path: column.clone(),
+                    ty,
+                });
+                indexed_sql.push((sql::ident(column), !not_null));
+            }
+            (reason, _) => unindexed.push((column.clone(), reason.unwrap_or_default())),
+        }
+    }
+    let schema = CollectionSchema {
+        name: name.to_owned(),
+        id_path: id_name.clone(),
+        id_type,
+        indexed,
+    };
+    Ok(Ok(Collection {
+        schema: Arc::new(schema),
+        sql_name: quoted,
+        id_column: sql::ident(&id_name),
+        rowid,
+        columns: columns
+            .iter()
+            .map(|(n, _, not_null, _)| (n.clone(), sql::ident(n), !not_null))
+            .collect(),
+        indexed: indexed_sql,
+        unindexed,
+    }))
+}
+
+/// A primary key column declared with a type SQLite cannot order usefully (a BLOB key).
+fn has_rowid_alias_conflict(declared: &str) -> bool {
+    affinity(declared).is_none()
+}
+
+/// The engine type for a declared SQLite column type, by SQLite's affinity rules; `None`
+/// for BLOB affinity (or no type), whose values folio cannot order.
+fn affinity(declared: &str) -> Option<FieldType> {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("BOOL") {
+        // SQLite keeps booleans as 0 and 1, which is how the engine keeps them too.
+        Some(FieldType::Boolean)
+    } else if t.contains("INT") {
+        Some(FieldType::Integer)
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        Some(FieldType::String)
+    } else if t.contains("BLOB") || t.is_empty() {
+        None
+    } else {
+        // REAL, FLOAT, DOUBLE and NUMERIC affinity: numbers, compared as such.
+        Some(FieldType::Float)
+    }
+}
+
+impl Layout for Collection {
+    fn column(&self, c: Column) -> String {
+        match c {
+            Column::Id => self.id_column.clone(),
+            Column::Indexed(n) => self.indexed[n].0.clone(),
+        }
+    }
+    fn nulls(&self) -> Nulls {
+        Nulls::Sql
+    }
+    fn nullable(&self, c: Column) -> bool {
+        match c {
+            Column::Id => false,
+            Column::Indexed(n) => self.indexed[n].1,
+        }
+    }
+    fn elements(&self, _: usize) -> Option<String> {
+        None
+    }
+}
+
+impl Docs for Collection {
+    fn select(&self, fields: Option<&[String]>, _: &mut Vec<Sql>) -> Vec<String> {
+        let mut select: Vec<String> = self.doc_columns(fields).map(|(_, quoted)| quoted).collect();
+        if select.is_empty() {
+            select.push("NULL".to_owned());
+        }
+        select
+    }
+
+    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
+        let mut doc = serde_json::Map::new();
+        for (i, (name, _)) in self.doc_columns(fields).enumerate() {
+            doc.insert(name, json(row.get_ref(start + i)?));
+        }
+        Ok(serde_json::Value::Object(doc).to_string())
+    }
+}
+
+impl Collection {
+    /// The (name, quoted name) of the columns a document holds, projected to `fields`.
+    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (String, String)> + 'a {
+        let rowid = self.rowid.then(|| ("rowid".to_owned(), "rowid".to_owned()));
+        rowid
+            .into_iter()
+            .chain(self.columns.iter().map(|(n, q, _)| (n.clone(), q.clone())))
+            .filter(move |(name, _)| fields.is_none_or(|f| f.iter().any(|p| p == name)))
+    }
+}
+
+/// A column value as JSON: blobs become lowercase hex text.
+fn json(v: ValueRef<'_>) -> serde_json::Value {
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => i.into(),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Blob(b) => b.iter().map(|byte| format!("{byte:02x}")).collect::<String>().into(),
+    }
+}
+
+/// The file's size and modification times (with its WAL's): changes whenever its contents
+/// do, so cached totals stay valid exactly as long as the file is unchanged.
+fn generation(path: &Path) -> String {
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
+            .unwrap_or_else(|_| "-".to_owned())
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    format!("{}|{}", stamp(path), stamp(Path::new(&wal)))
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteFileStore {
+    async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
+        let mut names: Vec<&String> = self.collections.keys().collect();
+        names.sort();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let c = self.collection(name)?;
+            let query = Query::all(Arc::clone(&c.schema));
+            let plan = folio_engine::page::plan(&query.sort, folio_engine::Position::Start, 0);
+            let count = self
+                .page(&query, &plan, Count::Exact)
+                .await?
+                .total
+                .map_or(0, |t| t.count);
+            out.push(CollectionInfo {
+                schema: Arc::clone(&c.schema),
+                count,
+                unindexed: c.unindexed.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError> {
+        Ok(Arc::clone(&self.collection(collection)?.schema))
+    }
+
+    async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError> {
+        let c = self.collection(&query.schema.name)?;
+        let (query, plan, totals, path) = (query.clone(), plan.clone(), Arc::clone(&self.totals), self.path.clone());
+        self.read(move |conn| {
+            let generation = |_: &Connection| Ok(generation(&path));
+            let table = Table {
+                sql_name: c.sql_name.clone(),
+                layout: &*c,
+                docs: &*c,
+                generation: &generation,
+            };
+            page::run(conn, &totals, &table, &query, &plan, count)
+        })
+        .await
+    }
+
+    async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {
+        let c = self.collection(&schema.name)?;
+        let id = sql::bind(id);
+        self.read(move |conn| {
+            let columns = c.select(None, &mut Vec::new()).join(", ");
+            let get_sql = format!("SELECT {columns} FROM {} WHERE {} = ?1", c.sql_name, c.id_column);
+            Ok(conn
+                .prepare_cached(&get_sql)?
+                .query_row([id], |r| c.build(r, 0, None))
+                .optional()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,135 @@
+//! Running a page plan on SQLite: one read transaction for the total and the rows.
+//!
+//! Shared by folio's own tables and by SQLite files served as they are; they differ in their
+//! [`Layout`] (column names, NULLs) and in how they turn rows into documents ([`Docs`]).
+
+use folio_engine::Plan;
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, Row};
+
+use super::sql::{self, Layout, Where};
+use crate::totals::Totals;
+use crate::{Count, PageResult, Query, Record, StoreError, Total};
+
+/// How a table's rows become documents.
+pub(crate) trait Docs {
+    /// The expressions to select for the documents, projected to `fields` when given; any
+    /// values they need are pushed onto `params` and named by their position there.
+    fn select(&self, fields: Option<&[String]>, params: &mut Vec<Sql>) -> Vec<String>;
+    /// The document (JSON text) from the selected expressions, which start at column `start`.
+    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String>;
+}
+
+/// One table to page through.
+pub(crate) struct Table<'a> {
+    /// The quoted SQL name of the table.
+    pub(crate) sql_name: String,
+    pub(crate) layout: &'a dyn Layout,
+    pub(crate) docs: &'a dyn Docs,
+    /// Identifies the table's current contents: cached totals are used only while it is
+    /// unchanged. Read inside the page's transaction.
+    pub(crate) generation: &'a dyn Fn(&Connection) -> Result<String, StoreError>,
+}
+
+/// Counts the records of `query` as `count` asks (cached per generation) and runs `plan`, in
+/// one snapshot.
+pub(crate) fn run(
+    conn: &Connection,
+    totals: &Totals,
+    table: &Table<'_>,
+    query: &Query,
+    plan: &Plan,
+    count: Count,
+) -> Result<PageResult, StoreError> {
+    let name = &query.schema.name;
+    // One read transaction: the total and the page see the same snapshot.
+    let tx = conn.unchecked_transaction()?;
+    let total = match count {
+        Count::Skip => None,
+        Count::Exact | Count::AtMost(_) => {
+            let generation = (table.generation)(&tx)?;
+            let cap = match count {
+                Count::AtMost(cap) => Some(cap),
+                _ => None,
+            };
+            let key = match cap {
+                Some(cap) => format!("{} at most {cap}", query.filter.canonical()),
+                None => query.filter.canonical(),
+            };
+            let counted = match totals.get(name, &key, &generation) {
+                Some(n) => n,
+                None => {
+                    let mut w = Where::new(table.layout);
+                    w.filter(&query.filter);
+                    let count_sql = match cap {
+                        // Counting stops one past the cap, so "more than the cap" is known.
+                        Some(cap) => format!(
+                            "SELECT count(*) FROM (SELECT 1 FROM {}{} LIMIT {})",
+                            table.sql_name,
+                            w.sql(),
+                            cap.saturating_add(1).min(i64::MAX as u64)
+                        ),
+                        None => format!("SELECT count(*) FROM {}{}", table.sql_name, w.sql()),
+                    };
+                    let n: i64 = tx
+                        .prepare_cached(&count_sql)?
+                        .query_row(rusqlite::params_from_iter(&w.params), |r| r.get(0))?;
+                    let n = u64::try_from(n).unwrap_or(0);
+                    totals.put(name, &key, generation, n);
+                    n
+                }
+            };
+            Some(match cap {
+                Some(cap) if counted > cap => Total {
+                    count: cap,
+                    exact: false,
+                },
+                _ => Total {
+                    count: counted,
+                    exact: true,
+                },
+            })
+        }
+    };
+
+    let mut w = Where::new(table.layout);
+    w.filter(&query.filter);
+    if let Some(p) = &plan.predicate {
+        w.predicate(p);
+    }
+    let fields = query.fields.as_deref();
+    let where_sql = w.sql();
+    let mut params = w.params;
+    let doc_columns = table.docs.select(fields, &mut params).join(", ");
+    let key_columns = query
+        .sort
+        .fields()
+        .iter()
+        .map(|f| table.layout.column(f.column))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let page_sql = format!(
+        "SELECT {key_columns}, {doc_columns} FROM {}{where_sql}{} LIMIT {} OFFSET {}",
+        table.sql_name,
+        sql::order_by(table.layout, &query.sort, plan.scan),
+        i64::try_from(plan.limit).unwrap_or(i64::MAX),
+        i64::try_from(plan.offset).unwrap_or(i64::MAX),
+    );
+    let width = query.sort.fields().len();
+    let mut stmt = tx.prepare_cached(&page_sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(&params), |r| {
+            let key = (0..width)
+                .map(|i| r.get_ref(i).map(sql::read))
+                .collect::<Result<Vec<_>, _>>()?;
+            let doc = table.docs.build(r, width, fields)?;
+            Ok(Record { key, doc })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+    tx.commit()?;
+    Ok(PageResult {
+        page: plan.assemble(rows, |r| r.key.clone()),
+        total,
+    })
+}
