@@ -1,54 +1,14 @@
 //! `folio serve` as a real process: the address line, the kept secret, clean shutdown.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-struct Running {
-    child: Child,
-    base: String,
-}
+use crate::process::{self, Server, get_json};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data_dir: &Path, extra: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
-        .args([
-            "serve",
-            "--demo",
-            "--demo-size",
-            "300",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(extra)
-        .env_remove("FOLIO_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the folio binary starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_owned();
-    Running { child, base }
-}
-
-async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::get(url).await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+fn start(data_dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--demo", "--demo-size", "300"];
+    args.extend(extra);
+    process::serve(data_dir, &args)
 }
 
 #[tokio::test]
@@ -97,7 +57,7 @@ fn a_short_secret_is_refused_with_a_clear_error() {
 }
 
 /// Sends SIGTERM and expects a clean exit.
-fn stop(mut running: Running) {
+fn stop(mut running: Server) {
     let pid = running.child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());

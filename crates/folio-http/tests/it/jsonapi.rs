@@ -20,7 +20,7 @@ fn reference_by_time_desc() -> Vec<String> {
     keyed.into_iter().map(|(_, id)| id).collect()
 }
 
-fn ids(body: &Json) -> Vec<String> {
+pub(crate) fn ids(body: &Json) -> Vec<String> {
     body["data"]
         .as_array()
         .unwrap()
@@ -29,12 +29,18 @@ fn ids(body: &Json) -> Vec<String> {
         .collect()
 }
 
-fn link(body: &Json, rel: &str) -> Option<String> {
+pub(crate) fn link(body: &Json, rel: &str) -> Option<String> {
     body["links"][rel].as_str().map(str::to_owned)
 }
 
 #[track_caller]
-fn assert_error(reply: &crate::server::Reply, status: u16, code: &str, param: Option<&str>, mentions: &[&str]) {
+pub(crate) fn assert_error(
+    reply: &crate::server::Reply,
+    status: u16,
+    code: &str,
+    param: Option<&str>,
+    mentions: &[&str],
+) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.headers["content-type"], "application/vnd.api+json");
     let e = &reply.body["errors"][0];
@@ -51,7 +57,7 @@ fn assert_error(reply: &crate::server::Reply, status: u16, code: &str, param: Op
 }
 
 /// Follows `rel` links from `start` to the end, checking every page on the way.
-async fn follow(start: &str, rel: &str) -> Vec<Vec<String>> {
+pub(crate) async fn follow(start: &str, rel: &str) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut next = Some(start.to_owned());
     while let Some(url) = next {

@@ -1,4 +1,5 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
+mod filters;
 mod jsonapi;
 mod server;

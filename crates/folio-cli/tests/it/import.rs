@@ -1,0 +1,227 @@
+//! `folio import`: round trips, atomicity, duplicates, inference.
+
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+
+use crate::process::{folio, get_json, serve, walk};
+
+fn import(data_dir: &Path, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    folio(&args)
+}
+
+fn write_lines(path: &Path, docs: &[Json]) {
+    let text: String = docs.iter().map(|d| format!("{d}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn by_id(mut docs: Vec<Json>, id: &str) -> Vec<Json> {
+    docs.sort_by(|a, b| a[id].to_string().cmp(&b[id].to_string()));
+    docs
+}
+
+#[tokio::test]
+async fn json_lines_round_trip_with_inferred_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("entries.jsonl");
+    let mut docs: Vec<Json> = folio_store::demo::entries(400).collect();
+    // Odd but valid documents: unicode, deep nesting, numbers that must not change.
+    docs.push(
+        json!({"entry_id": "zz-ünïcode", "provider": "x\"y", "results": {"material": {"elements": []}},
+                     "extra": {"a": [1, {"b": [true, null]}], "big": 12345678901234i64, "f": 0.1}}),
+    );
+    write_lines(&file, &docs);
+    let out = import(dir.path(), &file, &["--collection", "entries", "--id", "entry_id"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("indexed results.material.elements (string[])"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("indexed upload_create_time (timestamp)"), "{stderr}");
+    assert!(stderr.contains("imported 401 records"), "{stderr}");
+
+    let server = serve(dir.path(), &[]);
+    let served = walk(&server.base, "entries", "").await;
+    assert_eq!(
+        by_id(served, "entry_id"),
+        by_id(docs, "entry_id"),
+        "every record comes back as it went in"
+    );
+    // The inferred schema is the one cli.md gives the demo.
+    let (_, listing) = get_json(&format!("{}/jsonapi", server.base)).await;
+    let mut paths: Vec<String> = listing["data"][0]["attributes"]["indexedPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}:{}", p["path"].as_str().unwrap(), p["type"].as_str().unwrap()))
+        .collect();
+    paths.sort();
+    let mut want: Vec<String> = std::iter::once("entry_id:string".to_owned())
+        .chain(
+            folio_store::demo::schema()
+                .indexed
+                .iter()
+                .map(|p| format!("{}:{}", p.path, p.ty)),
+        )
+        .collect();
+    want.push("extra.big:integer".into());
+    want.push("extra.f:float".into());
+    want.sort();
+    assert_eq!(paths, want);
+}
+
+#[tokio::test]
+async fn csv_round_trip_with_typed_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dois.csv");
+    std::fs::write(
+        &file,
+        "doi,year,score,open,published,meta.title\n\
+         10.1/a,2020,1.5,true,2020-01-02T00:00:00Z,\"A, first\"\n\
+         10.1/b,2021,,false,2021-05-06T07:08:09Z,B\n\
+         10.1/c,,3,true,,\n",
+    )
+    .unwrap();
+    let out = import(dir.path(), &file, &["--collection", "dois", "--id", "doi"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = serve(dir.path(), &[]);
+    let served = walk(&server.base, "dois", "sort=-year").await;
+    assert_eq!(
+        served,
+        vec![
+            // Descending puts missing values first.
+            json!({"doi": "10.1/c", "year": null, "score": 3.0, "open": true, "published": null, "meta": {"title": null}}),
+            json!({"doi": "10.1/b", "year": 2021, "score": null, "open": false, "published": "2021-05-06T07:08:09Z", "meta": {"title": "B"}}),
+            json!({"doi": "10.1/a", "year": 2020, "score": 1.5, "open": true, "published": "2020-01-02T00:00:00Z", "meta": {"title": "A, first"}}),
+        ]
+    );
+    let one = walk(&server.base, "dois", "filter[published][gte]=2021-01-01T00:00:00Z").await;
+    assert_eq!(one.len(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_line_imports_nothing_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.jsonl");
+    let docs: Vec<Json> = (0..50).map(|i| json!({"id": i, "n": i * 2})).collect();
+    write_lines(&good, &docs);
+    assert!(
+        import(dir.path(), &good, &["--collection", "c", "--id", "id"])
+            .status
+            .success()
+    );
+
+    // A second file that breaks on line 57, appended to the same collection.
+    let bad = dir.path().join("bad.jsonl");
+    let mut text: String = (100..156).map(|i| format!("{}\n", json!({"id": i, "n": i}))).collect();
+    text.push_str("{\"id\": 156, \"n\": \n");
+    text.push_str(&format!("{}\n", json!({"id": 157, "n": 1})));
+    std::fs::write(&bad, text).unwrap();
+    let out = import(dir.path(), &bad, &["--collection", "c", "--id", "id"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 57") && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+
+    // A new collection from a file with a bad line is not created at all.
+    let out = import(dir.path(), &bad, &["--collection", "fresh", "--id", "id"]);
+    assert!(!out.status.success());
+
+    let server = serve(dir.path(), &[]);
+    assert_eq!(
+        walk(&server.base, "c", "").await,
+        docs,
+        "the collection is exactly as before"
+    );
+    let (status, _) = get_json(&format!("{}/jsonapi/fresh", server.base)).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn duplicates_are_an_error_unless_replaced_or_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    write_lines(&first, &[json!({"id": "a", "v": 1}), json!({"id": "b", "v": 2})]);
+    assert!(
+        import(dir.path(), &first, &["--collection", "c", "--id", "id"])
+            .status
+            .success()
+    );
+
+    let second = dir.path().join("second.jsonl");
+    write_lines(&second, &[json!({"id": "c", "v": 3}), json!({"id": "a", "v": 10})]);
+    let out = import(dir.path(), &second, &["--collection", "c", "--id", "id"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("duplicate id `a`"),
+        "{stderr}"
+    );
+
+    let out = import(
+        dir.path(),
+        &second,
+        &["--collection", "c", "--id", "id", "--on-duplicate", "skip"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 new, 0 replaced, 1 skipped"));
+    let third = dir.path().join("third.jsonl");
+    write_lines(&third, &[json!({"id": "b", "v": 20})]);
+    let out = import(
+        dir.path(),
+        &third,
+        &["--collection", "c", "--id", "id", "--on-duplicate", "replace"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 new, 1 replaced, 0 skipped"));
+
+    let server = serve(dir.path(), &[]);
+    let served = walk(&server.base, "c", "sort=v").await;
+    assert_eq!(
+        served,
+        vec![
+            json!({"id": "a", "v": 1}),
+            json!({"id": "c", "v": 3}),
+            json!({"id": "b", "v": 20})
+        ]
+    );
+}
+
+#[test]
+fn declared_indexes_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.jsonl");
+    write_lines(&file, &[json!({"id": 1, "when": "2021-01-01T00:00:00Z", "tag": "x"})]);
+    let out = import(
+        dir.path(),
+        &file,
+        &["--collection", "x", "--id", "id", "--index", "when:date"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown type `date`"));
+    let out = import(
+        dir.path(),
+        &file,
+        &["--collection", "x", "--id", "id", "--index", "when:timestamp"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Appending with another declared index is refused: the schema is fixed at creation.
+    let out = import(
+        dir.path(),
+        &file,
+        &["--collection", "x", "--id", "id", "--index", "tag:string"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("does not index tag:string"),
+        "{stderr}"
+    );
+}

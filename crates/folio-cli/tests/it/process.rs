@@ -1,0 +1,76 @@
+//! Running the `folio` binary: commands to completion, servers until dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value as Json;
+
+/// A `folio serve` process, killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `folio serve --addr 127.0.0.1:0 --data-dir DIR ARGS..` and reads the address it
+/// prints first.
+pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env_remove("FOLIO_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the folio binary starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+/// Runs `folio ARGS..` to completion.
+pub(crate) fn folio(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .env_remove("FOLIO_SECRET")
+        .output()
+        .unwrap()
+}
+
+/// GETs a URL: status and JSON body.
+pub(crate) async fn get_json(url: &str) -> (u16, Json) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Walks a collection of the `jsonapi` style with cursors and returns every record's
+/// attributes, in order.
+pub(crate) async fn walk(base: &str, collection: &str, query: &str) -> Vec<Json> {
+    let mut url = format!("{base}/jsonapi/{collection}?page[cursor]=1&page[size]=97&{query}");
+    let mut records = Vec::new();
+    for _ in 0..10_000 {
+        let (status, body) = get_json(&url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        records.extend(body["data"].as_array().unwrap().iter().map(|d| d["attributes"].clone()));
+        match body["links"]["next"].as_str() {
+            Some(next) => url = format!("{base}{next}"),
+            None => return records,
+        }
+    }
+    panic!("the walk does not end");
+}
