@@ -138,22 +138,4 @@ impl Sort {
             .collect::<Vec<_>>()
             .join(",")
     }
-
-    /// The text a user would write for this order: [`Sort::to_spec`] without the implied id
-    /// tiebreaker, or empty for the default order.
-    pub fn to_user_spec(&self, schema: &CollectionSchema) -> String {
-        if *self == Sort::by_id() {
-            return String::new();
-        }
-        let implied = Sort::new(self.fields[..self.fields.len() - 1].iter().copied());
-        let fields = if implied == *self {
-            &self.fields[..self.fields.len() - 1]
-        } else {
-            &self.fields[..]
-        };
-        Sort {
-            fields: fields.to_vec(),
-        }
-        .to_spec(schema)
-    }
 }

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// No collection of that name.
     #[error("collection `{0}` not found")]
     UnknownCollection(String),
+    /// No endpoint at that path.
+    #[error("no such endpoint: {0}")]
+    UnknownRoute(String),
     /// No record with that id.
     #[error("no record with id `{id}` in collection `{collection}`")]
     UnknownRecord {
@@ -50,7 +53,9 @@ impl ApiError {
                 | EngineError::UnsupportedSort { .. }
                 | EngineError::InvalidSchema(_) => StatusCode::BAD_REQUEST,
             },
-            ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } => StatusCode::NOT_FOUND,
+            ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,6 +66,7 @@ impl ApiError {
             ApiError::Engine(e) => e.code(),
             ApiError::UnknownCollection(_) => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
+            ApiError::UnknownRoute(_) => "not-found",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -75,6 +81,7 @@ impl ApiError {
             "unsupported-sort" => "Unsupported sort",
             "unknown-collection" => "Unknown collection",
             "unknown-record" => "Unknown record",
+            "not-found" => "Not found",
             "internal-error" => "Internal server error",
             _ => "Invalid parameter",
         }

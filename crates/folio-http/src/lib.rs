@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .nest("/jsonapi", jsonapi::routes())
+        .fallback(not_found)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }
@@ -54,6 +55,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Paths outside every style: an RFC 9457 problem.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": format!("no endpoint at {}; GET / lists the styles and collections", uri.path()),
+    });
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `GET /`: where the styles live.

@@ -28,10 +28,3 @@ pub enum StoreError {
     #[error("internal store error: {0}")]
     Internal(String),
 }
-
-impl StoreError {
-    /// Whether the error is the store's own fault rather than the request's.
-    pub fn is_internal(&self) -> bool {
-        matches!(self, StoreError::Database(_) | StoreError::Internal(_))
-    }
-}

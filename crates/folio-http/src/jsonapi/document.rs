@@ -134,12 +134,7 @@ pub(super) fn collections(infos: &[CollectionInfo]) -> Response {
 pub(super) fn error(e: &ApiError) -> Response {
     e.log();
     let status = e.status();
-    let detail = match e {
-        ApiError::UnknownCollection(name) if name.is_empty() => {
-            "no such endpoint; see GET /jsonapi for the collections".to_owned()
-        }
-        other => other.detail(),
-    };
+    let detail = e.detail();
     let mut object = json!({
         "status": status.as_u16().to_string(),
         "code": e.code(),

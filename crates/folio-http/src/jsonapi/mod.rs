@@ -36,7 +36,14 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(collections))
         .route("/{collection}", get(list))
         .route("/{collection}/{id}", get(one))
-        .fallback(|| async { document::error(&ApiError::UnknownCollection(String::new())) })
+        .fallback(
+            |axum::extract::OriginalUri(uri): axum::extract::OriginalUri| async move {
+                document::error(&ApiError::UnknownRoute(format!(
+                    "{}; GET /jsonapi lists the collections",
+                    uri.path()
+                )))
+            },
+        )
 }
 
 async fn collections(State(state): State<AppState>) -> Response {

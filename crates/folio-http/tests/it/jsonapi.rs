@@ -364,6 +364,15 @@ async fn errors_name_the_parameter_and_what_is_allowed() {
     let r = get("/jsonapi/nope").await;
     assert_error(&r, 404, "unknown-collection", None, &["nope"]);
 
+    let r = get("/jsonapi/entries/a/b").await;
+    assert_error(&r, 404, "not-found", None, &["/jsonapi/entries/a/b", "GET /jsonapi"]);
+    let r = get("/nowhere").await;
+    assert_eq!(
+        (r.status, r.headers["content-type"].to_str().unwrap()),
+        (404, "application/problem+json")
+    );
+    assert_eq!(r.body["status"], 404);
+
     let r = get("/jsonapi/entries/no-such-id").await;
     assert_error(&r, 404, "unknown-record", None, &["no-such-id"]);
 }

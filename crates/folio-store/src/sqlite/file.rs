@@ -17,7 +17,7 @@ use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
 use super::page::{self, Docs, Table};
-use super::pool::Pool;
+use super::pool::{self, Pool};
 use super::sql::{self, Layout, Nulls};
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
@@ -61,8 +61,7 @@ impl SqliteFileStore {
         if !file.is_file() {
             return Err(StoreError::Internal(format!("{} is not a file", file.display())));
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let readers = (0..(cores * 2).max(4))
+        let readers = (0..pool::default_size())
             .map(|_| open_reader(file))
             .collect::<Result<Vec<_>, _>>()?;
         let mut collections = HashMap::new();
@@ -104,16 +103,6 @@ impl SqliteFileStore {
             .get(name)
             .cloned()
             .ok_or_else(|| StoreError::UnknownCollection(name.to_owned()))
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let pool = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || work(&pool.get()))
-            .await
-            .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
     }
 }
 
@@ -364,7 +353,7 @@ impl Store for SqliteFileStore {
     async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError> {
         let c = self.collection(&query.schema.name)?;
         let (query, plan, totals, path) = (query.clone(), plan.clone(), Arc::clone(&self.totals), self.path.clone());
-        self.read(move |conn| {
+        pool::read(&self.readers, move |conn| {
             let generation = |_: &Connection| Ok(generation(&path));
             let table = Table {
                 sql_name: c.sql_name.clone(),
@@ -380,7 +369,7 @@ impl Store for SqliteFileStore {
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {
         let c = self.collection(&schema.name)?;
         let id = sql::bind(id);
-        self.read(move |conn| {
+        pool::read(&self.readers, move |conn| {
             let columns = c.select(None, &mut Vec::new()).join(", ");
             let get_sql = format!("SELECT {columns} FROM {} WHERE {} = ?1", c.sql_name, c.id_column);
             Ok(conn

@@ -67,8 +67,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, with one read connection per
     /// two available cores and at least four.
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        SqliteStore::open_with_readers(data_dir, (cores * 2).max(4))
+        SqliteStore::open_with_readers(data_dir, pool::default_size())
     }
 
     /// Opens the store with exactly `readers` read connections.
@@ -101,11 +100,6 @@ impl SqliteStore {
         };
         store.reload_schemas()?;
         Ok(store)
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Creates an empty collection. `origin` is free text remembered with it (the demo
@@ -384,17 +378,6 @@ impl SqliteStore {
     fn replace_schemas(&self, schemas: Vec<CollectionSchema>) {
         *self.schemas_mut() = schemas.into_iter().map(|s| (s.name.clone(), Arc::new(s))).collect();
     }
-
-    /// Runs blocking work on a read connection off the async runtime.
-    async fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let pool = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || work(&pool.get()))
-            .await
-            .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
-    }
 }
 
 fn read_catalog(conn: &Connection) -> Result<Vec<CollectionSchema>, StoreError> {
@@ -594,7 +577,7 @@ fn json_path(path: &str) -> Option<String> {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
-        let schemas = self.read(read_catalog).await?;
+        let schemas = pool::read(&self.readers, read_catalog).await?;
         self.replace_schemas(schemas);
         let mut schemas: Vec<_> = self
             .schemas
@@ -626,7 +609,7 @@ impl Store for SqliteStore {
         if let Some(s) = self.cached_schema(collection) {
             return Ok(s);
         }
-        let schemas = self.read(read_catalog).await?;
+        let schemas = pool::read(&self.readers, read_catalog).await?;
         self.replace_schemas(schemas);
         self.cached_schema(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
@@ -634,7 +617,7 @@ impl Store for SqliteStore {
 
     async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError> {
         let (query, plan, totals) = (query.clone(), plan.clone(), Arc::clone(&self.totals));
-        self.read(move |conn| {
+        pool::read(&self.readers, move |conn| {
             let name = query.schema.name.clone();
             let native = Native { collection: &name };
             let generation = |conn: &Connection| -> Result<String, StoreError> {
@@ -658,7 +641,7 @@ impl Store for SqliteStore {
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {
         let get_sql = format!("SELECT doc FROM {} WHERE id = ?1", sql::table(&schema.name));
         let id = sql::bind(id);
-        self.read(move |conn| {
+        pool::read(&self.readers, move |conn| {
             Ok(conn
                 .prepare_cached(&get_sql)?
                 .query_row([id], |r| r.get(0))

@@ -6,9 +6,28 @@
 //! for a connection never stalls the async runtime.
 
 use std::ops::Deref;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// The default number of read connections: two per core, and at least four.
+pub(crate) fn default_size() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).max(4)
+}
+
+/// Runs blocking work on a pooled connection, on a blocking thread, off the async runtime.
+pub(crate) async fn read<T: Send + 'static>(
+    pool: &Arc<Pool>,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let pool = Arc::clone(pool);
+    tokio::task::spawn_blocking(move || work(&pool.get()))
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+}
 
 /// A fixed set of connections.
 pub(crate) struct Pool {
