@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use folio_engine::Limits;
 use folio_http::{AppState, HttpConfig};
 use folio_store::{SqliteFileStore, SqliteStore, Store, demo};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -58,6 +57,22 @@ pub(crate) struct ServeArgs {
     /// Largest page[size] the `jsonapi` style accepts (larger: 422).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     jsonapi_max_page_size: u64,
+
+    /// Largest `limit` the `hal` style accepts (larger: 422).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    hal_max_limit: u64,
+
+    /// Largest `page_size` the `query` style accepts (larger: 422).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    query_max_page_size: u64,
+
+    /// Largest `per_page` the `simple` style accepts (larger: 422).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    simple_max_per_page: u64,
+
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = folio_http::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
+    max_body_bytes: usize,
 
     /// Where capped counts stop: past it, totals say "at least N" (`page[total]=capped`, and
     /// filters with or/not/none, whose exact count may scan the whole collection).
@@ -119,14 +134,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         &args.data_dir,
     )
     .context("cannot load the cursor signing secret")?;
-    let config = HttpConfig {
-        jsonapi: Limits {
-            default_size: args.jsonapi_default_page_size,
-            max_size: args.jsonapi_max_page_size,
-            max_offset: args.max_offset.0,
-        },
-        count_cap: args.count_cap,
-    };
+    let mut config = HttpConfig::with_max_offset(args.max_offset.0);
+    config.jsonapi.default_size = args.jsonapi_default_page_size;
+    config.jsonapi.max_size = args.jsonapi_max_page_size;
+    config.count_cap = args.count_cap;
+    config.max_body_bytes = args.max_body_bytes;
+    for (limits, max) in [
+        (&mut config.hal, args.hal_max_limit),
+        (&mut config.query, args.query_max_page_size),
+        (&mut config.simple, args.simple_max_per_page),
+    ] {
+        limits.max_size = max;
+        limits.default_size = limits.default_size.min(max);
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let collections = store.collections().await.context("cannot read the collections")?;

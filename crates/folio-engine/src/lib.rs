@@ -40,6 +40,7 @@ pub mod page;
 pub mod projection;
 pub mod schema;
 pub mod sort;
+pub mod transparent;
 pub mod value;
 
 pub use cursor::{CursorCodec, CursorError, Fingerprint};

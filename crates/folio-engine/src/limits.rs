@@ -5,6 +5,9 @@ use crate::error::EngineError;
 /// The limits one style applies to page sizes and offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// The smallest page size a request may ask for (0 where a style allows a page of counts
+    /// only, 1 elsewhere).
+    pub min_size: u64,
     /// The size of a page when the request gives none.
     pub default_size: u64,
     /// The largest page size a request may ask for. Above it: 422, never a silent clamp.
@@ -25,7 +28,14 @@ impl Limits {
         let Some(text) = text else {
             return Ok(self.default_size);
         };
-        let size = parse_count(text, param, &format!("a whole number from 0 to {}", self.max_size))?;
+        let allowed = format!("a whole number from {} to {}", self.min_size, self.max_size);
+        let size = parse_count(text, param, &allowed)?;
+        if size < self.min_size {
+            return Err(EngineError::InvalidParameter {
+                param: param.to_owned(),
+                message: format!("is {size}; expected {allowed}"),
+            });
+        }
         self.check_size(size, param)?;
         Ok(size)
     }

@@ -14,6 +14,15 @@ pub enum ApiError {
     /// No collection of that name.
     #[error("collection `{0}` not found")]
     UnknownCollection(String),
+    /// A request body over the size limit.
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A request body that is not what the endpoint takes (not JSON, or not an object).
+    #[error("the request body {0}")]
+    InvalidBody(String),
     /// No endpoint at that path.
     #[error("no such endpoint: {0}")]
     UnknownRoute(String),
@@ -39,6 +48,43 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The title and meaning of each error code, for `GET /problems/{code}`.
+pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "invalid-cursor" => (
+            "Invalid cursor",
+            "The cursor was altered, truncated or forged. Use cursors exactly as links give them.",
+        ),
+        "cursor-query-mismatch" => (
+            "Cursor does not match this query",
+            "The cursor was issued for another collection, filter or sort. Keep those unchanged while following links.",
+        ),
+        "page-size-exceeded" => (
+            "Page size exceeded",
+            "The page size is above the maximum. Ask for at most the maximum the response names.",
+        ),
+        "offset-window-exceeded" => (
+            "Offset window exceeded",
+            "Page numbers and offsets reach only the first records. Follow next links (cursors) to go deeper.",
+        ),
+        "invalid-parameter" => (
+            "Invalid parameter",
+            "A parameter has a value of the wrong form, or is misspelled. The detail names it and what is allowed.",
+        ),
+        "unsupported-sort" => (
+            "Unsupported sort",
+            "The sort names a path that is not indexed or cannot be sorted. The detail lists the sortable paths.",
+        ),
+        "unknown-collection" => ("Unknown collection", "No collection has this name."),
+        "unknown-record" => ("Unknown record", "No record of the collection has this id."),
+        "not-found" => ("Not found", "No endpoint at this path."),
+        "body-too-large" => ("Request body too large", "The request body is over the server's limit."),
+        "invalid-body" => ("Invalid request body", "The request body is not a JSON object."),
+        "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
+        _ => return None,
+    })
+}
+
 impl ApiError {
     /// The HTTP status: the only place where errors map to statuses.
     pub fn status(&self) -> StatusCode {
@@ -56,6 +102,8 @@ impl ApiError {
             ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
                 StatusCode::NOT_FOUND
             }
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,24 +115,15 @@ impl ApiError {
             ApiError::UnknownCollection(_) => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
             ApiError::UnknownRoute(_) => "not-found",
+            ApiError::BodyTooLarge { .. } => "body-too-large",
+            ApiError::InvalidBody(_) => "invalid-body",
             ApiError::Internal(_) => "internal-error",
         }
     }
 
     /// A short, fixed summary of the kind of error.
     pub fn title(&self) -> &'static str {
-        match self.code() {
-            "invalid-cursor" => "Invalid cursor",
-            "cursor-query-mismatch" => "Cursor does not match this query",
-            "page-size-exceeded" => "Page size exceeded",
-            "offset-window-exceeded" => "Offset window exceeded",
-            "unsupported-sort" => "Unsupported sort",
-            "unknown-collection" => "Unknown collection",
-            "unknown-record" => "Unknown record",
-            "not-found" => "Not found",
-            "internal-error" => "Internal server error",
-            _ => "Invalid parameter",
-        }
+        describe(self.code()).map_or("Invalid parameter", |(title, _)| title)
     }
 
     /// What went wrong, for the client. Internal errors say nothing of their cause.

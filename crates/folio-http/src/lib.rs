@@ -25,8 +25,12 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod error;
+pub mod hal;
 pub mod jsonapi;
 mod links;
+mod params;
+pub mod query;
+pub mod simple;
 mod state;
 
 use std::future::Future;
@@ -36,13 +40,17 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use state::{AppState, DEFAULT_COUNT_CAP, HttpConfig};
+pub use state::{AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, HttpConfig};
 
 /// Builds the application: every style under its prefix, plus a small index at `/`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .nest("/jsonapi", jsonapi::routes())
+        .nest("/hal", hal::routes())
+        .nest("/query", query::routes())
+        .nest("/simple", simple::routes())
+        .route("/problems/{code}", get(problem_type))
         .fallback(not_found)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
@@ -59,26 +67,29 @@ pub async fn serve(
 
 /// Paths outside every style: an RFC 9457 problem.
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    simple::problem(&ApiError::UnknownRoute(format!(
+        "{}; GET / lists the styles and collections",
+        uri.path()
+    )))
+}
+
+/// `GET /problems/{code}`: what a problem `type` means, so that every `type` resolves.
+async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": "Not found",
-        "status": 404,
-        "detail": format!("no endpoint at {}; GET / lists the styles and collections", uri.path()),
-    });
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
+    match error::describe(&code) {
+        Some((title, meaning)) => {
+            axum::Json(serde_json::json!({"type": format!("/problems/{code}"), "title": title, "description": meaning}))
+                .into_response()
+        }
+        None => simple::problem(&ApiError::UnknownRoute(format!("/problems/{code}"))),
+    }
 }
 
 /// `GET /`: where the styles live.
 async fn index() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "name": "folio",
-        "styles": {"jsonapi": "/jsonapi"},
+        "styles": {"jsonapi": "/jsonapi", "hal": "/hal", "query": "/query", "simple": "/simple"},
         "collections": "/jsonapi",
     }))
 }

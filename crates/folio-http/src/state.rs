@@ -9,27 +9,50 @@ use folio_store::{Query, Store};
 /// Limits of the HTTP API, per style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// Page sizes and offset depth of the `jsonapi` style (default 25, max 1000, offsets
-    /// within the first 10,000 records).
+    /// `jsonapi`: `page[size]` 0..=1000, default 25.
     pub jsonapi: Limits,
+    /// `hal`: `limit` 1..=100, default 10.
+    pub hal: Limits,
+    /// `query`: `page_size` 0..=10000, default 10.
+    pub query: Limits,
+    /// `simple`: `per_page` 1..=1000, default 128.
+    pub simple: Limits,
     /// Where capped counts stop (`page[total]=capped`, and filters no index answers):
     /// past it, totals say "at least this many".
     pub count_cap: u64,
+    /// The largest request body accepted (larger: 413).
+    pub max_body_bytes: usize,
 }
 
 /// The default [`HttpConfig::count_cap`].
 pub const DEFAULT_COUNT_CAP: u64 = 10_000;
 
+/// The default [`HttpConfig::max_body_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+impl HttpConfig {
+    /// The default limits with the offset window set to `max_offset` for every style.
+    pub fn with_max_offset(max_offset: Option<u64>) -> HttpConfig {
+        let limits = |min_size, default_size, max_size| Limits {
+            min_size,
+            default_size,
+            max_size,
+            max_offset,
+        };
+        HttpConfig {
+            jsonapi: limits(0, 25, 1000),
+            hal: limits(1, 10, 100),
+            query: limits(0, 10, 10_000),
+            simple: limits(1, 128, 1000),
+            count_cap: DEFAULT_COUNT_CAP,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
-        HttpConfig {
-            jsonapi: Limits {
-                default_size: 25,
-                max_size: 1000,
-                max_offset: Some(DEFAULT_MAX_OFFSET),
-            },
-            count_cap: DEFAULT_COUNT_CAP,
-        }
+        HttpConfig::with_max_offset(Some(DEFAULT_MAX_OFFSET))
     }
 }
 

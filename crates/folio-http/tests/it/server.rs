@@ -2,7 +2,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use folio_engine::Limits;
 use folio_http::{AppState, HttpConfig};
 use folio_store::{SqliteStore, Store, demo};
 
@@ -29,14 +28,8 @@ pub(crate) fn server() -> &'static Server {
         let store = SqliteStore::open(dir.path()).unwrap();
         demo::build(&store, DEMO_SIZE, &|_| {}).unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
-        let config = HttpConfig {
-            jsonapi: Limits {
-                default_size: 25,
-                max_size: 1000,
-                max_offset: Some(MAX_OFFSET),
-            },
-            count_cap: COUNT_CAP,
-        };
+        let mut config = HttpConfig::with_max_offset(Some(MAX_OFFSET));
+        config.count_cap = COUNT_CAP;
         let state = AppState::new(store, b"test secret, at least 16 bytes", config);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -1,0 +1,276 @@
+//! The `hal` style: HAL as Akeneo's REST API uses it.
+//!
+//! - `GET /hal/{collection}`: `limit` (1..=100, default 10); `pagination_type=page` (default)
+//!   with `page` and `with_count`, or `pagination_type=search_after` with `search_after=<id>`;
+//!   records in id order; `search=<JSON filter>` in folio's query language.
+//! - `GET /hal/{collection}/{id}`: one record.
+//!
+//! Body: `_links` (`self`, `first`, `previous` except on the first page, `next` except on the
+//! last, `last` when counted), `current_page`, `items_count`/`pages_count` with
+//! `with_count=true`, and `_embedded.items`, each item with its own `_links.self`.
+//! Past the offset window, `next` switches to `search_after`, so every link resolves.
+//! Errors: `{"code": status, "message": "..."}`.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use folio_engine::page::plan;
+use folio_engine::{EngineError, Filter, Position, Sort, Value, transparent};
+use folio_store::{Count, Query};
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::error::ApiError;
+use crate::links::{self, Target};
+use crate::params;
+use crate::state::AppState;
+
+/// The pagination parameters of this style.
+const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
+
+/// The routes of this style, to be nested under `/hal`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{collection}", get(list))
+        .route("/{collection}/{id}", get(one))
+        .fallback(
+            |axum::extract::OriginalUri(uri): axum::extract::OriginalUri| async move {
+                error(&ApiError::UnknownRoute(uri.path().to_owned()))
+            },
+        )
+}
+
+async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
+    let found = async {
+        let schema = state.store.schema(&collection).await?;
+        let unknown = || ApiError::UnknownRecord {
+            collection: collection.clone(),
+            id: id.clone(),
+        };
+        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        let doc = state.store.get(&schema, &key).await?.ok_or_else(unknown)?;
+        item(&collection, &id, &doc)
+    };
+    match found.await {
+        Ok(item) => respond(StatusCode::OK, item.get().to_owned(), &[]),
+        Err(e) => error(&e),
+    }
+}
+
+async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    list_page(&state, &collection, raw.as_deref())
+        .await
+        .unwrap_or_else(|e| error(&e))
+}
+
+async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.hal;
+    let pairs = params::pairs(raw);
+    params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
+    let get = |name| params::single(&pairs, name);
+    let limit = limits.parse_size(get("limit")?, "limit")?;
+    let with_count = params::boolean(get("with_count")?, "with_count")?;
+    let search_after_mode = match get("pagination_type")? {
+        None | Some("page") => false,
+        Some("search_after") => true,
+        Some(other) => {
+            return Err(invalid(
+                "pagination_type",
+                format!("is `{}`; expected page or search_after", short(other)),
+            )
+            .into());
+        }
+    };
+    let mut filter = Filter::all();
+    let search = get("search")?;
+    if let Some(text) = search {
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            invalid(
+                "search",
+                format!("is not JSON ({e}); give a filter object such as {{\"provider\": \"aflow\"}}"),
+            )
+        })?;
+        filter.push_json(&schema, &json, "search")?;
+    }
+    let query = Query {
+        schema,
+        filter,
+        sort: Sort::by_id(),
+        fields: None,
+    };
+
+    // Parameters every link repeats.
+    let mut carry = vec![("limit".to_owned(), limit.to_string())];
+    if with_count {
+        carry.push(("with_count".to_owned(), "true".to_owned()));
+    }
+    if let Some(text) = search {
+        carry.push(("search".to_owned(), text.to_owned()));
+    }
+    let base = Target::new(format!("/hal/{}", links::segment(collection)), carry);
+    let after = |key: &[Value]| {
+        base.with(&[
+            ("pagination_type", "search_after".to_owned()),
+            ("search_after", transparent::encode(&query.schema, &query.sort, key)),
+        ])
+        .href()
+    };
+
+    let (position, page_number) = if search_after_mode {
+        if get("page")?.is_some() {
+            return Err(invalid("page", "cannot be used with pagination_type=search_after".into()).into());
+        }
+        let position = match get("search_after")? {
+            None => Position::Start,
+            Some(text) => Position::After(transparent::decode(&query.schema, &query.sort, text, "search_after")?),
+        };
+        (position, None)
+    } else {
+        if get("search_after")?.is_some() {
+            return Err(invalid("search_after", "needs pagination_type=search_after".into()).into());
+        }
+        let number = match get("page")? {
+            None => 1,
+            Some(text) => match folio_engine::limits::parse_count(text, "page", "a whole number from 1")? {
+                0 => return Err(invalid("page", "is 0; pages start at 1".into()).into()),
+                n => n,
+            },
+        };
+        let offset = (number - 1).saturating_mul(limit);
+        limits.check_offset(offset, limit, "page", "pagination_type=search_after")?;
+        (Position::Offset(offset), Some(number))
+    };
+    let count = if with_count { Count::Exact } else { Count::Skip };
+    let result = state
+        .store
+        .page(&query, &plan(&query.sort, position, limit), count)
+        .await?;
+    let page = result.page;
+
+    let mut links: Vec<(&str, String)> = Vec::new();
+    let mut body = serde_json::Map::new();
+    match page_number {
+        Some(number) => {
+            let at = |n: u64| base.with(&[("page", n.to_string())]).href();
+            let within = |n: u64| {
+                limits
+                    .check_offset((n - 1).saturating_mul(limit), limit, "", "")
+                    .is_ok()
+            };
+            links.push(("self", at(number)));
+            links.push(("first", at(1)));
+            if number > 1 {
+                links.push(("previous", at(number - 1)));
+            }
+            if let Some(key) = &page.next {
+                links.push(("next", if within(number + 1) { at(number + 1) } else { after(key) }));
+            }
+            if let Some(total) = result.total {
+                let pages = total.count.div_ceil(limit).max(1);
+                if within(pages) {
+                    links.push(("last", at(pages)));
+                }
+                body.insert("items_count".into(), json!(total.count));
+                body.insert("pages_count".into(), json!(pages));
+            }
+            body.insert("current_page".into(), json!(number));
+        }
+        None => {
+            let self_href = match get("search_after")? {
+                Some(text) => base
+                    .with(&[
+                        ("pagination_type", "search_after".to_owned()),
+                        ("search_after", text.to_owned()),
+                    ])
+                    .href(),
+                None => base.with(&[("pagination_type", "search_after".to_owned())]).href(),
+            };
+            links.push(("self", self_href));
+            links.push((
+                "first",
+                base.with(&[("pagination_type", "search_after".to_owned())]).href(),
+            ));
+            if let Some(key) = &page.next {
+                links.push(("next", after(key)));
+            }
+            if let Some(total) = result.total {
+                body.insert("items_count".into(), json!(total.count));
+            }
+        }
+    }
+    let items = page
+        .records
+        .iter()
+        .map(|r| item(collection, &id_text(r.id()), &r.doc))
+        .collect::<Result<Vec<_>, _>>()?;
+    let links_json: serde_json::Map<String, serde_json::Value> = links
+        .iter()
+        .map(|(rel, href)| ((*rel).to_owned(), json!({"href": href})))
+        .collect();
+    let mut out = serde_json::Map::new();
+    out.insert("_links".into(), links_json.into());
+    out.extend(body);
+    out.insert("_embedded".into(), json!({"items": items}));
+    let header_links: Vec<(&str, String)> = links.into_iter().filter(|(rel, _)| *rel != "self").collect();
+    Ok(respond(
+        StatusCode::OK,
+        serde_json::Value::Object(out).to_string(),
+        &header_links,
+    ))
+}
+
+/// A document with its `_links.self` first, spliced into the stored JSON text without
+/// parsing it.
+fn item(collection: &str, id: &str, doc: &str) -> Result<Box<RawValue>, ApiError> {
+    let href = json!(format!("/hal/{}/{}", links::segment(collection), links::segment(id)));
+    let rest = doc.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
+    let sep = if rest.starts_with('}') { "" } else { "," };
+    RawValue::from_string(format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}")).map_err(|e| {
+        ApiError::Internal(folio_store::StoreError::Internal(format!(
+            "stored document is not JSON: {e}"
+        )))
+    })
+}
+
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::Text(t) => t.clone(),
+        Value::Int(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// An error in Akeneo's shape: `{"code": status, "message": "..."}`.
+pub(crate) fn error(e: &ApiError) -> Response {
+    e.log();
+    let status = e.status();
+    respond(
+        status,
+        json!({"code": status.as_u16(), "message": e.detail()}).to_string(),
+        &[],
+    )
+}
+
+fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/hal+json"));
+    if let Some(value) = links::header(links) {
+        headers.insert(header::LINK, value);
+    }
+    response
+}
+
+fn invalid(param: &str, message: String) -> EngineError {
+    EngineError::InvalidParameter {
+        param: param.to_owned(),
+        message,
+    }
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(40).collect()
+}

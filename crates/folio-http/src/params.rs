@@ -1,0 +1,116 @@
+//! Reading requests: query-string pairs, misspelled parameter names, bounded JSON bodies.
+
+use axum::body::Body;
+
+use crate::error::ApiError;
+use folio_engine::EngineError;
+
+/// The query string as ordered `(name, value)` pairs, percent-decoded.
+pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Checks names against a style's pagination parameters: a name that is not one of them but
+/// is within two edits of one (`pge`, `per_pag`, `limt`) is a misspelling, answered with a
+/// 400 naming the accepted ones. Other unknown names are ignored, as the conventions do.
+pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known: &[&str]) -> Result<(), EngineError> {
+    for name in names {
+        if known.contains(&name) {
+            continue;
+        }
+        if let Some(close) = known.iter().find(|k| edit_distance(name, k) <= 2 && name.len() >= 3) {
+            return Err(EngineError::InvalidParameter {
+                param: name.to_owned(),
+                message: format!(
+                    "is not a pagination parameter of this API (did you mean `{close}`?); accepted: {}",
+                    known.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Finds the one value of `name`, or an error if it is given more than once.
+pub(crate) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, EngineError> {
+    let mut found = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(EngineError::InvalidParameter {
+            param: name.to_owned(),
+            message: "is given more than once".into(),
+        });
+    }
+    Ok(first)
+}
+
+/// Parses `true` or `false`.
+pub(crate) fn boolean(text: Option<&str>, name: &str) -> Result<bool, EngineError> {
+    match text {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(EngineError::InvalidParameter {
+            param: name.to_owned(),
+            message: format!(
+                "is `{}`; expected true or false",
+                other.chars().take(40).collect::<String>()
+            ),
+        }),
+    }
+}
+
+/// Reads a request body of at most `limit` bytes as a JSON object.
+pub(crate) async fn json_body(body: Body, limit: usize) -> Result<serde_json::Value, ApiError> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge { limit })?;
+    if bytes.is_empty() {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(json) if json.is_object() => Ok(json),
+        Ok(_) => Err(ApiError::InvalidBody("is not a JSON object".into())),
+        Err(e) => Err(ApiError::InvalidBody(format!("is not JSON: {e}"))),
+    }
+}
+
+/// The Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspellings_are_caught_and_others_ignored() {
+        let known = ["page", "per_page"];
+        assert!(check_spelling(["per_pag"], &known).is_err());
+        assert!(check_spelling(["pge"], &known).is_err());
+        assert!(check_spelling(["page", "per_page", "access_token", "q"], &known).is_ok());
+        let e = check_spelling(["perpage"], &known).unwrap_err().to_string();
+        assert!(e.contains("`perpage`") && e.contains("per_page"), "{e}");
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("limit", "limt"), 1);
+        assert_eq!(edit_distance("page", "apge"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

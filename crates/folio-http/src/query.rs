@@ -1,0 +1,378 @@
+//! The `query` style: a POST query body, as NOMAD's API uses it.
+//!
+//! - `POST /query/{collection}/query` with `{"owner", "query", "pagination": {"page_size",
+//!   "order_by", "order", "page_after_value", "page"}, "required": {"include": [...]}}`.
+//! - `GET /query/{collection}` with the pagination fields as parameters, plus `query` (the
+//!   filter as JSON text), `include` (comma-separated paths) and `owner`.
+//! - `GET /query/{collection}/{id}`: one record.
+//!
+//! `page_after_value` and `next_page_after_value` are transparent keys (the id alone when
+//! ordering by id, else `<value>:<id>`; see `folio_engine::transparent`). Responses echo the
+//! request and complete `pagination` with `total` and GET URLs of the neighbouring pages
+//! (`page_url`, `first_page_url`, `prev_page_url`, `next_page_url`), mirrored in the `Link`
+//! header, so every link resolves whether the request was a GET or a POST.
+//!
+//! Errors are `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`. Following the
+//! FastAPI convention NOMAD's clients expect, every request that does not validate is a 422
+//! (where other styles answer 400); unknown collections and records are 404.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use folio_engine::page::plan;
+use folio_engine::{EngineError, Filter, Position, Sort, Value, transparent};
+use folio_store::{Count, Query};
+use serde_json::value::RawValue;
+use serde_json::{Value as Json, json};
+
+use crate::error::ApiError;
+use crate::links::{self, Target};
+use crate::params;
+use crate::state::AppState;
+
+/// The fields of `pagination`.
+const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
+
+/// The routes of this style, to be nested under `/query`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{collection}", get(list_get))
+        .route("/{collection}/query", post(list_post))
+        .route("/{collection}/{id}", get(one))
+        .fallback(
+            |axum::extract::OriginalUri(uri): axum::extract::OriginalUri| async move {
+                error(&ApiError::UnknownRoute(uri.path().to_owned()), Origin::Path)
+            },
+        )
+}
+
+/// Where the request's fields came from, for `loc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Body,
+    Query,
+    Path,
+}
+
+/// A request in the style's terms, from a body or from parameters.
+struct Request {
+    owner: Json,
+    query: Json,
+    required: Option<Json>,
+    page_size: Option<Json>,
+    order_by: Option<String>,
+    order: Option<String>,
+    page_after_value: Option<String>,
+    page: Option<Json>,
+}
+
+async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
+    let found = async {
+        let schema = state.store.schema(&collection).await?;
+        let unknown = || ApiError::UnknownRecord {
+            collection: collection.clone(),
+            id: id.clone(),
+        };
+        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        state.store.get(&schema, &key).await?.ok_or_else(unknown)
+    };
+    match found.await {
+        Ok(doc) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
+        Err(e) => error(&e, Origin::Path),
+    }
+}
+
+async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+    let run = async {
+        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let pagination = match body.get("pagination") {
+            None | Some(Json::Null) => serde_json::Map::new(),
+            Some(Json::Object(map)) => map.clone(),
+            Some(_) => return Err(invalid("pagination", "must be an object".into()).into()),
+        };
+        for key in pagination.keys() {
+            if !PAGINATION.contains(&key.as_str()) {
+                return Err(invalid(
+                    &format!("pagination.{key}"),
+                    format!("is not a pagination field; accepted: {}", PAGINATION.join(", ")),
+                )
+                .into());
+            }
+        }
+        let text = |name: &str| -> Result<Option<String>, EngineError> {
+            match pagination.get(name) {
+                None | Some(Json::Null) => Ok(None),
+                Some(Json::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Ok(Some(other.to_string())),
+            }
+        };
+        let request = Request {
+            owner: body.get("owner").cloned().unwrap_or_else(|| json!("public")),
+            query: body.get("query").cloned().unwrap_or_else(|| json!({})),
+            required: body.get("required").cloned(),
+            page_size: pagination.get("page_size").cloned(),
+            order_by: text("order_by")?,
+            order: text("order")?,
+            page_after_value: text("page_after_value")?,
+            page: pagination.get("page").cloned(),
+        };
+        list_page(&state, &collection, request, "pagination.").await
+    };
+    run.await.unwrap_or_else(|e| error(&e, Origin::Body))
+}
+
+async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let run = async {
+        let pairs = params::pairs(raw.as_deref());
+        let mut known: Vec<&str> = PAGINATION.to_vec();
+        known.extend(["query", "include", "owner"]);
+        params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &known)?;
+        let get = |name| params::single(&pairs, name);
+        let query = match get("query")? {
+            None => json!({}),
+            Some(text) => serde_json::from_str(text).map_err(|e| invalid("query", format!("is not JSON: {e}")))?,
+        };
+        let include: Vec<Json> = pairs
+            .iter()
+            .filter(|(k, _)| k == "include")
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| json!(p))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let request = Request {
+            owner: json!(get("owner")?.unwrap_or("public")),
+            query,
+            required: (!include.is_empty()).then(|| json!({"include": include})),
+            page_size: get("page_size")?.map(|t| json!(t)),
+            order_by: get("order_by")?.map(str::to_owned),
+            order: get("order")?.map(str::to_owned),
+            page_after_value: get("page_after_value")?.map(str::to_owned),
+            page: get("page")?.map(|t| json!(t)),
+        };
+        list_page(&state, &collection, request, "").await
+    };
+    run.await.unwrap_or_else(|e| error(&e, Origin::Query))
+}
+
+/// Runs a request; `prefix` is how pagination fields are named in errors (`pagination.` in
+/// bodies).
+async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.query;
+    let name = |field: &str| format!("{prefix}{field}");
+    let number_text = |v: &Option<Json>| match v {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let page_size = limits.parse_size(number_text(&req.page_size).as_deref(), &name("page_size"))?;
+    let order = match req.order.as_deref() {
+        None | Some("asc") => "asc",
+        Some("desc") => "desc",
+        Some(other) => {
+            return Err(invalid(&name("order"), format!("is `{}`; expected asc or desc", short(other))).into());
+        }
+    };
+    let order_by = req.order_by.clone().unwrap_or_else(|| schema.id_path.clone());
+    let sign = if order == "desc" { "-" } else { "" };
+    let sort = Sort::parse(&format!("{sign}{order_by}"), &schema, &name("order_by"))?;
+    let mut filter = Filter::all();
+    if !req.query.is_null() {
+        filter.push_json(&schema, &req.query, "query")?;
+    }
+    let fields = match &req.required {
+        None | Some(Json::Null) => None,
+        Some(required) => match required.get("include") {
+            None | Some(Json::Null) => None,
+            Some(Json::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| invalid("required.include", "must list paths as strings".into()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => return Err(invalid("required.include", "must be a list of paths".into()).into()),
+        },
+    };
+    let query = Query {
+        schema,
+        filter,
+        sort,
+        fields,
+    };
+
+    let page_number = match number_text(&req.page) {
+        None => None,
+        Some(text) => match folio_engine::limits::parse_count(&text, &name("page"), "a whole number from 1")? {
+            0 => return Err(invalid(&name("page"), "is 0; pages start at 1".into()).into()),
+            n => Some(n),
+        },
+    };
+    let position = match (page_number, &req.page_after_value) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                &name("page"),
+                "cannot be given with page_after_value; use page for page numbers or page_after_value to continue after a record".into(),
+            )
+            .into());
+        }
+        (Some(number), None) => {
+            let offset = (number - 1).saturating_mul(page_size);
+            limits.check_offset(
+                offset,
+                page_size,
+                &name("page"),
+                "page_after_value (copy next_page_after_value)",
+            )?;
+            Position::Offset(offset)
+        }
+        (None, Some(text)) => Position::After(transparent::decode(
+            &query.schema,
+            &query.sort,
+            text,
+            &name("page_after_value"),
+        )?),
+        (None, None) => Position::Start,
+    };
+    let result = state
+        .store
+        .page(&query, &plan(&query.sort, position, page_size), Count::Exact)
+        .await?;
+    let page = result.page;
+    let next_value = page
+        .next
+        .as_ref()
+        .map(|key| transparent::encode(&query.schema, &query.sort, key));
+
+    // GET URLs of this and the neighbouring pages.
+    let mut carry = vec![
+        ("page_size".to_owned(), page_size.to_string()),
+        ("order_by".to_owned(), order_by.clone()),
+        ("order".to_owned(), order.to_owned()),
+    ];
+    if !filter_is_empty(&req.query) {
+        carry.push(("query".to_owned(), req.query.to_string()));
+    }
+    if let Some(fields) = &query.fields {
+        carry.push(("include".to_owned(), fields.join(",")));
+    }
+    let base = Target::new(format!("/query/{}", links::segment(collection)), carry);
+    let mut links: Vec<(&str, String)> = vec![("first", base.href())];
+    let page_url = match (page_number, &req.page_after_value) {
+        (Some(n), _) => base.with(&[("page", n.to_string())]).href(),
+        (None, Some(v)) => base.with(&[("page_after_value", v.clone())]).href(),
+        (None, None) => base.href(),
+    };
+    if let Some(n) = page_number.filter(|n| *n > 1) {
+        links.push(("prev", base.with(&[("page", (n - 1).to_string())]).href()));
+    }
+    if let Some(value) = &next_value {
+        let within = |n: u64| {
+            limits
+                .check_offset(n.saturating_mul(page_size), page_size, "", "")
+                .is_ok()
+        };
+        let next = match page_number {
+            Some(n) if within(n) => base.with(&[("page", (n + 1).to_string())]).href(),
+            _ => base.with(&[("page_after_value", value.clone())]).href(),
+        };
+        links.push(("next", next));
+    }
+
+    let mut pagination = serde_json::Map::new();
+    pagination.insert("page_size".into(), json!(page_size));
+    pagination.insert("order_by".into(), json!(order_by));
+    pagination.insert("order".into(), json!(order));
+    if let Some(v) = &req.page_after_value {
+        pagination.insert("page_after_value".into(), json!(v));
+    }
+    if let Some(n) = page_number {
+        pagination.insert("page".into(), json!(n));
+    }
+    if let Some(v) = &next_value {
+        pagination.insert("next_page_after_value".into(), json!(v));
+    }
+    if let Some(total) = result.total {
+        pagination.insert("total".into(), json!(total.count));
+    }
+    pagination.insert("page_url".into(), json!(page_url));
+    for (rel, href) in &links {
+        pagination.insert(format!("{rel}_page_url"), json!(href));
+    }
+    let data = page
+        .records
+        .iter()
+        .map(|r| RawValue::from_string(r.doc.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::Internal(folio_store::StoreError::Internal(format!(
+                "stored document is not JSON: {e}"
+            )))
+        })?;
+    let mut out = serde_json::Map::new();
+    out.insert("owner".into(), req.owner);
+    out.insert("query".into(), req.query);
+    out.insert("pagination".into(), pagination.into());
+    if let Some(required) = req.required {
+        out.insert("required".into(), required);
+    }
+    out.insert("data".into(), json!(data));
+    Ok(respond(StatusCode::OK, Json::Object(out).to_string(), &links))
+}
+
+fn filter_is_empty(query: &Json) -> bool {
+    query.is_null() || query.as_object().is_some_and(serde_json::Map::is_empty)
+}
+
+/// An error as FastAPI shapes it: `{"detail": [{"loc", "msg", "type"}]}`.
+fn error(e: &ApiError, origin: Origin) -> Response {
+    e.log();
+    // The FastAPI convention: a request that does not validate is a 422.
+    let status = match e.status() {
+        StatusCode::BAD_REQUEST => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other,
+    };
+    let mut loc = vec![json!(match (origin, e) {
+        (_, ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_)) => "path",
+        (Origin::Body, _) => "body",
+        (Origin::Query, _) => "query",
+        (Origin::Path, _) => "path",
+    })];
+    match e.param() {
+        Some(param) => loc.extend(param.split('.').map(|p| json!(p))),
+        None if matches!(e, ApiError::UnknownCollection(_)) => loc.push(json!("collection")),
+        None => {}
+    }
+    let body = json!({"detail": [{"loc": loc, "msg": e.detail(), "type": e.code()}]});
+    respond(status, body.to_string(), &[])
+}
+
+fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(value) = links::header(links) {
+        headers.insert(header::LINK, value);
+    }
+    response
+}
+
+fn invalid(param: &str, message: String) -> EngineError {
+    EngineError::InvalidParameter {
+        param: param.to_owned(),
+        message,
+    }
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(40).collect()
+}

@@ -1,0 +1,316 @@
+//! The `simple` style: `page` and `per_page`, as Clarifai's and GitHub's APIs use them.
+//!
+//! - `GET /simple/{collection}?page=2&per_page=20` (`per_page` 1..=1000, default 128), records
+//!   in id order, optionally filtered by `query=<JSON filter>`.
+//! - `POST /simple/{collection}/searches` with `{"query": {...}, "pagination": {"page",
+//!   "per_page"}}`.
+//! - `GET /simple/{collection}/{id}`: one record.
+//!
+//! Body: `{"status": {"code": 10000, "description": "Ok"}, "{collection}": [records]}`.
+//! Headers: `Link` with `next`, `prev`, `first`, `last` (GitHub), and `X-Total-Count`.
+//! Past the offset window, links continue with an opaque `after` cursor, as GitHub's cursor
+//! endpoints do (`before` goes back), so a walk never stops at the window.
+//! Errors: RFC 9457 `application/problem+json`; each `type` resolves to a description.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use folio_engine::page::plan;
+use folio_engine::{EngineError, Filter, Position, Sort, Value};
+use folio_store::{Count, Query};
+use serde_json::value::RawValue;
+use serde_json::{Value as Json, json};
+
+use crate::error::ApiError;
+use crate::links::{self, Target};
+use crate::params;
+use crate::state::AppState;
+
+/// The pagination parameters of this style.
+const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
+
+/// Clarifai's status for a successful request.
+const OK: (u32, &str) = (10000, "Ok");
+
+/// The routes of this style, to be nested under `/simple`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{collection}", get(list_get))
+        .route("/{collection}/searches", post(list_post))
+        .route("/{collection}/{id}", get(one))
+        .fallback(
+            |axum::extract::OriginalUri(uri): axum::extract::OriginalUri| async move {
+                problem(&ApiError::UnknownRoute(uri.path().to_owned()))
+            },
+        )
+}
+
+async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
+    let found = async {
+        let schema = state.store.schema(&collection).await?;
+        let unknown = || ApiError::UnknownRecord {
+            collection: collection.clone(),
+            id: id.clone(),
+        };
+        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        state.store.get(&schema, &key).await?.ok_or_else(unknown)
+    };
+    match found.await {
+        Ok(doc) => {
+            let status = json!({"code": OK.0, "description": OK.1});
+            respond(
+                format!("{{\"status\":{status},\"{}\":{doc}}}", singular(&collection)),
+                &[],
+                None,
+            )
+        }
+        Err(e) => problem(&e),
+    }
+}
+
+async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let run = async {
+        let pairs = params::pairs(raw.as_deref());
+        params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
+        let get = |name| params::single(&pairs, name);
+        let query = match get("query")? {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str::<Json>(text)
+                    .map_err(|e| invalid("query", format!("is not JSON ({e}); give a filter object")))?,
+            ),
+        };
+        let request = Request {
+            query,
+            page: get("page")?.map(str::to_owned),
+            per_page: get("per_page")?.map(str::to_owned),
+            after: get("after")?.map(str::to_owned),
+            before: get("before")?.map(str::to_owned),
+        };
+        list_page(&state, &collection, request, "").await
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+    let run = async {
+        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let pagination = match body.get("pagination") {
+            None | Some(Json::Null) => serde_json::Map::new(),
+            Some(Json::Object(map)) => map.clone(),
+            Some(_) => return Err(invalid("pagination", "must be an object".into()).into()),
+        };
+        for key in pagination.keys() {
+            if !PAGINATION.contains(&key.as_str()) {
+                return Err(invalid(
+                    &format!("pagination.{key}"),
+                    format!("is not a pagination field; accepted: {}", PAGINATION.join(", ")),
+                )
+                .into());
+            }
+        }
+        let text = |name: &str| match pagination.get(name) {
+            None | Some(Json::Null) => None,
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        };
+        let request = Request {
+            query: body.get("query").cloned().filter(|q| !q.is_null()),
+            page: text("page"),
+            per_page: text("per_page"),
+            after: text("after"),
+            before: text("before"),
+        };
+        list_page(&state, &collection, request, "pagination.").await
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+struct Request {
+    query: Option<Json>,
+    page: Option<String>,
+    per_page: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.simple;
+    let name = |field: &str| format!("{prefix}{field}");
+    let per_page = limits.parse_size(req.per_page.as_deref(), &name("per_page"))?;
+    let mut filter = Filter::all();
+    if let Some(q) = &req.query {
+        filter.push_json(&schema, q, "query")?;
+    }
+    let query = Query {
+        schema,
+        filter,
+        sort: Sort::by_id(),
+        fields: None,
+    };
+
+    let (position, page_number) = match (&req.page, &req.after, &req.before) {
+        (page, None, None) => {
+            let number = match page {
+                None => 1,
+                Some(text) => match folio_engine::limits::parse_count(text, &name("page"), "a whole number from 1")? {
+                    0 => return Err(invalid(&name("page"), "is 0; pages start at 1".into()).into()),
+                    n => n,
+                },
+            };
+            let offset = (number - 1).saturating_mul(per_page);
+            limits.check_offset(
+                offset,
+                per_page,
+                &name("page"),
+                "the `next` link of the Link header (an `after` cursor)",
+            )?;
+            (Position::Offset(offset), Some(number))
+        }
+        (None, Some(token), None) => {
+            let position = match state.decode_cursor(&query, token, &name("after"))? {
+                Position::After(k) | Position::Before(k) => Position::After(k),
+                other => other,
+            };
+            (position, None)
+        }
+        (None, None, Some(token)) => {
+            let position = match state.decode_cursor(&query, token, &name("before"))? {
+                Position::After(k) | Position::Before(k) => Position::Before(k),
+                other => other,
+            };
+            (position, None)
+        }
+        _ => {
+            return Err(invalid(
+                &name("page"),
+                "page, after and before are alternatives; give one of them (after and before come from Link headers)"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let result = state
+        .store
+        .page(&query, &plan(&query.sort, position, per_page), Count::Exact)
+        .await?;
+    let page = result.page;
+    let total = result.total.map_or(0, |t| t.count);
+
+    let mut carry = vec![("per_page".to_owned(), per_page.to_string())];
+    if let Some(q) = &req.query {
+        carry.push(("query".to_owned(), q.to_string()));
+    }
+    let base = Target::new(format!("/simple/{}", links::segment(collection)), carry);
+    let at = |n: u64| base.with(&[("page", n.to_string())]).href();
+    let within = |n: u64| {
+        limits
+            .check_offset((n - 1).saturating_mul(per_page), per_page, "", "")
+            .is_ok()
+    };
+    let cursor = |param: &str, position: &Position| base.with(&[(param, state.cursor(&query, position))]).href();
+    let mut out: Vec<(&str, String)> = Vec::new();
+    if let Some(key) = &page.next {
+        out.push((
+            "next",
+            match page_number {
+                Some(n) if within(n + 1) => at(n + 1),
+                _ => cursor("after", &Position::After(key.clone())),
+            },
+        ));
+    }
+    match page_number {
+        Some(n) if n > 1 => out.push(("prev", at(n - 1))),
+        Some(_) => {}
+        None => {
+            if let Some(key) = &page.prev {
+                out.push(("prev", cursor("before", &Position::Before(key.clone()))));
+            }
+        }
+    }
+    out.push(("first", at(1)));
+    let last = total.div_ceil(per_page).max(1);
+    out.push((
+        "last",
+        if within(last) {
+            at(last)
+        } else {
+            cursor("before", &Position::End)
+        },
+    ));
+
+    let records = page
+        .records
+        .iter()
+        .map(|r| RawValue::from_string(r.doc.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::Internal(folio_store::StoreError::Internal(format!(
+                "stored document is not JSON: {e}"
+            )))
+        })?;
+    let mut body = serde_json::Map::new();
+    body.insert("status".into(), json!({"code": OK.0, "description": OK.1}));
+    body.insert(collection.to_owned(), json!(records));
+    Ok(respond(Json::Object(body).to_string(), &out, Some(total)))
+}
+
+/// The key of one record in a response: the collection's name without a trailing `s`
+/// (`entries` gives `entry`, `inputs` gives `input`), as Clarifai names them.
+fn singular(collection: &str) -> String {
+    match collection.strip_suffix("ies") {
+        Some(stem) if !stem.is_empty() => format!("{stem}y"),
+        _ => collection
+            .strip_suffix('s')
+            .filter(|s| !s.is_empty())
+            .unwrap_or(collection)
+            .to_owned(),
+    }
+}
+
+/// An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus the stable `code` and the
+/// `parameter` at fault.
+pub(crate) fn problem(e: &ApiError) -> Response {
+    e.log();
+    let status = e.status();
+    let mut body = json!({
+        "type": format!("/problems/{}", e.code()),
+        "title": e.title(),
+        "status": status.as_u16(),
+        "detail": e.detail(),
+        "code": e.code(),
+    });
+    if let Some(param) = e.param() {
+        body["parameter"] = json!(param);
+    }
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+fn respond(body: String, links: &[(&str, String)], total: Option<u64>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(value) = links::header(links) {
+        headers.insert(header::LINK, value);
+    }
+    if let Some(total) = total {
+        headers.insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
+    }
+    response
+}
+
+fn invalid(param: &str, message: String) -> EngineError {
+    EngineError::InvalidParameter {
+        param: param.to_owned(),
+        message,
+    }
+}
