@@ -3,3 +3,4 @@
 mod filters;
 mod jsonapi;
 mod server;
+mod styles;

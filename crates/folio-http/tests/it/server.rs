@@ -57,6 +57,18 @@ pub(crate) struct Reply {
     pub(crate) body: serde_json::Value,
 }
 
+/// POSTs a body to an absolute path of the shared server.
+pub(crate) async fn post(path: &str, body: &str) -> Reply {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", server().base))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    reply(path, response).await
+}
+
 /// GETs an absolute-path URL (as links give them) from the shared server.
 pub(crate) async fn get(path: &str) -> Reply {
     // A client per request: a client's pooled connections belong to the runtime of the test
@@ -66,9 +78,13 @@ pub(crate) async fn get(path: &str) -> Reply {
         .send()
         .await
         .unwrap();
+    reply(path, response).await
+}
+
+async fn reply(path: &str, response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"));
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"));
     Reply { status, headers, body }
 }
