@@ -24,6 +24,12 @@ pub enum StoreError {
     /// The database failed (an internal error: never shown to clients in detail).
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed (an internal error: never shown to clients in detail).
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached or set up; the message names it without secrets.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something else went wrong inside the store (an internal error).
     #[error("internal store error: {0}")]
     Internal(String),

@@ -38,10 +38,12 @@ mod error;
 pub mod infer;
 mod ingest;
 pub mod input;
+mod postgres;
 mod sqlite;
 mod totals;
 
 pub use error::StoreError;
+pub use postgres::PostgresStore;
 pub use sqlite::{DB_FILE, ImportStats, OnDuplicate, SqliteFileStore, SqliteStore};
 
 /// What to page through: a collection, a filter, a total sort order and a projection.

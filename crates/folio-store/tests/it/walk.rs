@@ -14,7 +14,7 @@ use folio_engine::{
     CollectionSchema, Column, Direction, FieldType, Filter, IdType, IndexedPath, Position, Sort, SortField, Value,
     keyset::compare_keys, page::plan,
 };
-use folio_store::{Count, Query, SqliteFileStore, SqliteStore, Store, Total};
+use folio_store::{Count, OnDuplicate, PostgresStore, Query, SqliteFileStore, SqliteStore, Store, Total};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
@@ -269,7 +269,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_record_exactly_once_in_order_both_ways_on_both_layouts(
+    fn every_record_exactly_once_in_order_both_ways_on_every_store(
         rows in rows(),
         sorts in prop::collection::vec(sort_spec(), 1..4),
         size in 1u64..8,
@@ -289,6 +289,16 @@ proptest! {
         };
         for spec in &sorts {
             check_walks(&rt, &store, &schema, &docs, &native_filter, build_sort(spec), size)?;
+        }
+
+        // The same data and queries on PostgreSQL, against the same reference.
+        if let Some(pg) = crate::pg::PgSchema::create(&rt) {
+            let postgres = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
+            let numbered = docs.iter().cloned().zip(1..).map(|(d, n)| Ok((n, d)));
+            rt.block_on(postgres.import(&schema, true, numbered, OnDuplicate::Error, &|_| {})).unwrap();
+            for spec in &sorts {
+                check_walks(&rt, &postgres, &schema, &docs, &native_filter, build_sort(spec), size)?;
+            }
         }
 
         let (file, plain_schema, plain_docs) = plain_sqlite(dir.path(), &rows);
