@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use folio_engine::{CollectionSchema, FieldType, IndexedPath};
 use folio_store::infer::infer;
 use folio_store::input::{self, Format, Numbered};
-use folio_store::{OnDuplicate, SqliteStore, StoreError};
+use folio_store::{ImportStats, OnDuplicate, PostgresStore, SqliteStore, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Import JSON Lines or CSV into a collection (created on first import, appended to after).
@@ -52,6 +52,57 @@ pub(crate) struct ImportArgs {
     /// Where the embedded store keeps its files.
     #[arg(long, default_value = "./folio-data", value_name = "DIR")]
     data_dir: PathBuf,
+
+    /// Import into PostgreSQL (postgres://user:password@host:port/database) instead of the
+    /// embedded store.
+    #[arg(long, value_name = "URL", env = "FOLIO_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
+}
+
+/// The store an import writes to.
+enum Target {
+    Sqlite(SqliteStore),
+    Postgres(Box<PostgresStore>, tokio::runtime::Runtime),
+}
+
+impl Target {
+    fn open(args: &ImportArgs) -> anyhow::Result<Target> {
+        Ok(match &args.postgres {
+            Some(url) => {
+                let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+                let store = runtime
+                    .block_on(PostgresStore::connect(url))
+                    .context("cannot use PostgreSQL")?;
+                Target::Postgres(Box::new(store), runtime)
+            }
+            None => Target::Sqlite(
+                SqliteStore::open(&args.data_dir)
+                    .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?,
+            ),
+        })
+    }
+
+    fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
+        match self {
+            Target::Sqlite(store) => store.schema_of(name),
+            Target::Postgres(store, runtime) => runtime.block_on(store.schema_of(name)),
+        }
+    }
+
+    fn import(
+        &self,
+        schema: &CollectionSchema,
+        create: bool,
+        docs: impl Iterator<Item = Numbered>,
+        on_duplicate: OnDuplicate,
+    ) -> Result<ImportStats, StoreError> {
+        match self {
+            Target::Sqlite(store) => store.import(schema, create, docs, on_duplicate, &|_| {}),
+            Target::Postgres(store, runtime) => {
+                runtime.block_on(store.import(schema, create, docs, on_duplicate, &|_| {}))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,8 +143,7 @@ const SAMPLE: usize = 10_000;
 /// Runs `folio import`.
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let store = SqliteStore::open(&args.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let store = Target::open(&args)?;
     let format = match args.format {
         Some(FormatArg::Jsonl) => Format::JsonLines,
         Some(FormatArg::Csv) => Format::Csv,
@@ -164,7 +214,7 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     let all = sample.into_iter().chain(docs);
     let stats = store
-        .import(&schema, create, all, on_duplicate, &|_| {})
+        .import(&schema, create, all, on_duplicate)
         .map_err(describe)
         .with_context(|| format!("nothing was imported into `{}`", args.collection))?;
     bar.finish_and_clear();

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use folio_http::{AppState, HttpConfig};
-use folio_store::{SqliteFileStore, SqliteStore, Store, demo};
+use folio_store::{PostgresStore, SqliteFileStore, SqliteStore, Store, demo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Serve collections over HTTP in every pagination style.
@@ -21,9 +21,22 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ServeArgs {
-    /// Create (on first run) and serve the demo collection `entries`.
+    /// Create (on first run) and serve the demo collection `entries`, in the embedded store
+    /// or, with --postgres, in PostgreSQL.
     #[arg(long, conflicts_with = "sqlite")]
     demo: bool,
+
+    /// Serve the collections kept in PostgreSQL (postgres://user:password@host:port/database)
+    /// instead of the embedded store. Any number of servers may share one database: give them
+    /// the same FOLIO_SECRET so that each accepts the others' cursors.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "sqlite",
+        env = "FOLIO_POSTGRES",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
 
     /// Serve the tables and views of an existing SQLite database, read-only, instead of the
     /// embedded store. Each becomes a collection; columns that lead an index can be sorted
@@ -106,8 +119,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.jsonapi_max_page_size
         );
     }
-    let store: Arc<dyn Store> = match &args.sqlite {
-        Some(file) => {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let store: Arc<dyn Store> = match (&args.sqlite, &args.postgres) {
+        (Some(file), _) => {
             let store = SqliteFileStore::open(file)
                 .with_context(|| format!("cannot serve the SQLite database {}", file.display()))?;
             for (name, why) in store.skipped() {
@@ -115,11 +129,30 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
             Arc::new(store)
         }
-        None => {
+        (None, Some(url)) => {
+            let store = runtime
+                .block_on(PostgresStore::connect(url))
+                .context("cannot use PostgreSQL")?;
+            tracing::info!(database = %store.target(), "connected to PostgreSQL");
+            if args.demo {
+                with_progress(args.demo_size, |progress| {
+                    runtime.block_on(demo::ensure_postgres(&store, args.demo_size, progress))
+                })?;
+            }
+            if args.secret_file.is_none() && std::env::var_os("FOLIO_SECRET").is_none() {
+                tracing::warn!(
+                    "no FOLIO_SECRET or --secret-file: this server's cursors will not be accepted by other servers of the same database"
+                );
+            }
+            Arc::new(store)
+        }
+        (None, None) => {
             let store = SqliteStore::open(&args.data_dir)
                 .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
             if args.demo {
-                build_demo(&store, args.demo_size)?;
+                with_progress(args.demo_size, |progress| {
+                    demo::ensure(&store, args.demo_size, progress)
+                })?;
             }
             Arc::new(store)
         }
@@ -147,7 +180,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits.max_size = max;
         limits.default_size = limits.default_size.min(max);
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let collections = store.collections().await.context("cannot read the collections")?;
         if collections.is_empty() {
@@ -190,14 +222,18 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-fn build_demo(store: &SqliteStore, size: u64) -> anyhow::Result<()> {
+/// Builds the demo with a progress bar on a terminal, saying how long it took.
+fn with_progress(
+    size: u64,
+    build: impl FnOnce(&(dyn Fn(u64) + Sync)) -> Result<bool, folio_store::StoreError>,
+) -> anyhow::Result<()> {
     let bar = ProgressBar::new(size).with_message("building the demo collection `entries`");
     bar.set_style(
         ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let built = demo::ensure(store, size, &|n| bar.set_position(n)).context("cannot build the demo dataset")?;
+    let built = build(&|n| bar.set_position(n)).context("cannot build the demo dataset")?;
     bar.finish_and_clear();
     if built {
         tracing::info!(

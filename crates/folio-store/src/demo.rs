@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::{SqliteStore, StoreError};
+use crate::{PostgresStore, SqliteStore, StoreError};
 
 /// The demo collection's name.
 pub const COLLECTION: &str = "entries";
@@ -48,6 +48,25 @@ pub fn ensure(store: &SqliteStore, size: u64, progress: &dyn Fn(u64)) -> Result<
     }
     store.drop_collection(COLLECTION)?;
     build(store, size, progress)?;
+    Ok(true)
+}
+
+/// [`ensure`] for a PostgreSQL store.
+pub async fn ensure_postgres(
+    store: &PostgresStore,
+    size: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<bool, StoreError> {
+    let origin = origin(size);
+    if store.origin(COLLECTION).await?.flatten().as_deref() == Some(origin.as_str()) {
+        return Ok(false);
+    }
+    store.drop_collection(COLLECTION).await?;
+    let numbered = Entries::new(size).zip(1..).map(|(doc, n)| Ok((n, doc)));
+    store
+        .import(&schema(), true, numbered, crate::OnDuplicate::Error, progress)
+        .await?;
+    store.set_origin(COLLECTION, &origin).await?;
     Ok(true)
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the `folio` binary as users run it.
 
 mod import;
+mod postgres;
 mod process;
 mod serve;
 mod sqlite_file;

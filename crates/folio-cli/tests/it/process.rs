@@ -22,11 +22,20 @@ impl Drop for Server {
 /// Starts `folio serve --addr 127.0.0.1:0 --data-dir DIR ARGS..` and reads the address it
 /// prints first.
 pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+    serve_with_secret(data_dir, args, None)
+}
+
+/// [`serve`] with `FOLIO_SECRET` set to `secret`.
+pub(crate) fn serve_with_secret(data_dir: &Path, args: &[&str], secret: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+    match secret {
+        Some(secret) => command.env("FOLIO_SECRET", secret),
+        None => command.env_remove("FOLIO_SECRET"),
+    };
+    let mut child = command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(args)
-        .env_remove("FOLIO_SECRET")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -111,6 +111,28 @@ impl PostgresStore {
         Ok(self.cached(name).map(|s| (*s).clone()))
     }
 
+    /// The origin text of a collection (`None` inside if it has none), or `None` if the
+    /// collection does not exist.
+    pub async fn origin(&self, name: &str) -> Result<Option<Option<String>>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT origin FROM folio_collections WHERE name = $1", &[&name])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    /// Records where a collection came from (the demo records its size).
+    pub async fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE folio_collections SET origin = $2 WHERE name = $1",
+                &[&name, &origin],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Removes a collection and its records, if it exists.
     pub async fn drop_collection(&self, name: &str) -> Result<(), StoreError> {
         let mut client = self.client().await?;

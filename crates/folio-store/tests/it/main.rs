@@ -1,4 +1,3 @@
 //! Integration tests of the stores against a real database.
 
-mod pg;
 mod walk;

@@ -292,7 +292,7 @@ proptest! {
         }
 
         // The same data and queries on PostgreSQL, against the same reference.
-        if let Some(pg) = crate::pg::PgSchema::create(&rt) {
+        if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
             let postgres = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
             let numbered = docs.iter().cloned().zip(1..).map(|(d, n)| Ok((n, d)));
             rt.block_on(postgres.import(&schema, true, numbered, OnDuplicate::Error, &|_| {})).unwrap();

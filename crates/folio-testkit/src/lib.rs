@@ -1,28 +1,31 @@
-//! A throwaway PostgreSQL schema per test.
+//! Test helpers shared by folio's crates: a throwaway PostgreSQL schema per test.
 //!
 //! The server is `FOLIO_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Each test gets a fresh schema, used through `search_path`, and drops it when done. When no
 //! server can be reached the PostgreSQL tests are skipped with a message, unless
 //! `FOLIO_REQUIRE_POSTGRES=1` (as in CI), which makes that a failure.
 
+#![deny(missing_docs)]
+
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The server the tests use.
-pub(crate) fn server_url() -> String {
+pub fn server_url() -> String {
     std::env::var("FOLIO_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A schema of its own for one test; dropped with it.
-pub(crate) struct PgSchema {
+pub struct PgSchema {
     /// A URL whose connections use only this schema.
-    pub(crate) url: String,
+    pub url: String,
     name: String,
 }
 
 impl PgSchema {
     /// Creates a fresh schema, or `None` (after saying so) when PostgreSQL cannot be reached
     /// and is not required.
-    pub(crate) fn create(rt: &tokio::runtime::Runtime) -> Option<PgSchema> {
+    pub fn create(rt: &tokio::runtime::Runtime) -> Option<PgSchema> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!(
             "folio_t_{}_{}",
@@ -47,7 +50,15 @@ impl PgSchema {
                 panic!("PostgreSQL is required (FOLIO_REQUIRE_POSTGRES=1) but {server} cannot be used: {e}")
             }
             Err(e) => {
-                eprintln!("PostgreSQL tests skipped: cannot use {server} ({e}); set FOLIO_TEST_POSTGRES to a server");
+                // Once per test binary, and past the test harness's capture of `eprintln!`,
+                // so that a skip is never silent.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\nPostgreSQL tests SKIPPED: cannot use {server} ({e}); set FOLIO_TEST_POSTGRES to a server\n"
+                    );
+                });
                 None
             }
         }

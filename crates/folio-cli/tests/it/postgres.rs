@@ -1,0 +1,139 @@
+//! `folio serve --postgres` and `folio import --postgres`: stateless servers over one database.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::process::{folio, get_json, serve_with_secret};
+
+const SECRET: &str = "a secret shared by every server of the database";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Two servers with the same secret serve one walk, page by page in turn: every record once.
+/// A server with another secret refuses their cursors.
+#[test]
+fn a_walk_alternating_between_two_servers_sees_every_record_once() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let demo = ["--demo", "--demo-size", "1200", "--postgres", pg.url.as_str()];
+    let first = serve_with_secret(&dir.path().join("a"), &demo, Some(SECRET));
+    // The second server has no local state at all: a data directory of its own, and the
+    // collections come from the database.
+    let second = serve_with_secret(&dir.path().join("b"), &["--postgres", pg.url.as_str()], Some(SECRET));
+    let other = serve_with_secret(
+        &dir.path().join("c"),
+        &["--postgres", pg.url.as_str()],
+        Some("a different secret, long enough"),
+    );
+
+    rt.block_on(async {
+        let mut ids = Vec::new();
+        let mut next = Some("/jsonapi/entries?page[cursor]=1&page[size]=50&sort=-upload_create_time".to_owned());
+        let mut turn = 0;
+        let mut token_path = None;
+        while let Some(path) = next {
+            let base = if turn % 2 == 0 { &first.base } else { &second.base };
+            turn += 1;
+            let (status, body) = get_json(&format!("{base}{path}")).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            ids.extend(
+                body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["id"].as_str().unwrap().to_owned()),
+            );
+            next = body["links"]["next"].as_str().map(str::to_owned);
+            if token_path.is_none() {
+                token_path = next.clone();
+            }
+        }
+        assert_eq!(turn, 24, "1200 records in pages of 50");
+        assert_eq!(ids.len(), 1200);
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 1200, "no record twice");
+
+        let (status, body) = get_json(&format!("{}{}", other.base, token_path.unwrap())).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["errors"][0]["code"], "invalid-cursor");
+    });
+}
+
+#[test]
+fn import_into_postgres_and_serve_it() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.jsonl");
+    let docs: Vec<_> = (0..30)
+        .map(|i| json!({"id": i, "tags": [format!("t{}", i % 3)], "score": i % 7}))
+        .collect();
+    std::fs::write(&file, docs.iter().map(|d| format!("{d}\n")).collect::<String>()).unwrap();
+    let out = folio(&[
+        "import",
+        file.to_str().unwrap(),
+        "--collection",
+        "x",
+        "--id",
+        "id",
+        "--postgres",
+        &pg.url,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = folio(&[
+        "import",
+        file.to_str().unwrap(),
+        "--collection",
+        "x",
+        "--id",
+        "id",
+        "--postgres",
+        &pg.url,
+    ]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && stderr.contains("line 1") && stderr.contains("duplicate id `0`"),
+        "{stderr}"
+    );
+
+    let server = serve_with_secret(&dir.path().join("d"), &["--postgres", pg.url.as_str()], Some(SECRET));
+    rt.block_on(async {
+        let records = crate::process::walk(&server.base, "x", "filter[tags]=t1&sort=-score").await;
+        assert_eq!(records.len(), 10);
+        assert!(
+            records
+                .windows(2)
+                .all(|w| w[0]["score"].as_i64() >= w[1]["score"].as_i64())
+        );
+    });
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = folio(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--postgres",
+        "postgres://bob:hunter2@127.0.0.1:1/folio",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("bob@127.0.0.1:1/folio") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}
