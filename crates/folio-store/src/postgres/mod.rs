@@ -85,16 +85,24 @@ impl PostgresStore {
             totals: Arc::default(),
         };
         let client = store.client().await?;
-        client
-            .batch_execute(
-                "SELECT pg_advisory_lock(7246019);
-                 CREATE TABLE IF NOT EXISTS folio_collections (
-                     name text PRIMARY KEY, schema text NOT NULL, origin text,
-                     generation bigint NOT NULL DEFAULT 0);
-                 SELECT pg_advisory_unlock(7246019);",
-            )
+        // Nothing is written when the catalog exists, so servers may point at a read replica.
+        let exists: bool = client
+            .query_one("SELECT to_regclass('folio_collections') IS NOT NULL", &[])
             .await
-            .map_err(|e| store.unavailable(e))?;
+            .map_err(|e| store.unavailable(e))?
+            .get(0);
+        if !exists {
+            client
+                .batch_execute(
+                    "SELECT pg_advisory_lock(7246019);
+                     CREATE TABLE IF NOT EXISTS folio_collections (
+                         name text PRIMARY KEY, schema text NOT NULL, origin text,
+                         generation bigint NOT NULL DEFAULT 0);
+                     SELECT pg_advisory_unlock(7246019);",
+                )
+                .await
+                .map_err(|e| store.unavailable(e))?;
+        }
         drop(client);
         store.reload_schemas().await?;
         Ok(store)
