@@ -2,9 +2,10 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 // The doc comments of the CLI types are its `--help` text, which names parameters such as
-// page[size]; escaping the brackets for rustdoc would show the escapes in the help.
-#![allow(rustdoc::broken_intra_doc_links)]
+// page[size] and example URLs; escaping them for rustdoc would show the escapes in the help.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
+mod harvest;
 mod import;
 mod secret;
 mod serve;
@@ -28,6 +29,7 @@ struct Cli {
 enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
+    Harvest(harvest::HarvestArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
+        Command::Harvest(args) => harvest::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

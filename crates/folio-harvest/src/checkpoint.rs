@@ -1,0 +1,69 @@
+//! Checkpoints: where a harvest writing to a file stands, saved after every durable page.
+//!
+//! The checkpoint (`FILE.checkpoint`, JSON) holds the next request, the records written so far
+//! and the length of the output file at that point. It is written to a temporary file and
+//! renamed over the old one, so it is always whole; the output is flushed and synced before,
+//! so the file is never shorter than the checkpoint says. A resumed harvest cuts the file back
+//! to that length (dropping a page written after the last checkpoint) and goes on from there.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::HarvestError;
+use crate::request::Request;
+
+/// Where a harvest stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The next request, or `None` when the walk is complete.
+    pub next: Option<Request>,
+    /// Records written.
+    pub records: u64,
+    /// Pages fetched.
+    pub pages: u64,
+    /// Bytes of the output file that hold those records.
+    pub bytes: u64,
+    /// The total the API declared, if it did.
+    pub declared: Option<u64>,
+}
+
+/// The checkpoint file of an output file.
+pub fn path_for(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".checkpoint");
+    PathBuf::from(name)
+}
+
+/// Reads the checkpoint of `out`, if there is one.
+pub fn load(out: &Path) -> Result<Option<Checkpoint>, HarvestError> {
+    let path = path_for(out);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            HarvestError::io(
+                format!("cannot read the checkpoint {}", path.display()),
+                std::io::Error::other(e),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(HarvestError::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Writes the checkpoint of `out` atomically.
+pub fn save(out: &Path, checkpoint: &Checkpoint) -> Result<(), HarvestError> {
+    let path = path_for(out);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let json = serde_json::to_vec(checkpoint)
+        .map_err(|e| HarvestError::io("cannot encode the checkpoint", std::io::Error::other(e)))?;
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| HarvestError::io(format!("cannot write {}", path.display()), e))
+}

@@ -1,0 +1,154 @@
+//! Fetching one page, with timeouts and retries.
+//!
+//! Connection errors, timeouts, bodies cut short or not JSON, 429 and 5xx are retried with
+//! exponential backoff and jitter (250 ms doubling, at most 30 s), honouring `Retry-After`.
+//! Other 4xx answers will not heal and end the harvest at once.
+
+use std::time::Duration;
+
+use crate::error::HarvestError;
+use crate::extract::{Response, link_next};
+use crate::request::Request;
+
+/// An HTTP client that retries.
+pub(crate) struct Fetcher {
+    client: reqwest::Client,
+    headers: Vec<(String, String)>,
+    max_retries: u32,
+    /// Retries made so far, over the whole harvest.
+    pub(crate) retries: u64,
+    jitter: u64,
+}
+
+impl Fetcher {
+    pub(crate) fn new(
+        headers: Vec<(String, String)>,
+        timeout: Duration,
+        max_retries: u32,
+    ) -> Result<Fetcher, HarvestError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("folio-harvest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HarvestError::io("cannot set up the HTTP client", std::io::Error::other(e)))?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        Ok(Fetcher {
+            client,
+            headers,
+            max_retries,
+            retries: 0,
+            jitter: seed | 1,
+        })
+    }
+
+    /// Fetches one page, retrying what may heal.
+    pub(crate) async fn fetch(&mut self, request: &Request) -> Result<Response, HarvestError> {
+        let mut attempt = 0u32;
+        loop {
+            let failure = match self.once(request).await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(fatal)) => return Err(fatal),
+                Err(failure) => failure,
+            };
+            if attempt >= self.max_retries {
+                return Err(HarvestError::GaveUp {
+                    url: request.url.clone(),
+                    retries: attempt,
+                    last: failure.reason,
+                });
+            }
+            let backoff =
+                Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(30));
+            let delay = match failure.retry_after {
+                Some(after) => after,
+                None => backoff.mul_f64(0.5 + self.random()),
+            };
+            tracing::debug!(url = %request.url, reason = %failure.reason, delay_ms = delay.as_millis() as u64, "retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+            self.retries += 1;
+        }
+    }
+
+    /// One try: `Ok(Ok)` a page, `Ok(Err)` a failure that will not heal, `Err` one that may.
+    async fn once(&mut self, request: &Request) -> Result<Result<Response, HarvestError>, Retry> {
+        let mut builder = match &request.body {
+            Some(body) => self.client.post(&request.url).json(body),
+            None => self.client.get(&request.url),
+        };
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| Retry::because(format!("request failed: {e}")))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(300)));
+        if status.as_u16() == 429 || status.is_server_error() {
+            return Err(Retry {
+                reason: format!("status {status}"),
+                retry_after,
+            });
+        }
+        let link = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(link_next);
+        let total_header = response
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Retry::because(format!("the body was cut short: {e}")))?;
+        if !status.is_success() {
+            let body: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+            return Ok(Err(HarvestError::Status {
+                url: request.url.clone(),
+                status: status.as_u16(),
+                body,
+            }));
+        }
+        let body =
+            serde_json::from_slice(&bytes).map_err(|e| Retry::because(format!("the body is not whole JSON: {e}")))?;
+        Ok(Ok(Response {
+            body,
+            link_next: link,
+            total_header,
+        }))
+    }
+
+    /// A number in [0, 1) from a xorshift stream: jitter needs no better randomness.
+    fn random(&mut self) -> f64 {
+        self.jitter ^= self.jitter << 13;
+        self.jitter ^= self.jitter >> 7;
+        self.jitter ^= self.jitter << 17;
+        (self.jitter >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A failure worth retrying.
+struct Retry {
+    reason: String,
+    retry_after: Option<Duration>,
+}
+
+impl Retry {
+    fn because(reason: String) -> Retry {
+        Retry {
+            reason,
+            retry_after: None,
+        }
+    }
+}

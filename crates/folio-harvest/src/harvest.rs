@@ -1,0 +1,269 @@
+//! The harvest loop: fetch, check, write, checkpoint, until there is no next page.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::{Seek, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use folio_engine::projection::assemble;
+use folio_engine::value::lookup;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::HarvestError;
+use crate::extract::{self, Style};
+use crate::fetch::Fetcher;
+use crate::request::Request;
+
+/// What to harvest and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The first request.
+    pub start: Request,
+    /// How to find the next page.
+    pub style: Style,
+    /// Where records are in each body (dotted path), when not where the style puts them.
+    pub records_path: Option<String>,
+    /// Paths to keep of each record (nesting kept); `None` keeps records whole.
+    pub fields: Option<Vec<String>>,
+    /// Headers sent with every request (only to the first URL's origin).
+    pub headers: Vec<(String, String)>,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Retries of one request before giving up.
+    pub retries: u32,
+    /// Stop after this many records.
+    pub max_records: Option<u64>,
+    /// Stop after this many pages.
+    pub max_pages: Option<u64>,
+    /// Do not treat a repeated position or page as a loop.
+    pub allow_repeat: bool,
+    /// Follow next links to other origins.
+    pub follow_any_origin: bool,
+    /// Fail when the number of records differs from the declared total.
+    pub strict: bool,
+}
+
+/// Where records go.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Standard output.
+    Stdout,
+    /// A file, with a checkpoint and a manifest beside it.
+    File(PathBuf),
+}
+
+/// How a harvest went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Records written (in all runs, when resumed).
+    pub records: u64,
+    /// Pages fetched.
+    pub pages: u64,
+    /// Retries made in this run.
+    pub retries: u64,
+    /// Seconds this run took.
+    pub seconds: f64,
+    /// The total the API declared, if it did.
+    pub declared: Option<u64>,
+    /// Whether the walk reached the end.
+    pub complete: bool,
+    /// Where the walk stopped: the next request, if it did not reach the end.
+    pub next: Option<Request>,
+}
+
+/// Harvests into `output`; with `resume`, continues from the output file's checkpoint.
+/// `progress` is called after every page.
+pub async fn harvest(
+    options: &Options,
+    output: &Output,
+    resume: bool,
+    progress: &mut (dyn FnMut(&Summary) + Send),
+) -> Result<Summary, HarvestError> {
+    let started = Instant::now();
+    let origin = origin_of(&options.start.url)?;
+    let mut fetcher = Fetcher::new(options.headers.clone(), options.timeout, options.retries)?;
+    let (mut sink, mut state) = open(output, resume)?;
+    let mut next = if state.pages == 0 {
+        Some(options.start.clone())
+    } else {
+        state.next.clone()
+    };
+    let mut seen_positions: HashSet<u64> = HashSet::new();
+    let mut seen_pages: HashSet<[u8; 16]> = HashSet::new();
+    let mut full_page = None;
+
+    let summary = |state: &Checkpoint, fetcher: &Fetcher, next: &Option<Request>, complete: bool| Summary {
+        records: state.records,
+        pages: state.pages,
+        retries: fetcher.retries,
+        seconds: started.elapsed().as_secs_f64(),
+        declared: state.declared,
+        complete,
+        next: next.clone(),
+    };
+
+    while let Some(request) = next.clone() {
+        if options.max_pages.is_some_and(|max| state.pages >= max)
+            || options.max_records.is_some_and(|max| state.records >= max)
+        {
+            break;
+        }
+        if !options.follow_any_origin && origin_of(&request.url)? != origin {
+            return Err(HarvestError::OtherOrigin {
+                next: request.url.clone(),
+                origin,
+            });
+        }
+        if !options.allow_repeat && !seen_positions.insert(hash(&request.position())) {
+            return Err(HarvestError::Loop(format!(
+                "the server led back to a position it gave before: {}",
+                request.position()
+            )));
+        }
+        let response = fetcher.fetch(&request).await?;
+        let page = extract::extract(
+            &options.style,
+            options.records_path.as_deref(),
+            &request,
+            response,
+            full_page,
+        )?;
+        full_page.get_or_insert(page.records.len());
+        if !options.allow_repeat && !page.records.is_empty() {
+            let fingerprint = Sha256::digest(serde_json::to_vec(&page.records).unwrap_or_default());
+            let mut short = [0u8; 16];
+            short.copy_from_slice(&fingerprint[..16]);
+            if !seen_pages.insert(short) {
+                return Err(HarvestError::Loop(format!(
+                    "{} returned a page it had returned before, under another position",
+                    request.url
+                )));
+            }
+        }
+        let take = match options.max_records {
+            Some(max) => page
+                .records
+                .len()
+                .min(usize::try_from(max - state.records).unwrap_or(usize::MAX)),
+            None => page.records.len(),
+        };
+        let mut lines = Vec::new();
+        for record in &page.records[..take] {
+            let record = match &options.fields {
+                None => record.clone(),
+                Some(paths) => assemble(
+                    paths
+                        .iter()
+                        .filter_map(|p| lookup(record, p).map(|v| (p.clone(), v.clone()))),
+                ),
+            };
+            serde_json::to_writer(&mut lines, &record)
+                .map_err(|e| HarvestError::io("cannot encode a record", std::io::Error::other(e)))?;
+            lines.push(b'\n');
+        }
+        state.records += take as u64;
+        state.pages += 1;
+        state.declared = page.total.or(state.declared);
+        next = if take < page.records.len() {
+            Some(request)
+        } else {
+            page.next
+        };
+        state.next = next.clone();
+        sink.write_page(&lines, &mut state)?;
+        progress(&summary(&state, &fetcher, &next, next.is_none()));
+    }
+
+    let complete = next.is_none();
+    let result = summary(&state, &fetcher, &next, complete);
+    if let Output::File(path) = output {
+        let mut manifest = path.as_os_str().to_owned();
+        manifest.push(".manifest.json");
+        let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
+        std::fs::write(&manifest, json).map_err(|e| HarvestError::io("cannot write the manifest", e))?;
+    }
+    if let (true, true, Some(declared)) = (complete, options.strict, state.declared)
+        && declared != state.records
+    {
+        return Err(HarvestError::CountMismatch {
+            got: state.records,
+            declared,
+        });
+    }
+    Ok(result)
+}
+
+/// Where pages are written.
+enum Sink {
+    Stdout(std::io::Stdout),
+    File { path: PathBuf, file: std::fs::File },
+}
+
+impl Sink {
+    /// Appends a page; for files, makes it durable and then records the checkpoint.
+    fn write_page(&mut self, lines: &[u8], state: &mut Checkpoint) -> Result<(), HarvestError> {
+        match self {
+            Sink::Stdout(out) => {
+                let mut out = out.lock();
+                out.write_all(lines)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| HarvestError::io("cannot write to standard output", e))
+            }
+            Sink::File { path, file } => {
+                let written = file
+                    .write_all(lines)
+                    .and_then(|()| file.sync_data())
+                    .and_then(|()| file.stream_position());
+                state.bytes = written.map_err(|e| HarvestError::io(format!("cannot write {}", path.display()), e))?;
+                checkpoint::save(path, state)
+            }
+        }
+    }
+}
+
+fn open(output: &Output, resume: bool) -> Result<(Sink, Checkpoint), HarvestError> {
+    let fresh = Checkpoint {
+        next: None,
+        records: 0,
+        pages: 0,
+        bytes: 0,
+        declared: None,
+    };
+    let path = match output {
+        Output::Stdout => return Ok((Sink::Stdout(std::io::stdout()), fresh)),
+        Output::File(path) => path.clone(),
+    };
+    let state = if resume {
+        checkpoint::load(&path)?.unwrap_or(fresh)
+    } else {
+        fresh
+    };
+    let io = |e| HarvestError::io(format!("cannot open {}", path.display()), e);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    // Anything after the checkpoint is a page that was not made durable: cut it.
+    file.set_len(state.bytes).map_err(io)?;
+    file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+    Ok((Sink::File { path, file }, state))
+}
+
+fn origin_of(url: &str) -> Result<String, HarvestError> {
+    let parsed = url::Url::parse(url).map_err(|e| HarvestError::Url {
+        url: url.to_owned(),
+        source: e,
+    })?;
+    Ok(parsed.origin().ascii_serialization())
+}
+
+fn hash(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}

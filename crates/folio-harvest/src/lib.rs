@@ -1,0 +1,52 @@
+//! Draining any paginated HTTP API to its end, resumably: the library behind `folio harvest`.
+//!
+//! # Brief overview
+//! - [`harvest`] walks from a first [`Request`] page by page, following the style's next
+//!   position ([`Style`]: JSON:API links, HAL links, `Link` headers, body cursors, generic
+//!   cursors, page numbers), writing each record as one JSON line.
+//! - Requests that fail in ways that may heal (connection errors, truncated bodies, 429, 5xx)
+//!   are retried with backoff and jitter, honouring `Retry-After`; others end the harvest with a
+//!   [`HarvestError`] that says why.
+//! - A position or a page seen before is a loop and stops the harvest; next links may not
+//!   leave the first URL's origin.
+//! - Writing to a file, each page is made durable and then recorded in a [`Checkpoint`], so a
+//!   killed harvest resumes with every record exactly once.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> Result<(), folio_harvest::HarvestError> {
+//! use folio_harvest::{Options, Output, Request, Style, harvest};
+//! let options = Options {
+//!     start: Request::get("http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1&page[size]=1000"),
+//!     style: Style::Auto,
+//!     records_path: None,
+//!     fields: None,
+//!     headers: Vec::new(),
+//!     timeout: std::time::Duration::from_secs(30),
+//!     retries: 8,
+//!     max_records: None,
+//!     max_pages: None,
+//!     allow_repeat: false,
+//!     follow_any_origin: false,
+//!     strict: false,
+//! };
+//! let summary = harvest(&options, &Output::File("entries.jsonl".into()), false, &mut |_| {}).await?;
+//! println!("{} records", summary.records);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod checkpoint;
+mod error;
+mod extract;
+mod fetch;
+mod harvest;
+mod request;
+
+pub use checkpoint::Checkpoint;
+pub use error::HarvestError;
+pub use extract::Style;
+pub use harvest::{Options, Output, Summary, harvest};
+pub use request::Request;

@@ -1,0 +1,258 @@
+//! The harvester against real folio servers, a server that fails on purpose, and a server
+//! that loops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request as HttpRequest;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use folio_harvest::{HarvestError, Options, Output, Request, Style, harvest};
+use folio_http::{AppState, HttpConfig};
+use folio_store::{SqliteStore, Store, demo};
+use serde_json::Value as Json;
+
+const SIZE: u64 = 700;
+
+/// A folio app over a demo of `SIZE` entries, with page numbers limited to 300 records so
+/// that walks cross the offset window.
+fn folio_app(dir: &std::path::Path) -> axum::Router {
+    let store = SqliteStore::open(dir).unwrap();
+    demo::build(&store, SIZE, &|_| {}).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    folio_http::router(AppState::new(
+        store,
+        b"harvest test secret",
+        HttpConfig::with_max_offset(Some(300)),
+    ))
+}
+
+/// Serves `app` on 127.0.0.1:0 and returns its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn options(start: Request) -> Options {
+    Options {
+        start,
+        style: Style::Auto,
+        records_path: None,
+        fields: None,
+        headers: Vec::new(),
+        timeout: Duration::from_secs(10),
+        retries: 20,
+        max_records: None,
+        max_pages: None,
+        allow_repeat: false,
+        follow_any_origin: false,
+        strict: true,
+    }
+}
+
+/// The entry ids of a harvested file, in order.
+fn ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let r: Json = serde_json::from_str(l).unwrap();
+            r.get("entry_id")
+                .or_else(|| r.get("id"))
+                .and_then(Json::as_str)
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn demo_ids_by_id() -> Vec<String> {
+    let mut ids: Vec<String> = demo::entries(SIZE)
+        .map(|e| e["entry_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn starts(base: &str) -> Vec<(&'static str, Request)> {
+    vec![
+        (
+            "jsonapi",
+            Request::get(format!("{base}/jsonapi/entries?page[cursor]=1&page[size]=64")),
+        ),
+        (
+            "jsonapi pages",
+            Request::get(format!("{base}/jsonapi/entries?page[number]=1&page[size]=64")),
+        ),
+        (
+            "hal",
+            Request::get(format!("{base}/hal/entries?limit=64&pagination_type=search_after")),
+        ),
+        ("hal pages", Request::get(format!("{base}/hal/entries?limit=64"))),
+        (
+            "query",
+            Request {
+                url: format!("{base}/query/entries/query"),
+                body: Some(serde_json::json!({"pagination": {"page_size": 64}})),
+            },
+        ),
+        ("simple", Request::get(format!("{base}/simple/entries?per_page=64"))),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_style_is_harvested_exactly_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app(dir.path())).await;
+    for (name, start) in starts(&base) {
+        let out = dir.path().join(format!("{}.jsonl", name.replace(' ', "_")));
+        let summary = harvest(&options(start), &Output::File(out.clone()), false, &mut |_| {})
+            .await
+            .unwrap();
+        assert!(summary.complete, "{name}");
+        assert_eq!(summary.records, SIZE, "{name}");
+        assert_eq!(ids(&out), demo_ids_by_id(), "{name}: every record once, in order");
+        let manifest: Json =
+            serde_json::from_slice(&std::fs::read(out.with_extension("jsonl.manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["records"], SIZE);
+    }
+}
+
+/// Faults at random, but reproducibly: 429 with Retry-After, 500, bodies cut short,
+/// connections dropped mid-body.
+async fn faults(req: HttpRequest, next: Next) -> Response {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let roll = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) % 8;
+    match roll {
+        0 => (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "0")],
+            "slow down",
+        )
+            .into_response(),
+        1 => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        2 | 3 => {
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            if roll == 2 {
+                // A body cut short, with a length that matches what is sent.
+                let mut parts = parts;
+                parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+                Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)))
+            } else {
+                // The connection drops in the middle of the body.
+                let half = bytes.slice(..bytes.len() / 2);
+                let stream = futures_util::stream::iter(vec![
+                    Ok::<_, std::io::Error>(half),
+                    Err(std::io::Error::other("connection dropped")),
+                ]);
+                let mut parts = parts;
+                parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+                Response::from_parts(parts, Body::from_stream(stream))
+            }
+        }
+        _ => next.run(req).await,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_server_is_harvested_completely_with_retries_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app(dir.path()).layer(axum::middleware::from_fn(faults))).await;
+    for (name, start) in starts(&base) {
+        let out = dir.path().join(format!("faulty_{}.jsonl", name.replace(' ', "_")));
+        let mut opts = options(start);
+        opts.retries = 30;
+        let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(ids(&out), demo_ids_by_id(), "{name}");
+        assert!(summary.retries > 0, "{name}: faults were retried and reported");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_repeats_a_cursor_is_a_loop() {
+    // Every page links to the same next page: A -> B -> B.
+    let app = axum::Router::new().route(
+        "/items",
+        axum::routing::get(|q: axum::extract::RawQuery| async move {
+            let page = if q.0.is_some() { "b" } else { "a" };
+            axum::Json(serde_json::json!({"data": [{"id": page}], "links": {"next": "/items?after=b"}}))
+        }),
+    );
+    let base = serve(app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("loop.jsonl");
+    let err = harvest(
+        &options(Request::get(format!("{base}/items"))),
+        &Output::File(out),
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarvestError::Loop(_)), "{err}");
+
+    // New cursors, same page every time: also a loop.
+    let app = axum::Router::new().route(
+        "/same",
+        axum::routing::get(|q: axum::extract::RawQuery| async move {
+            let n: u64 =
+                q.0.and_then(|q| q.strip_prefix("n=").and_then(|n| n.parse().ok()))
+                    .unwrap_or(0);
+            axum::Json(serde_json::json!({"data": [{"id": "x"}], "links": {"next": format!("/same?n={}", n + 1)}}))
+        }),
+    );
+    let base = serve(app).await;
+    let out = dir.path().join("same.jsonl");
+    let err = harvest(
+        &options(Request::get(format!("{base}/same"))),
+        &Output::File(out),
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarvestError::Loop(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_another_origin_and_lasting_4xx_stop_the_harvest() {
+    let app = axum::Router::new()
+        .route(
+            "/away",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"data": [], "links": {"next": "http://127.0.0.2:9/x"}}))
+            }),
+        )
+        .route(
+            "/gone",
+            axum::routing::get(|| async { (axum::http::StatusCode::NOT_FOUND, "no such thing") }),
+        );
+    let base = serve(app).await;
+    let err = harvest(
+        &options(Request::get(format!("{base}/away"))),
+        &Output::Stdout,
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarvestError::OtherOrigin { .. }), "{err}");
+    let err = harvest(
+        &options(Request::get(format!("{base}/gone"))),
+        &Output::Stdout,
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarvestError::Status { status: 404, .. }), "{err}");
+}
