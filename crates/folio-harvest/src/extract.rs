@@ -1,7 +1,7 @@
 //! Finding the records, the next position and the declared total in a response, by style.
 
-use folio_engine::value::lookup;
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use crate::error::HarvestError;
 use crate::request::Request;
@@ -37,18 +37,19 @@ pub enum Style {
     },
 }
 
-/// What one response holds.
+/// What one response holds. Records stay JSON text as the server sent them: only the path
+/// to them is parsed, never the records themselves.
 #[derive(Debug)]
 pub(crate) struct Extracted {
-    pub(crate) records: Vec<Json>,
+    pub(crate) records: Vec<Box<RawValue>>,
     pub(crate) next: Option<Request>,
     pub(crate) total: Option<u64>,
 }
 
-/// A response, as the fetcher hands it over.
+/// A response, as the fetcher hands it over: a body already checked to be whole JSON.
 #[derive(Debug)]
 pub(crate) struct Response {
-    pub(crate) body: Json,
+    pub(crate) body: Box<RawValue>,
     /// The `rel="next"` target of the `Link` header, if any.
     pub(crate) link_next: Option<String>,
     /// The `X-Total-Count` header, if any.
@@ -64,7 +65,8 @@ pub(crate) fn extract(
     response: Response,
     full_page: Option<usize>,
 ) -> Result<Extracted, HarvestError> {
-    let body = &response.body;
+    // The top-level members, each still as text: one pass over the body.
+    let body = &Members::of(&response.body);
     let unrecognised = |message: &str| HarvestError::Unrecognised {
         url: request.url.clone(),
         message: message.to_owned(),
@@ -80,41 +82,49 @@ pub(crate) fn extract(
         })
     };
     let style = match style {
-        Style::Auto if request.body.is_some() && body.pointer("/pagination").is_some() => &Style::BodyCursor,
-        Style::Auto if body.pointer("/links").is_some_and(Json::is_object) && body.get("data").is_some() => {
+        Style::Auto if request.body.is_some() && raw_at(body, "pagination").is_some() => &Style::BodyCursor,
+        Style::Auto if value_at(body, "links").is_some_and(|l| l.is_object()) && raw_at(body, "data").is_some() => {
             &Style::JsonApi
         }
-        Style::Auto if body.get("_links").is_some_and(Json::is_object) => &Style::Hal,
+        Style::Auto if value_at(body, "_links").is_some_and(|l| l.is_object()) => &Style::Hal,
         Style::Auto => &Style::Link,
         explicit => explicit,
     };
     let (default_records, next, total) = match style {
         Style::JsonApi => {
-            let next = body
-                .pointer("/links/next")
+            let next = value_at(body, "links.next")
+                .as_ref()
                 .and_then(Json::as_str)
                 .map(join)
                 .transpose()?
                 .map(Request::get);
-            ("data", next, body.pointer("/meta/total").and_then(Json::as_u64))
+            (
+                "data",
+                next,
+                value_at(body, "meta.total").as_ref().and_then(Json::as_u64),
+            )
         }
         Style::Hal => {
-            let next = body
-                .pointer("/_links/next/href")
+            let next = value_at(body, "_links.next.href")
+                .as_ref()
                 .and_then(Json::as_str)
                 .map(join)
                 .transpose()?
                 .map(Request::get);
-            ("_embedded.items", next, body.get("items_count").and_then(Json::as_u64))
+            (
+                "_embedded.items",
+                next,
+                value_at(body, "items_count").as_ref().and_then(Json::as_u64),
+            )
         }
         Style::BodyCursor => {
-            let next = match (body.pointer("/pagination/next_page_after_value"), &request.body) {
+            let next = match (value_at(body, "pagination.next_page_after_value"), &request.body) {
                 (Some(value), Some(sent)) if !value.is_null() => {
                     let mut body = sent.clone();
                     if !body.get("pagination").is_some_and(Json::is_object) {
                         body["pagination"] = Json::Object(serde_json::Map::new());
                     }
-                    body["pagination"]["page_after_value"] = value.clone();
+                    body["pagination"]["page_after_value"] = value;
                     Some(Request {
                         url: request.url.clone(),
                         body: Some(body),
@@ -122,15 +132,19 @@ pub(crate) fn extract(
                 }
                 _ => None,
             };
-            ("data", next, body.pointer("/pagination/total").and_then(Json::as_u64))
+            (
+                "data",
+                next,
+                value_at(body, "pagination.total").as_ref().and_then(Json::as_u64),
+            )
         }
         Style::Link | Style::Auto => {
             let next = response.link_next.as_deref().map(join).transpose()?.map(Request::get);
             ("", next, response.total_header)
         }
         Style::Cursor { path, param } => {
-            let next = match lookup(body, path) {
-                Some(Json::String(s)) if !s.is_empty() => Some(with_param(request, param, s)?),
+            let next = match value_at(body, path) {
+                Some(Json::String(s)) if !s.is_empty() => Some(with_param(request, param, &s)?),
                 Some(Json::Number(n)) => Some(with_param(request, param, &n.to_string())?),
                 _ => None,
             };
@@ -140,9 +154,9 @@ pub(crate) fn extract(
     };
     let path = records_path.unwrap_or(default_records);
     let records = if path.is_empty() {
-        find_array(body)
+        find_array(&response.body, body)
     } else {
-        lookup(body, path).and_then(Json::as_array).cloned()
+        raw_at(body, path).and_then(|raw| array(&raw))
     };
     let records = records.ok_or_else(|| {
         unrecognised(&format!(
@@ -165,20 +179,52 @@ pub(crate) fn extract(
     Ok(Extracted { records, next, total })
 }
 
-/// The body itself if it is an array, else its only array-valued member (other than a
-/// `status` object's), as in `{"status": ..., "entries": [...]}`.
-fn find_array(body: &Json) -> Option<Vec<Json>> {
-    match body {
-        Json::Array(items) => Some(items.clone()),
-        Json::Object(map) => {
-            let arrays: Vec<&Vec<Json>> = map.values().filter_map(Json::as_array).collect();
-            match arrays.as_slice() {
-                [one] => Some((*one).clone()),
-                _ => None,
-            }
-        }
+/// The top-level members of a body, each as its own JSON text (empty for a non-object).
+struct Members(std::collections::HashMap<String, Box<RawValue>>);
+
+impl Members {
+    fn of(body: &RawValue) -> Members {
+        Members(serde_json::from_str(body.get()).unwrap_or_default())
+    }
+}
+
+/// The body itself if it is an array, else its only array-valued member, as in
+/// `{"status": {...}, "entries": [...]}`.
+fn find_array(body: &RawValue, members: &Members) -> Option<Vec<Box<RawValue>>> {
+    if let Some(items) = array(body) {
+        return Some(items);
+    }
+    let arrays: Vec<&Box<RawValue>> = members
+        .0
+        .values()
+        .filter(|raw| raw.get().trim_start().starts_with('['))
+        .collect();
+    match arrays.as_slice() {
+        [one] => array(one),
         _ => None,
     }
+}
+
+/// The elements of a JSON array, each as its own text.
+fn array(raw: &RawValue) -> Option<Vec<Box<RawValue>>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// The JSON text at a dotted path, parsing only the objects on the way.
+fn raw_at(body: &Members, path: &str) -> Option<Box<RawValue>> {
+    let mut segments = path.split('.');
+    let first = segments.next()?;
+    let mut current: Box<RawValue> = serde_json::from_str(body.0.get(first)?.get()).ok()?;
+    for segment in segments {
+        let mut members: std::collections::HashMap<String, Box<RawValue>> = serde_json::from_str(current.get()).ok()?;
+        current = members.remove(segment)?;
+    }
+    Some(current)
+}
+
+/// The value at a dotted path, for small things such as links and totals.
+fn value_at(body: &Members, path: &str) -> Option<Json> {
+    raw_at(body, path).and_then(|raw| serde_json::from_str(raw.get()).ok())
 }
 
 fn with_param(request: &Request, param: &str, value: &str) -> Result<Request, HarvestError> {

@@ -4,19 +4,22 @@
 //! exponential backoff and jitter (250 ms doubling, at most 30 s), honouring `Retry-After`.
 //! Other 4xx answers will not heal and end the harvest at once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::HarvestError;
 use crate::extract::{Response, link_next};
 use crate::request::Request;
 
-/// An HTTP client that retries.
+/// An HTTP client that retries. Clones share the connection pool and the retry count, so a
+/// page can be fetched on another task while the previous one is written.
+#[derive(Clone)]
 pub(crate) struct Fetcher {
     client: reqwest::Client,
-    headers: Vec<(String, String)>,
+    headers: Arc<Vec<(String, String)>>,
     max_retries: u32,
-    /// Retries made so far, over the whole harvest.
-    pub(crate) retries: u64,
+    retries: Arc<AtomicU64>,
     jitter: u64,
 }
 
@@ -36,11 +39,16 @@ impl Fetcher {
             .map_or(1, |d| d.as_nanos() as u64);
         Ok(Fetcher {
             client,
-            headers,
+            headers: Arc::new(headers),
             max_retries,
-            retries: 0,
+            retries: Arc::default(),
             jitter: seed | 1,
         })
+    }
+
+    /// Retries made so far, over the whole harvest.
+    pub(crate) fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Fetches one page, retrying what may heal.
@@ -68,7 +76,7 @@ impl Fetcher {
             tracing::debug!(url = %request.url, reason = %failure.reason, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
-            self.retries += 1;
+            self.retries.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -78,7 +86,7 @@ impl Fetcher {
             Some(body) => self.client.post(&request.url).json(body),
             None => self.client.get(&request.url),
         };
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter() {
             builder = builder.header(name, value);
         }
         let response = builder

@@ -17,6 +17,16 @@ use crate::extract::{self, Style};
 use crate::fetch::Fetcher;
 use crate::request::Request;
 
+/// The longest time between two checkpoints: a resumed harvest fetches again at most the
+/// pages of this last stretch.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// A position being fetched on another task.
+type Pending = (
+    Request,
+    tokio::task::JoinHandle<Result<extract::Response, HarvestError>>,
+);
+
 /// What to harvest and how.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -84,7 +94,7 @@ pub async fn harvest(
 ) -> Result<Summary, HarvestError> {
     let started = Instant::now();
     let origin = origin_of(&options.start.url)?;
-    let mut fetcher = Fetcher::new(options.headers.clone(), options.timeout, options.retries)?;
+    let fetcher = Fetcher::new(options.headers.clone(), options.timeout, options.retries)?;
     let (mut sink, mut state) = open(output, resume)?;
     let mut next = if state.pages == 0 {
         Some(options.start.clone())
@@ -98,23 +108,24 @@ pub async fn harvest(
     let summary = |state: &Checkpoint, fetcher: &Fetcher, next: &Option<Request>, complete: bool| Summary {
         records: state.records,
         pages: state.pages,
-        retries: fetcher.retries,
+        retries: fetcher.retries(),
         seconds: started.elapsed().as_secs_f64(),
         declared: state.declared,
         complete,
         next: next.clone(),
     };
-
-    while let Some(request) = next.clone() {
+    // Checks a position and starts fetching it on another task, so that the network works
+    // while the previous page is written.
+    let mut start = |request: &Request, state: &Checkpoint| -> Result<Option<Pending>, HarvestError> {
         if options.max_pages.is_some_and(|max| state.pages >= max)
             || options.max_records.is_some_and(|max| state.records >= max)
         {
-            break;
+            return Ok(None);
         }
         if !options.follow_any_origin && origin_of(&request.url)? != origin {
             return Err(HarvestError::OtherOrigin {
                 next: request.url.clone(),
-                origin,
+                origin: origin.clone(),
             });
         }
         if !options.allow_repeat && !seen_positions.insert(hash(&request.position())) {
@@ -123,7 +134,22 @@ pub async fn harvest(
                 request.position()
             )));
         }
-        let response = fetcher.fetch(&request).await?;
+        let (mut fetcher, owned) = (fetcher.clone(), request.clone());
+        Ok(Some((
+            request.clone(),
+            tokio::spawn(async move { fetcher.fetch(&owned).await }),
+        )))
+    };
+
+    let mut pending = match &next {
+        Some(request) => start(request, &state)?,
+        None => None,
+    };
+    let mut last_checkpoint = Instant::now();
+    while let Some((request, fetching)) = pending.take() {
+        let response = fetching
+            .await
+            .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))??;
         let page = extract::extract(
             &options.style,
             options.records_path.as_deref(),
@@ -133,7 +159,11 @@ pub async fn harvest(
         )?;
         full_page.get_or_insert(page.records.len());
         if !options.allow_repeat && !page.records.is_empty() {
-            let fingerprint = Sha256::digest(serde_json::to_vec(&page.records).unwrap_or_default());
+            let mut hasher = Sha256::new();
+            for record in &page.records {
+                hasher.update(record.get().as_bytes());
+            }
+            let fingerprint = hasher.finalize();
             let mut short = [0u8; 16];
             short.copy_from_slice(&fingerprint[..16]);
             if !seen_pages.insert(short) {
@@ -151,17 +181,26 @@ pub async fn harvest(
             None => page.records.len(),
         };
         let mut lines = Vec::new();
-        for record in &page.records[..take] {
-            let record = match &options.fields {
-                None => record.clone(),
-                Some(paths) => assemble(
-                    paths
-                        .iter()
-                        .filter_map(|p| lookup(record, p).map(|v| (p.clone(), v.clone()))),
-                ),
-            };
-            serde_json::to_writer(&mut lines, &record)
-                .map_err(|e| HarvestError::io("cannot encode a record", std::io::Error::other(e)))?;
+        for raw in &page.records[..take] {
+            let text = raw.get();
+            match &options.fields {
+                // The server's own text, unless it spans lines (pretty-printed JSON).
+                None if !text.contains('\n') => lines.extend_from_slice(text.as_bytes()),
+                fields => {
+                    let record: serde_json::Value = serde_json::from_str(text)
+                        .map_err(|e| HarvestError::io("cannot read a record", std::io::Error::other(e)))?;
+                    let record = match fields {
+                        None => record,
+                        Some(paths) => assemble(
+                            paths
+                                .iter()
+                                .filter_map(|p| lookup(&record, p).map(|v| (p.clone(), v.clone()))),
+                        ),
+                    };
+                    serde_json::to_writer(&mut lines, &record)
+                        .map_err(|e| HarvestError::io("cannot encode a record", std::io::Error::other(e)))?;
+                }
+            }
             lines.push(b'\n');
         }
         state.records += take as u64;
@@ -173,7 +212,15 @@ pub async fn harvest(
             page.next
         };
         state.next = next.clone();
-        sink.write_page(&lines, &mut state)?;
+        if let Some(request) = &next {
+            pending = start(request, &state)?;
+        }
+        // A checkpoint at most once a second (and at the end): each one costs two syncs.
+        let durable = pending.is_none() || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+        sink.write_page(&lines, &mut state, durable)?;
+        if durable {
+            last_checkpoint = Instant::now();
+        }
         progress(&summary(&state, &fetcher, &next, next.is_none()));
     }
 
@@ -203,8 +250,8 @@ enum Sink {
 }
 
 impl Sink {
-    /// Appends a page; for files, makes it durable and then records the checkpoint.
-    fn write_page(&mut self, lines: &[u8], state: &mut Checkpoint) -> Result<(), HarvestError> {
+    /// Appends a page; for files with `durable`, syncs them and then records the checkpoint.
+    fn write_page(&mut self, lines: &[u8], state: &mut Checkpoint, durable: bool) -> Result<(), HarvestError> {
         match self {
             Sink::Stdout(out) => {
                 let mut out = out.lock();
@@ -213,11 +260,13 @@ impl Sink {
                     .map_err(|e| HarvestError::io("cannot write to standard output", e))
             }
             Sink::File { path, file } => {
-                let written = file
-                    .write_all(lines)
-                    .and_then(|()| file.sync_data())
-                    .and_then(|()| file.stream_position());
-                state.bytes = written.map_err(|e| HarvestError::io(format!("cannot write {}", path.display()), e))?;
+                let io = |e| HarvestError::io(format!("cannot write {}", path.display()), e);
+                file.write_all(lines).map_err(io)?;
+                if !durable {
+                    return Ok(());
+                }
+                file.sync_data().map_err(io)?;
+                state.bytes = file.stream_position().map_err(io)?;
                 checkpoint::save(path, state)
             }
         }
