@@ -52,10 +52,17 @@ impl Fetcher {
     }
 
     /// Fetches one page, retrying what may heal.
-    pub(crate) async fn fetch(&mut self, request: &Request) -> Result<Response, HarvestError> {
+    /// Fetches one page, retrying what may heal. As soon as a successful answer's headers
+    /// arrive, the target of its `Link: rel="next"` (if any) is sent to `early`, so the next
+    /// page can be requested while this body is still being read.
+    pub(crate) async fn fetch(
+        &mut self,
+        request: &Request,
+        mut early: Option<tokio::sync::oneshot::Sender<String>>,
+    ) -> Result<Response, HarvestError> {
         let mut attempt = 0u32;
         loop {
-            let failure = match self.once(request).await {
+            let failure = match self.once(request, &mut early).await {
                 Ok(Ok(response)) => return Ok(response),
                 Ok(Err(fatal)) => return Err(fatal),
                 Err(failure) => failure,
@@ -81,7 +88,11 @@ impl Fetcher {
     }
 
     /// One try: `Ok(Ok)` a page, `Ok(Err)` a failure that will not heal, `Err` one that may.
-    async fn once(&mut self, request: &Request) -> Result<Result<Response, HarvestError>, Retry> {
+    async fn once(
+        &mut self,
+        request: &Request,
+        early: &mut Option<tokio::sync::oneshot::Sender<String>>,
+    ) -> Result<Result<Response, HarvestError>, Retry> {
         let mut builder = match &request.body {
             Some(body) => self.client.post(&request.url).json(body),
             None => self.client.get(&request.url),
@@ -116,6 +127,11 @@ impl Fetcher {
             .get("x-total-count")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        if let (true, Some(next)) = (status.is_success(), &link)
+            && let Some(sender) = early.take()
+        {
+            let _ = sender.send(next.clone());
+        }
         let bytes = response
             .bytes()
             .await

@@ -21,10 +21,12 @@ use crate::request::Request;
 /// pages of this last stretch.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// A position being fetched on another task.
+/// A position being fetched on another task, and where that task says, once the answer's
+/// headers arrive, which position its `Link` header names next.
 type Pending = (
     Request,
     tokio::task::JoinHandle<Result<extract::Response, HarvestError>>,
+    tokio::sync::oneshot::Receiver<String>,
 );
 
 /// What to harvest and how.
@@ -116,7 +118,10 @@ pub async fn harvest(
     };
     // Checks a position and starts fetching it on another task, so that the network works
     // while the previous page is written.
-    let mut start = |request: &Request, state: &Checkpoint| -> Result<Option<Pending>, HarvestError> {
+    let start = |request: &Request,
+                 state: &Checkpoint,
+                 seen_positions: &mut HashSet<u64>|
+     -> Result<Option<Pending>, HarvestError> {
         if options.max_pages.is_some_and(|max| state.pages >= max)
             || options.max_records.is_some_and(|max| state.records >= max)
         {
@@ -135,18 +140,30 @@ pub async fn harvest(
             )));
         }
         let (mut fetcher, owned) = (fetcher.clone(), request.clone());
-        Ok(Some((
-            request.clone(),
-            tokio::spawn(async move { fetcher.fetch(&owned).await }),
-        )))
+        let (tell, told) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move { fetcher.fetch(&owned, Some(tell)).await });
+        Ok(Some((request.clone(), task, told)))
     };
+    // Requesting the next page from the `Link` header, before this body is read, only pays
+    // for GET walks without page or record limits; the guess is checked against the body.
+    let guess_early = options.max_pages.is_none() && options.max_records.is_none() && options.start.body.is_none();
 
     let mut pending = match &next {
-        Some(request) => start(request, &state)?,
+        Some(request) => start(request, &state, &mut seen_positions)?,
         None => None,
     };
     let mut last_checkpoint = Instant::now();
-    while let Some((request, fetching)) = pending.take() {
+    while let Some((request, fetching, told)) = pending.take() {
+        let mut early: Option<Pending> = None;
+        if guess_early && let Ok(href) = told.await {
+            let target = url::Url::parse(&request.url).and_then(|base| base.join(&href));
+            if let Ok(target) = target {
+                let guess = Request::get(String::from(target));
+                if guess != request {
+                    early = start(&guess, &state, &mut seen_positions)?;
+                }
+            }
+        }
         let response = fetching
             .await
             .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))??;
@@ -212,9 +229,20 @@ pub async fn harvest(
             page.next
         };
         state.next = next.clone();
-        if let Some(request) = &next {
-            pending = start(request, &state)?;
-        }
+        pending = match (next.as_ref(), early) {
+            (Some(n), Some(guessed)) if *n == guessed.0 => Some(guessed),
+            (n, guessed) => {
+                if let Some((wrong, task, _)) = guessed {
+                    // The body disagreed with the header: forget the guess entirely.
+                    task.abort();
+                    seen_positions.remove(&hash(&wrong.position()));
+                }
+                match n {
+                    Some(n) => start(n, &state, &mut seen_positions)?,
+                    None => None,
+                }
+            }
+        };
         // A checkpoint at most once a second (and at the end): each one costs two syncs.
         let durable = pending.is_none() || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
         sink.write_page(&lines, &mut state, durable)?;

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""How close `folio harvest` comes to what `folio serve` can deliver to one client.
+
+Starts `folio serve --demo` (release build) on 127.0.0.1, then alternates, in one run:
+`wrk -t1 -c1` on a cursor page from the middle of the walk (the server's single-client
+ceiling, with no client-side work), and a full `folio harvest` of the collection with the
+same page size into a file. Prints records/s of both and their ratio per round, and the
+median ratio.
+
+    python3 bench/harvest.py                 # 100,000 entries, pages of 1000, 5 rounds
+    python3 bench/harvest.py --rounds 3 --style simple
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOLIO = os.path.join(ROOT, "target", "release", "folio")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--page-size", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--style", choices=["jsonapi", "simple"], default="jsonapi")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    data_dir = os.path.join(ROOT, "target", "bench-data")
+    server = subprocess.Popen([FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
+                              "--addr", "127.0.0.1:0", "--max-offset", "unlimited"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = server.stdout.readline().strip().removeprefix("listening on ")
+        first = {"jsonapi": f"/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D={args.page_size}",
+                 "simple": f"/simple/entries?per_page={args.page_size}"}[args.style]
+        middle = middle_page(base, first, args.size // args.page_size // 2, args.style)
+        ratios = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_ in range(args.rounds):
+                ceiling = wrk(base + middle) * args.page_size
+                out = os.path.join(tmp, f"h{round_}.jsonl")
+                started = time.perf_counter()
+                subprocess.run([FOLIO, "harvest", base + first, "--out", out, "--quiet"], check=True,
+                               stderr=subprocess.DEVNULL)
+                rate = args.size / (time.perf_counter() - started)
+                ratios.append(rate / ceiling)
+                print(f"round {round_ + 1}: server to one client {ceiling:9.0f} records/s, "
+                      f"harvest {rate:9.0f} records/s, ratio {rate / ceiling:.2f}")
+        print(f"median ratio harvest / single-client ceiling: {statistics.median(ratios):.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def middle_page(base, first, steps, style):
+    url = first
+    for _ in range(steps):
+        with urllib.request.urlopen(base + url) as r:
+            if style == "jsonapi":
+                url = json.load(r)["links"]["next"]
+            else:
+                url = re.search(r'<([^>]+)>; rel="next"', r.headers["Link"]).group(1)
+    return url
+
+
+def wrk(url):
+    out = subprocess.run(["wrk", "-t1", "-c1", "-d4s", url], capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
+
+
+if __name__ == "__main__":
+    main()
