@@ -61,6 +61,11 @@ pub(crate) struct HarvestArgs {
     #[arg(long, value_name = "NAME")]
     page_param: Option<String>,
 
+    /// Pages to fetch at once in page-number walks (--page-param) whose total is known from
+    /// the first page; they are written in order.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+
     /// Dotted path of the records in each body, when not where the style puts them.
     #[arg(long, value_name = "PATH")]
     records_path: Option<String>,
@@ -165,6 +170,7 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
         allow_repeat: args.allow_repeat,
         follow_any_origin: args.follow_any_origin,
         strict: args.strict,
+        concurrency: usize::from(args.concurrency),
     };
     let output = match &args.out {
         Some(path) => Output::File(path.clone()),

@@ -227,6 +227,7 @@ fn value_at(body: &Members, path: &str) -> Option<Json> {
     raw_at(body, path).and_then(|raw| serde_json::from_str(raw.get()).ok())
 }
 
+/// `request` with the query parameter `param` set to `value`.
 fn with_param(request: &Request, param: &str, value: &str) -> Result<Request, HarvestError> {
     let mut url = url::Url::parse(&request.url).map_err(|e| HarvestError::Url {
         url: request.url.clone(),
@@ -247,7 +248,13 @@ fn with_param(request: &Request, param: &str, value: &str) -> Result<Request, Ha
     })
 }
 
-fn page_of(request: &Request, param: &str) -> Result<u64, HarvestError> {
+/// `request` for page `number` of a page-number walk.
+pub(crate) fn page_request(request: &Request, param: &str, number: u64) -> Result<Request, HarvestError> {
+    with_param(request, param, &number.to_string())
+}
+
+/// The page number a request asks for (1 when it names none).
+pub(crate) fn page_of(request: &Request, param: &str) -> Result<u64, HarvestError> {
     let url = url::Url::parse(&request.url).map_err(|e| HarvestError::Url {
         url: request.url.clone(),
         source: e,

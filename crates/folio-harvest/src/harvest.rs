@@ -1,6 +1,6 @@
 //! The harvest loop: fetch, check, write, checkpoint, until there is no next page.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::io::{Seek, Write};
 use std::path::PathBuf;
@@ -56,6 +56,8 @@ pub struct Options {
     pub follow_any_origin: bool,
     /// Fail when the number of records differs from the declared total.
     pub strict: bool,
+    /// Pages fetched at once by page-number walks whose total is known (written in order).
+    pub concurrency: usize,
 }
 
 /// Where records go.
@@ -146,7 +148,17 @@ pub async fn harvest(
     };
     // Requesting the next page from the `Link` header, before this body is read, only pays
     // for GET walks without page or record limits; the guess is checked against the body.
-    let guess_early = options.max_pages.is_none() && options.max_records.is_none() && options.start.body.is_none();
+    let guess_early = options.max_pages.is_none()
+        && options.max_records.is_none()
+        && options.start.body.is_none()
+        && !matches!(options.style, Style::Pages { .. });
+    // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
+    // holds the pages requested after the one being read, in order.
+    let mut ahead: VecDeque<Pending> = VecDeque::new();
+    let first_page = match &options.style {
+        Style::Pages { param } => Some((param.clone(), extract::page_of(&options.start, param)?)),
+        _ => None,
+    };
 
     let mut pending = match &next {
         Some(request) => start(request, &state, &mut seen_positions)?,
@@ -228,7 +240,19 @@ pub async fn harvest(
         } else {
             page.next
         };
+        // Page-number walks also stop at the declared total, without asking for an empty page.
+        if first_page.is_some() && state.declared.is_some_and(|total| state.records >= total) {
+            next = None;
+        }
         state.next = next.clone();
+        if next.is_none() {
+            for (_, task, _) in ahead.drain(..) {
+                task.abort();
+            }
+        }
+        if let Some(front) = ahead.pop_front() {
+            early = Some(front);
+        }
         pending = match (next.as_ref(), early) {
             (Some(n), Some(guessed)) if *n == guessed.0 => Some(guessed),
             (n, guessed) => {
@@ -243,6 +267,21 @@ pub async fn harvest(
                 }
             }
         };
+        if let (Some((param, first)), Some(total), Some(full), Some((in_order, _, _))) =
+            (&first_page, state.declared, full_page, &pending)
+            && options.concurrency > 1
+            && full > 0
+        {
+            let last = first + total.div_ceil(full as u64).max(1) - 1;
+            let scheduled = extract::page_of(in_order, param)? + ahead.len() as u64;
+            let room = (options.concurrency - 1).saturating_sub(ahead.len()) as u64;
+            for number in scheduled + 1..=last.min(scheduled + room) {
+                let request = extract::page_request(&options.start, param, number)?;
+                if let Some(p) = start(&request, &state, &mut seen_positions)? {
+                    ahead.push_back(p);
+                }
+            }
+        }
         // A checkpoint at most once a second (and at the end): each one costs two syncs.
         let durable = pending.is_none() || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
         sink.write_page(&lines, &mut state, durable)?;

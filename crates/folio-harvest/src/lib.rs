@@ -29,6 +29,7 @@
 //!     allow_repeat: false,
 //!     follow_any_origin: false,
 //!     strict: false,
+//!     concurrency: 1,
 //! };
 //! let summary = harvest(&options, &Output::File("entries.jsonl".into()), false, &mut |_| {}).await?;
 //! println!("{} records", summary.records);

@@ -19,13 +19,17 @@ const SIZE: u64 = 700;
 /// A folio app over a demo of `SIZE` entries, with page numbers limited to 300 records so
 /// that walks cross the offset window.
 fn folio_app(dir: &std::path::Path) -> axum::Router {
+    folio_app_with(dir, Some(300))
+}
+
+fn folio_app_with(dir: &std::path::Path, max_offset: Option<u64>) -> axum::Router {
     let store = SqliteStore::open(dir).unwrap();
     demo::build(&store, SIZE, &|_| {}).unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     folio_http::router(AppState::new(
         store,
         b"harvest test secret",
-        HttpConfig::with_max_offset(Some(300)),
+        HttpConfig::with_max_offset(max_offset),
     ))
 }
 
@@ -51,6 +55,7 @@ fn options(start: Request) -> Options {
         allow_repeat: false,
         follow_any_origin: false,
         strict: true,
+        concurrency: 1,
     }
 }
 
@@ -255,4 +260,22 @@ async fn links_to_another_origin_and_lasting_4xx_stop_the_harvest() {
     .await
     .unwrap_err();
     assert!(matches!(err, HarvestError::Status { status: 404, .. }), "{err}");
+}
+
+/// Page numbers with a known total, several pages at once: still every record once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_numbers_fetched_concurrently_are_written_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app_with(dir.path(), None)).await;
+    for concurrency in [1, 4, 16] {
+        let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=50")));
+        opts.style = Style::Pages { param: "page".into() };
+        opts.concurrency = concurrency;
+        let out = dir.path().join(format!("pages_{concurrency}.jsonl"));
+        let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+            .await
+            .unwrap();
+        assert!(summary.complete);
+        assert_eq!(ids(&out), demo_ids_by_id(), "concurrency {concurrency}");
+    }
 }
