@@ -44,6 +44,9 @@ pub(crate) struct Extracted {
     pub(crate) records: Vec<Box<RawValue>>,
     pub(crate) next: Option<Request>,
     pub(crate) total: Option<u64>,
+    /// The next page as a link names it (`Link` header, JSON:API or HAL), whatever the
+    /// style: where a page-number walk goes on when page numbers are refused past a depth.
+    pub(crate) link: Option<Request>,
 }
 
 /// A response, as the fetcher hands it over: a body already checked to be whole JSON.
@@ -176,7 +179,21 @@ pub(crate) fn extract(
         }
         _ => next,
     };
-    Ok(Extracted { records, next, total })
+    let link = response
+        .link_next
+        .as_deref()
+        .or(value_at(body, "links.next").as_ref().and_then(Json::as_str))
+        .map(str::to_owned)
+        .or_else(|| value_at(body, "_links.next.href").and_then(|h| h.as_str().map(str::to_owned)))
+        .map(|href| join(&href))
+        .transpose()?
+        .map(Request::get);
+    Ok(Extracted {
+        records,
+        next,
+        total,
+        link,
+    })
 }
 
 /// The top-level members of a body, each as its own JSON text (empty for a non-object).

@@ -155,7 +155,9 @@ pub async fn harvest(
     // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
     // holds the pages requested after the one being read, in order.
     let mut ahead: VecDeque<Pending> = VecDeque::new();
-    let first_page = match &options.style {
+    let mut style = options.style.clone();
+    let mut fallback: Option<Request> = None;
+    let mut first_page = match &options.style {
         Style::Pages { param } => Some((param.clone(), extract::page_of(&options.start, param)?)),
         _ => None,
     };
@@ -176,17 +178,27 @@ pub async fn harvest(
                 }
             }
         }
-        let response = fetching
+        let fetched = fetching
             .await
-            .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))??;
-        let page = extract::extract(
-            &options.style,
-            options.records_path.as_deref(),
-            &request,
-            response,
-            full_page,
-        )?;
+            .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))?;
+        let response = match (fetched, fallback.take()) {
+            // Page numbers refused past a depth limit (as JSON:API-style APIs do past 10,000
+            // records): go on with the cursor link the last page offered, from the same place.
+            (Err(HarvestError::Status { status: 400 | 422, .. }), Some(link)) if first_page.is_some() => {
+                tracing::info!(next = %link.url, "page numbers refused past a depth limit; following the cursor link");
+                for (_, task, _) in ahead.drain(..) {
+                    task.abort();
+                }
+                style = Style::Auto;
+                first_page = None;
+                pending = start(&link, &state, &mut seen_positions)?;
+                continue;
+            }
+            (fetched, _) => fetched?,
+        };
+        let page = extract::extract(&style, options.records_path.as_deref(), &request, response, full_page)?;
         full_page.get_or_insert(page.records.len());
+        fallback = page.link.clone();
         if !options.allow_repeat && !page.records.is_empty() {
             let mut hasher = Sha256::new();
             for record in &page.records {

@@ -279,3 +279,22 @@ async fn page_numbers_fetched_concurrently_are_written_in_order() {
         assert_eq!(ids(&out), demo_ids_by_id(), "concurrency {concurrency}");
     }
 }
+
+/// Page numbers refused past the server's depth limit: the harvest goes on with the cursor
+/// link of the last page, and still gets every record once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_numbers_switch_to_cursors_past_the_depth_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app(dir.path())).await;
+    for concurrency in [1, 3] {
+        let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=64")));
+        opts.style = Style::Pages { param: "page".into() };
+        opts.concurrency = concurrency;
+        let out = dir.path().join(format!("switch_{concurrency}.jsonl"));
+        let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+            .await
+            .unwrap();
+        assert!(summary.complete);
+        assert_eq!(ids(&out), demo_ids_by_id(), "concurrency {concurrency}");
+    }
+}
