@@ -13,18 +13,18 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use folio_engine::page::plan;
-use folio_engine::{EngineError, Filter, Position, Sort, Value, transparent};
+use folio_engine::{Filter, Position, Sort, Value, transparent};
 use folio_store::{Count, Query};
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::links::{self, Target};
-use crate::params;
+use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The pagination parameters of this style.
@@ -43,17 +43,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    let found = async {
-        let schema = state.store.schema(&collection).await?;
-        let unknown = || ApiError::UnknownRecord {
-            collection: collection.clone(),
-            id: id.clone(),
-        };
-        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
-        let doc = state.store.get(&schema, &key).await?.ok_or_else(unknown)?;
-        item(&collection, &id, &doc)
-    };
-    match found.await {
+    match state
+        .record(&collection, &id)
+        .await
+        .and_then(|(_, _, doc)| item(&collection, &id, &doc))
+    {
         Ok(item) => respond(StatusCode::OK, item.get().to_owned(), &[]),
         Err(e) => error(&e),
     }
@@ -255,20 +249,7 @@ pub(crate) fn error(e: &ApiError) -> Response {
 }
 
 fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/hal+json"));
-    if let Some(value) = links::header(links) {
-        headers.insert(header::LINK, value);
-    }
-    response
-}
-
-fn invalid(param: &str, message: String) -> EngineError {
-    EngineError::InvalidParameter {
-        param: param.to_owned(),
-        message,
-    }
+    links::respond(status, "application/hal+json", body, links)
 }
 
 fn short(text: &str) -> String {

@@ -1,6 +1,7 @@
 //! Building the absolute-path links of responses and the RFC 8288 `Link` header.
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// A link target: a path and its query parameters, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,3 +65,20 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// A response with a body of the given media type and, when there are links, a `Link`
+/// header.
+pub(crate) fn respond(
+    status: StatusCode,
+    media_type: &'static str,
+    body: String,
+    links: &[(&str, String)],
+) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    if let Some(value) = self::header(links) {
+        headers.insert(header::LINK, value);
+    }
+    response
+}

@@ -61,6 +61,42 @@ pub(crate) fn boolean(text: Option<&str>, name: &str) -> Result<bool, EngineErro
     }
 }
 
+/// An invalid-parameter error for `param`, with `message` saying what is wrong and allowed.
+pub(crate) fn invalid(param: &str, message: String) -> EngineError {
+    EngineError::InvalidParameter {
+        param: param.to_owned(),
+        message,
+    }
+}
+
+/// The `pagination` object of a request body, checked to hold only `accepted` fields.
+pub(crate) fn pagination(
+    body: &serde_json::Value,
+    accepted: &[&str],
+) -> Result<serde_json::Map<String, serde_json::Value>, EngineError> {
+    let map = match body.get("pagination") {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(map)) => map.clone(),
+        Some(_) => return Err(invalid("pagination", "must be an object".into())),
+    };
+    if let Some(key) = map.keys().find(|k| !accepted.contains(&k.as_str())) {
+        return Err(invalid(
+            &format!("pagination.{key}"),
+            format!("is not a pagination field; accepted: {}", accepted.join(", ")),
+        ));
+    }
+    Ok(map)
+}
+
+/// A field of a body as text, as a query parameter would give it (`null`: absent).
+pub(crate) fn text(map: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<String> {
+    match map.get(name) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
 /// Reads a request body of at most `limit` bytes as a JSON object.
 pub(crate) async fn json_body(body: Body, limit: usize) -> Result<serde_json::Value, ApiError> {
     let bytes = axum::body::to_bytes(body, limit)

@@ -19,18 +19,18 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use folio_engine::page::plan;
-use folio_engine::{EngineError, Filter, Position, Sort, Value, transparent};
+use folio_engine::{EngineError, Filter, Position, Sort, transparent};
 use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::links::{self, Target};
-use crate::params;
+use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The fields of `pagination`.
@@ -70,17 +70,8 @@ struct Request {
 }
 
 async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    let found = async {
-        let schema = state.store.schema(&collection).await?;
-        let unknown = || ApiError::UnknownRecord {
-            collection: collection.clone(),
-            id: id.clone(),
-        };
-        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
-        state.store.get(&schema, &key).await?.ok_or_else(unknown)
-    };
-    match found.await {
-        Ok(doc) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
+    match state.record(&collection, &id).await {
+        Ok((_, _, doc)) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
         Err(e) => error(&e, Origin::Path),
     }
 }
@@ -88,27 +79,8 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
 async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
     let run = async {
         let body = params::json_body(body, state.config.max_body_bytes).await?;
-        let pagination = match body.get("pagination") {
-            None | Some(Json::Null) => serde_json::Map::new(),
-            Some(Json::Object(map)) => map.clone(),
-            Some(_) => return Err(invalid("pagination", "must be an object".into()).into()),
-        };
-        for key in pagination.keys() {
-            if !PAGINATION.contains(&key.as_str()) {
-                return Err(invalid(
-                    &format!("pagination.{key}"),
-                    format!("is not a pagination field; accepted: {}", PAGINATION.join(", ")),
-                )
-                .into());
-            }
-        }
-        let text = |name: &str| -> Result<Option<String>, EngineError> {
-            match pagination.get(name) {
-                None | Some(Json::Null) => Ok(None),
-                Some(Json::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Ok(Some(other.to_string())),
-            }
-        };
+        let pagination = params::pagination(&body, &PAGINATION)?;
+        let text = |name: &str| -> Result<Option<String>, EngineError> { Ok(params::text(&pagination, name)) };
         let request = Request {
             owner: body.get("owner").cloned().unwrap_or_else(|| json!("public")),
             query: body.get("query").cloned().unwrap_or_else(|| json!({})),
@@ -357,20 +329,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
 }
 
 fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(value) = links::header(links) {
-        headers.insert(header::LINK, value);
-    }
-    response
-}
-
-fn invalid(param: &str, message: String) -> EngineError {
-    EngineError::InvalidParameter {
-        param: param.to_owned(),
-        message,
-    }
+    links::respond(status, "application/json", body, links)
 }
 
 fn short(text: &str) -> String {

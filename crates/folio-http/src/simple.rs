@@ -19,14 +19,14 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use folio_engine::page::plan;
-use folio_engine::{EngineError, Filter, Position, Sort, Value};
+use folio_engine::{Filter, Position, Sort};
 use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::links::{self, Target};
-use crate::params;
+use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The pagination parameters of this style.
@@ -49,17 +49,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    let found = async {
-        let schema = state.store.schema(&collection).await?;
-        let unknown = || ApiError::UnknownRecord {
-            collection: collection.clone(),
-            id: id.clone(),
-        };
-        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
-        state.store.get(&schema, &key).await?.ok_or_else(unknown)
-    };
-    match found.await {
-        Ok(doc) => {
+    match state.record(&collection, &id).await {
+        Ok((_, _, doc)) => {
             let status = json!({"code": OK.0, "description": OK.1});
             respond(
                 format!("{{\"status\":{status},\"{}\":{doc}}}", singular(&collection)),
@@ -98,25 +89,8 @@ async fn list_get(State(state): State<AppState>, Path(collection): Path<String>,
 async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
     let run = async {
         let body = params::json_body(body, state.config.max_body_bytes).await?;
-        let pagination = match body.get("pagination") {
-            None | Some(Json::Null) => serde_json::Map::new(),
-            Some(Json::Object(map)) => map.clone(),
-            Some(_) => return Err(invalid("pagination", "must be an object".into()).into()),
-        };
-        for key in pagination.keys() {
-            if !PAGINATION.contains(&key.as_str()) {
-                return Err(invalid(
-                    &format!("pagination.{key}"),
-                    format!("is not a pagination field; accepted: {}", PAGINATION.join(", ")),
-                )
-                .into());
-            }
-        }
-        let text = |name: &str| match pagination.get(name) {
-            None | Some(Json::Null) => None,
-            Some(Json::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
-        };
+        let pagination = params::pagination(&body, &PAGINATION)?;
+        let text = |name: &str| params::text(&pagination, name);
         let request = Request {
             query: body.get("query").cloned().filter(|q| !q.is_null()),
             page: text("page"),
@@ -296,21 +270,11 @@ pub(crate) fn problem(e: &ApiError) -> Response {
 }
 
 fn respond(body: String, links: &[(&str, String)], total: Option<u64>) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(value) = links::header(links) {
-        headers.insert(header::LINK, value);
-    }
+    let mut response = links::respond(StatusCode::OK, "application/json", body, links);
     if let Some(total) = total {
-        headers.insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
     }
     response
-}
-
-fn invalid(param: &str, message: String) -> EngineError {
-    EngineError::InvalidParameter {
-        param: param.to_owned(),
-        message,
-    }
 }

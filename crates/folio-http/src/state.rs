@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use folio_engine::limits::DEFAULT_MAX_OFFSET;
-use folio_engine::{CursorCodec, EngineError, Fingerprint, Limits, Position};
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limits, Position, Value};
 use folio_store::{Query, Store};
+
+use crate::error::ApiError;
 
 /// Limits of the HTTP API, per style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,25 @@ impl AppState {
         self.codec
             .decode(token, fingerprint(query), &query.sort)
             .map_err(|e| EngineError::cursor(param, e))
+    }
+}
+
+impl AppState {
+    /// The record `id` of `collection`, with the collection's schema and the id as a value;
+    /// an id that cannot have the collection's id type names no record.
+    pub(crate) async fn record(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<(Arc<CollectionSchema>, Value, String), ApiError> {
+        let schema = self.store.schema(collection).await?;
+        let unknown = || ApiError::UnknownRecord {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+        };
+        let key = Value::parse(id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        let doc = self.store.get(&schema, &key).await?.ok_or_else(unknown)?;
+        Ok((schema, key, doc))
     }
 }
 

@@ -127,6 +127,17 @@ pub struct CollectionInfo {
     pub unindexed: Vec<(String, String)>,
 }
 
+/// The exact number of records of a collection, through any store.
+pub(crate) async fn count_all(store: &dyn Store, schema: Arc<CollectionSchema>) -> Result<u64, StoreError> {
+    let query = Query::all(schema);
+    let plan = folio_engine::page::plan(&query.sort, folio_engine::Position::Start, 0);
+    Ok(store
+        .page(&query, &plan, Count::Exact)
+        .await?
+        .total
+        .map_or(0, |t| t.count))
+}
+
 /// The read side of a store, as every HTTP style uses it.
 ///
 /// Implementations must reproduce the engine's semantics exactly: the total order of

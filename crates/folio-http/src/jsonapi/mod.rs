@@ -17,8 +17,8 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
+use folio_engine::Position;
 use folio_engine::page::plan;
-use folio_engine::{Position, Value};
 use folio_store::Count;
 
 use crate::error::ApiError;
@@ -54,18 +54,10 @@ async fn collections(State(state): State<AppState>) -> Response {
 }
 
 async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    let found = async {
-        let schema = state.store.schema(&collection).await?;
-        let unknown = || ApiError::UnknownRecord {
-            collection: collection.clone(),
-            id: id.clone(),
-        };
-        // An id that cannot have the collection's id type names no record.
-        let key = Value::parse(&id, schema.id_type.field_type()).map_err(|_| unknown())?;
-        let doc = state.store.get(&schema, &key).await?.ok_or_else(unknown)?;
-        Ok::<_, ApiError>(document::record(&schema, &key, &doc))
-    };
-    found.await.unwrap_or_else(|e| document::error(&e))
+    match state.record(&collection, &id).await {
+        Ok((schema, key, doc)) => document::record(&schema, &key, &doc),
+        Err(e) => document::error(&e),
+    }
 }
 
 async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {

@@ -330,13 +330,7 @@ impl Store for SqliteFileStore {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let c = self.collection(name)?;
-            let query = Query::all(Arc::clone(&c.schema));
-            let plan = folio_engine::page::plan(&query.sort, folio_engine::Position::Start, 0);
-            let count = self
-                .page(&query, &plan, Count::Exact)
-                .await?
-                .total
-                .map_or(0, |t| t.count);
+            let count = crate::count_all(self, Arc::clone(&c.schema)).await?;
             out.push(CollectionInfo {
                 schema: Arc::clone(&c.schema),
                 count,

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use folio_engine::projection::assemble;
-use folio_engine::{CollectionSchema, Column, FieldType, IdType, Plan, Position, Value};
+use folio_engine::{CollectionSchema, Column, FieldType, IdType, Plan, Value};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
 
@@ -589,15 +589,9 @@ impl Store for SqliteStore {
         schemas.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = Vec::with_capacity(schemas.len());
         for schema in schemas {
-            let query = Query::all(schema);
-            let plan = folio_engine::page::plan(&query.sort, Position::Start, 0);
-            let count = self
-                .page(&query, &plan, Count::Exact)
-                .await?
-                .total
-                .map_or(0, |t| t.count);
+            let count = crate::count_all(self, schema.clone()).await?;
             out.push(CollectionInfo {
-                schema: query.schema,
+                schema,
                 count,
                 unindexed: Vec::new(),
             });
