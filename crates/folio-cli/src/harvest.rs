@@ -14,7 +14,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// The pagination style is detected from the responses: JSON:API `links.next`, HAL
 /// `_links.next.href`, an RFC 8288 `Link: <...>; rel="next"` header, or, for a POST body
 /// given with --data, `pagination.next_page_after_value` copied into
-/// `pagination.page_after_value`. Other APIs: --cursor-path/--cursor-param or --page-param.
+/// `pagination.page_after_value`. Other APIs: --cursor-path/--cursor-param, --page-param or
+/// --offset-param.
 ///
 /// Failures that may heal (connection errors, truncated bodies, 429, 5xx) are retried with
 /// backoff, honouring Retry-After. With --out, every page is made durable and checkpointed,
@@ -60,6 +61,11 @@ pub(crate) struct HarvestArgs {
     /// value until an empty or short page.
     #[arg(long, value_name = "NAME")]
     page_param: Option<String>,
+
+    /// Query parameter of offsets (implies --style offsets): advances by the records of each
+    /// page until an empty or short page or the declared total.
+    #[arg(long, value_name = "NAME", conflicts_with = "page_param")]
+    offset_param: Option<String>,
 
     /// Pages to fetch at once in page-number walks (--page-param) whose total is known from
     /// the first page; they are written in order.
@@ -140,6 +146,9 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
             param: param.clone(),
         },
         (_, _, Some(param), _) => Style::Pages { param: param.clone() },
+        (_, _, None, _) if args.offset_param.is_some() => Style::Offsets {
+            param: args.offset_param.clone().unwrap_or_default(),
+        },
         (_, _, _, StyleArg::Auto) => Style::Auto,
         (_, _, _, StyleArg::Jsonapi) => Style::JsonApi,
         (_, _, _, StyleArg::Hal) => Style::Hal,

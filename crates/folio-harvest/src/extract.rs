@@ -35,6 +35,12 @@ pub enum Style {
         /// Query parameter of the page number.
         param: String,
     },
+    /// Offsets in the query parameter `param` (starting from the URL's value, or 0), advanced
+    /// by the records each page held, stopping like page numbers.
+    Offsets {
+        /// Query parameter of the offset.
+        param: String,
+    },
 }
 
 /// What one response holds. Records stay JSON text as the server sent them: only the path
@@ -153,7 +159,7 @@ pub(crate) fn extract(
             };
             ("", next, response.total_header)
         }
-        Style::Pages { .. } => ("", None, response.total_header),
+        Style::Pages { .. } | Style::Offsets { .. } => ("", None, response.total_header),
     };
     let path = records_path.unwrap_or(default_records);
     let records = if path.is_empty() {
@@ -175,6 +181,19 @@ pub(crate) fn extract(
             } else {
                 let current = page_of(request, param)?;
                 Some(with_param(request, param, &(current + 1).to_string())?)
+            }
+        }
+        Style::Offsets { param } => {
+            let short = full_page.is_some_and(|full| records.len() < full);
+            if records.is_empty() || short {
+                None
+            } else {
+                let current = number_in(request, param)?.unwrap_or(0);
+                Some(with_param(
+                    request,
+                    param,
+                    &(current + records.len() as u64).to_string(),
+                )?)
             }
         }
         _ => next,
@@ -272,6 +291,11 @@ pub(crate) fn page_request(request: &Request, param: &str, number: u64) -> Resul
 
 /// The page number a request asks for (1 when it names none).
 pub(crate) fn page_of(request: &Request, param: &str) -> Result<u64, HarvestError> {
+    Ok(number_in(request, param)?.unwrap_or(1))
+}
+
+/// The whole number in the query parameter `param` of a request, if any.
+fn number_in(request: &Request, param: &str) -> Result<Option<u64>, HarvestError> {
     let url = url::Url::parse(&request.url).map_err(|e| HarvestError::Url {
         url: request.url.clone(),
         source: e,
@@ -279,8 +303,7 @@ pub(crate) fn page_of(request: &Request, param: &str) -> Result<u64, HarvestErro
     Ok(url
         .query_pairs()
         .find(|(k, _)| k == param)
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(1))
+        .and_then(|(_, v)| v.parse().ok()))
 }
 
 /// The `rel="next"` target of an RFC 8288 `Link` header value.

@@ -151,7 +151,7 @@ pub async fn harvest(
     let guess_early = options.max_pages.is_none()
         && options.max_records.is_none()
         && options.start.body.is_none()
-        && !matches!(options.style, Style::Pages { .. });
+        && !matches!(options.style, Style::Pages { .. } | Style::Offsets { .. });
     // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
     // holds the pages requested after the one being read, in order.
     let mut ahead: VecDeque<Pending> = VecDeque::new();
@@ -252,8 +252,10 @@ pub async fn harvest(
         } else {
             page.next
         };
-        // Page-number walks also stop at the declared total, without asking for an empty page.
-        if first_page.is_some() && state.declared.is_some_and(|total| state.records >= total) {
+        // Page-number and offset walks also stop at the declared total, without asking for
+        // an empty page.
+        let numbered = matches!(style, Style::Pages { .. } | Style::Offsets { .. });
+        if numbered && state.declared.is_some_and(|total| state.records >= total) {
             next = None;
         }
         state.next = next.clone();

@@ -298,3 +298,35 @@ async fn page_numbers_switch_to_cursors_past_the_depth_limit() {
         assert_eq!(ids(&out), demo_ids_by_id(), "concurrency {concurrency}");
     }
 }
+
+/// An offset/limit API without links: offsets advance by the records received, and the walk
+/// stops at the short last page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_walk_to_the_short_last_page() {
+    let app = axum::Router::new().route(
+        "/rows",
+        axum::routing::get(
+            |q: axum::extract::Query<std::collections::HashMap<String, usize>>| async move {
+                let (offset, limit) = (
+                    q.get("offset").copied().unwrap_or(0),
+                    q.get("limit").copied().unwrap_or(10),
+                );
+                let rows: Vec<Json> = (offset..(offset + limit).min(95))
+                    .map(|i| serde_json::json!({"id": format!("r{i:03}")}))
+                    .collect();
+                axum::Json(serde_json::json!({"rows": rows}))
+            },
+        ),
+    );
+    let base = serve(app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.jsonl");
+    let mut opts = options(Request::get(format!("{base}/rows?limit=10")));
+    opts.style = Style::Offsets { param: "offset".into() };
+    let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(summary.complete);
+    assert_eq!(summary.pages, 10);
+    assert_eq!(ids(&out), (0..95).map(|i| format!("r{i:03}")).collect::<Vec<_>>());
+}
