@@ -75,7 +75,8 @@ pub(crate) fn extract(
     full_page: Option<usize>,
 ) -> Result<Extracted, HarvestError> {
     // The top-level members, each still as text: one pass over the body.
-    let body = &Members::of(&response.body);
+    let mut members = Members::of(&response.body);
+    let body = &members;
     let unrecognised = |message: &str| HarvestError::Unrecognised {
         url: request.url.clone(),
         message: message.to_owned(),
@@ -161,11 +162,20 @@ pub(crate) fn extract(
         }
         Style::Pages { .. } | Style::Offsets { .. } => ("", None, response.total_header),
     };
+    let link = response
+        .link_next
+        .as_deref()
+        .or(value_at(body, "links.next").as_ref().and_then(Json::as_str))
+        .map(str::to_owned)
+        .or_else(|| value_at(body, "_links.next.href").and_then(|h| h.as_str().map(str::to_owned)))
+        .map(|href| join(&href))
+        .transpose()?
+        .map(Request::get);
     let path = records_path.unwrap_or(default_records);
     let records = if path.is_empty() {
         find_array(&response.body, body)
     } else {
-        raw_at(body, path).and_then(|raw| array(&raw))
+        take_at(&mut members, path).and_then(|raw| array(&raw))
     };
     let records = records.ok_or_else(|| {
         unrecognised(&format!(
@@ -198,15 +208,6 @@ pub(crate) fn extract(
         }
         _ => next,
     };
-    let link = response
-        .link_next
-        .as_deref()
-        .or(value_at(body, "links.next").as_ref().and_then(Json::as_str))
-        .map(str::to_owned)
-        .or_else(|| value_at(body, "_links.next.href").and_then(|h| h.as_str().map(str::to_owned)))
-        .map(|href| join(&href))
-        .transpose()?
-        .map(Request::get);
     Ok(Extracted {
         records,
         next,
@@ -256,6 +257,15 @@ fn raw_at(body: &Members, path: &str) -> Option<Box<RawValue>> {
         current = members.remove(segment)?;
     }
     Some(current)
+}
+
+/// Like [`raw_at`], but takes a top-level member out instead of copying it: the records
+/// array is the largest part of a body, and it is read last.
+fn take_at(body: &mut Members, path: &str) -> Option<Box<RawValue>> {
+    match path.split_once('.') {
+        None => body.0.remove(path),
+        Some(_) => raw_at(body, path),
+    }
 }
 
 /// The value at a dotted path, for small things such as links and totals.
