@@ -347,13 +347,21 @@ impl Ctx<'_> {
 
     fn path_condition(&self, path: &str, json: &serde_json::Value, at: &str) -> Result<Filter, EngineError> {
         let (column, ty) = self.resolve(path, at)?;
+        // A list names values; "missing" is `{"path": null}`, never a list item.
+        let item = |i: &serde_json::Value, at: &str| {
+            if i.is_null() {
+                Err(self.error(
+                    at,
+                    "lists may not hold null; use {\"path\": null} for a missing value".into(),
+                ))
+            } else {
+                self.parse_json(i, ty, at)
+            }
+        };
         let list = |json: &serde_json::Value, at: &str| -> Result<Vec<Value>, EngineError> {
             match json {
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|i| self.parse_json(i, ty, at))
-                    .collect::<Result<_, _>>(),
-                one => Ok(vec![self.parse_json(one, ty, at)?]),
+                serde_json::Value::Array(items) => items.iter().map(|i| item(i, at)).collect(),
+                one => Ok(vec![item(one, at)?]),
             }
         };
         match json {

@@ -27,6 +27,13 @@ pub struct Checkpoint {
     pub bytes: u64,
     /// The total the API declared, if it did.
     pub declared: Option<u64>,
+    /// Records of the `next` page already written (a harvest stopped by `--max-records` in the
+    /// middle of a page resumes after them).
+    #[serde(default)]
+    pub skip: u64,
+    /// Whether a page-number walk switched to cursor links (page numbers were refused).
+    #[serde(default)]
+    pub cursors: bool,
 }
 
 /// The checkpoint file of an output file.
@@ -48,6 +55,16 @@ pub fn load(out: &Path) -> Result<Option<Checkpoint>, HarvestError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(HarvestError::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Removes the checkpoint of `out`, if there is one.
+pub fn remove(out: &Path) -> Result<(), HarvestError> {
+    let path = path_for(out);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(HarvestError::io(format!("cannot remove {}", path.display()), e)),
     }
 }
 

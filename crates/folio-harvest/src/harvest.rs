@@ -21,13 +21,31 @@ use crate::request::Request;
 /// pages of this last stretch.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// A position being fetched on another task, and where that task says, once the answer's
-/// headers arrive, which position its `Link` header names next.
-type Pending = (
-    Request,
-    tokio::task::JoinHandle<Result<extract::Response, HarvestError>>,
-    tokio::sync::oneshot::Receiver<String>,
-);
+/// A fetch on another task. Dropping it aborts the fetch, so no request outlives the
+/// harvest or a guess that turned out wrong.
+struct Task(tokio::task::JoinHandle<Result<extract::Response, HarvestError>>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Task {
+    async fn join(mut self) -> Result<extract::Response, HarvestError> {
+        (&mut self.0)
+            .await
+            .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))?
+    }
+}
+
+/// A position being fetched, and where its task says, once the answer's headers arrive,
+/// which position their `Link` header names next.
+struct Pending {
+    request: Request,
+    task: Task,
+    link: tokio::sync::oneshot::Receiver<String>,
+}
 
 /// What to harvest and how.
 #[derive(Debug, Clone)]
@@ -105,30 +123,40 @@ pub async fn harvest(
     } else {
         state.next.clone()
     };
+    // A walk that switched from page numbers to cursor links stays switched when resumed.
+    let mut style = if state.cursors {
+        Style::Auto
+    } else {
+        options.style.clone()
+    };
+    let mut first_page = match &style {
+        Style::Pages { param } => Some((param.clone(), extract::page_of(&options.start, param)?)),
+        _ => None,
+    };
     let mut seen_positions: HashSet<u64> = HashSet::new();
     let mut seen_pages: HashSet<[u8; 16]> = HashSet::new();
     let mut full_page = None;
+    let mut fallback: Option<Request> = None;
+    // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
+    // holds the pages requested after the one being read, in order.
+    let mut ahead: VecDeque<Pending> = VecDeque::new();
 
-    let summary = |state: &Checkpoint, fetcher: &Fetcher, next: &Option<Request>, complete: bool| Summary {
+    let summary = |state: &Checkpoint, next: &Option<Request>| Summary {
         records: state.records,
         pages: state.pages,
         retries: fetcher.retries(),
         seconds: started.elapsed().as_secs_f64(),
         declared: state.declared,
-        complete,
+        complete: next.is_none(),
         next: next.clone(),
+    };
+    let limit_reached = |state: &Checkpoint| {
+        options.max_pages.is_some_and(|max| state.pages >= max)
+            || options.max_records.is_some_and(|max| state.records >= max)
     };
     // Checks a position and starts fetching it on another task, so that the network works
     // while the previous page is written.
-    let start = |request: &Request,
-                 state: &Checkpoint,
-                 seen_positions: &mut HashSet<u64>|
-     -> Result<Option<Pending>, HarvestError> {
-        if options.max_pages.is_some_and(|max| state.pages >= max)
-            || options.max_records.is_some_and(|max| state.records >= max)
-        {
-            return Ok(None);
-        }
+    let start = |request: &Request, seen_positions: &mut HashSet<u64>| -> Result<Pending, HarvestError> {
         if !options.follow_any_origin && origin_of(&request.url)? != origin {
             return Err(HarvestError::OtherOrigin {
                 next: request.url.clone(),
@@ -142,9 +170,13 @@ pub async fn harvest(
             )));
         }
         let (mut fetcher, owned) = (fetcher.clone(), request.clone());
-        let (tell, told) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move { fetcher.fetch(&owned, Some(tell)).await });
-        Ok(Some((request.clone(), task, told)))
+        let (tell, link) = tokio::sync::oneshot::channel();
+        let task = Task(tokio::spawn(async move { fetcher.fetch(&owned, Some(tell)).await }));
+        Ok(Pending {
+            request: request.clone(),
+            task,
+            link,
+        })
     };
     // Requesting the next page from the `Link` header, before this body is read, only pays
     // for GET walks without page or record limits; the guess is checked against the body.
@@ -152,46 +184,35 @@ pub async fn harvest(
         && options.max_records.is_none()
         && options.start.body.is_none()
         && !matches!(options.style, Style::Pages { .. } | Style::Offsets { .. });
-    // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
-    // holds the pages requested after the one being read, in order.
-    let mut ahead: VecDeque<Pending> = VecDeque::new();
-    let mut style = options.style.clone();
-    let mut fallback: Option<Request> = None;
-    let mut first_page = match &options.style {
-        Style::Pages { param } => Some((param.clone(), extract::page_of(&options.start, param)?)),
-        _ => None,
-    };
 
     let mut pending = match &next {
-        Some(request) => start(request, &state, &mut seen_positions)?,
-        None => None,
+        Some(request) if !limit_reached(&state) => Some(start(request, &mut seen_positions)?),
+        _ => None,
     };
     let mut last_checkpoint = Instant::now();
-    while let Some((request, fetching, told)) = pending.take() {
+    while let Some(Pending { request, task, link }) = pending.take() {
         let mut early: Option<Pending> = None;
-        if guess_early && let Ok(href) = told.await {
-            let target = url::Url::parse(&request.url).and_then(|base| base.join(&href));
-            if let Ok(target) = target {
-                let guess = Request::get(String::from(target));
-                if guess != request {
-                    early = start(&guess, &state, &mut seen_positions)?;
-                }
+        if guess_early
+            && let Ok(href) = link.await
+            && let Ok(target) = url::Url::parse(&request.url).and_then(|base| base.join(&href))
+        {
+            let guess = Request::get(String::from(target));
+            // A guess that would leave the origin or revisit a position is not made; the body
+            // decides.
+            if guess != request {
+                early = start(&guess, &mut seen_positions).ok();
             }
         }
-        let fetched = fetching
-            .await
-            .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))?;
-        let response = match (fetched, fallback.take()) {
+        let response = match (task.join().await, fallback.take()) {
             // Page numbers refused past a depth limit (as JSON:API-style APIs do past 10,000
             // records): go on with the cursor link the last page offered, from the same place.
             (Err(HarvestError::Status { status: 400 | 422, .. }), Some(link)) if first_page.is_some() => {
                 tracing::info!(next = %link.url, "page numbers refused past a depth limit; following the cursor link");
-                for (_, task, _) in ahead.drain(..) {
-                    task.abort();
-                }
+                ahead.clear();
                 style = Style::Auto;
                 first_page = None;
-                pending = start(&link, &state, &mut seen_positions)?;
+                state.cursors = true;
+                pending = Some(start(&link, &mut seen_positions)?);
                 continue;
             }
             (fetched, _) => fetched?,
@@ -203,10 +224,10 @@ pub async fn harvest(
             let mut hasher = Sha256::new();
             for record in &page.records {
                 hasher.update(record.get().as_bytes());
+                hasher.update(b"\n"); // so that [1,23] and [12,3] differ
             }
-            let fingerprint = hasher.finalize();
             let mut short = [0u8; 16];
-            short.copy_from_slice(&fingerprint[..16]);
+            short.copy_from_slice(&hasher.finalize()[..16]);
             if !seen_pages.insert(short) {
                 return Err(HarvestError::Loop(format!(
                     "{} returned a page it had returned before, under another position",
@@ -214,15 +235,19 @@ pub async fn harvest(
                 )));
             }
         }
+        // Records of this page written before a stop at --max-records are not written again.
+        let skip = usize::try_from(std::mem::take(&mut state.skip))
+            .unwrap_or(usize::MAX)
+            .min(page.records.len());
+        let unseen = &page.records[skip..];
         let take = match options.max_records {
-            Some(max) => page
-                .records
+            Some(max) => unseen
                 .len()
-                .min(usize::try_from(max - state.records).unwrap_or(usize::MAX)),
-            None => page.records.len(),
+                .min(usize::try_from(max.saturating_sub(state.records)).unwrap_or(usize::MAX)),
+            None => unseen.len(),
         };
         let mut lines = Vec::new();
-        for raw in &page.records[..take] {
+        for raw in &unseen[..take] {
             let text = raw.get();
             match &options.fields {
                 // The server's own text, unless it spans lines (pretty-printed JSON).
@@ -247,7 +272,8 @@ pub async fn harvest(
         state.records += take as u64;
         state.pages += 1;
         state.declared = page.total.or(state.declared);
-        next = if take < page.records.len() {
+        next = if take < unseen.len() {
+            state.skip = (skip + take) as u64;
             Some(request)
         } else {
             page.next
@@ -259,61 +285,69 @@ pub async fn harvest(
             next = None;
         }
         state.next = next.clone();
-        if next.is_none() {
-            for (_, task, _) in ahead.drain(..) {
-                task.abort();
-            }
+        let stop = next.is_none() || limit_reached(&state);
+
+        // The page is written before the next request is checked, so that an error there
+        // loses none of its records. A checkpoint at most once a second (and at the end):
+        // each one costs two syncs.
+        let durable = stop || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+        sink.write_page(&lines, &mut state, durable)?;
+        if durable {
+            last_checkpoint = Instant::now();
         }
-        if let Some(front) = ahead.pop_front() {
-            early = Some(front);
-        }
-        pending = match (next.as_ref(), early) {
-            (Some(n), Some(guessed)) if *n == guessed.0 => Some(guessed),
-            (n, guessed) => {
-                if let Some((wrong, task, _)) = guessed {
-                    // The body disagreed with the header: forget the guess entirely.
-                    task.abort();
-                    seen_positions.remove(&hash(&wrong.position()));
-                }
-                match n {
-                    Some(n) => start(n, &state, &mut seen_positions)?,
-                    None => None,
-                }
-            }
+        progress(&summary(&state, &next));
+        let Some(next_request) = next.as_ref().filter(|_| !stop) else {
+            break;
         };
-        if let (Some((param, first)), Some(total), Some(full), Some((in_order, _, _))) =
+
+        // Adopt a request already under way when it is the one the body names.
+        let guessed = match early {
+            Some(guess) if guess.request == *next_request => Some(guess),
+            Some(wrong) => {
+                seen_positions.remove(&hash(&wrong.request.position()));
+                None
+            }
+            None => None,
+        };
+        let queued = match ahead.front() {
+            Some(front) if front.request == *next_request => ahead.pop_front(),
+            Some(_) => {
+                ahead.clear();
+                None
+            }
+            None => None,
+        };
+        pending = Some(match guessed.or(queued) {
+            Some(under_way) => under_way,
+            None => start(next_request, &mut seen_positions)?,
+        });
+        if let (Some((param, first)), Some(total), Some(full), Some(in_order)) =
             (&first_page, state.declared, full_page, &pending)
             && options.concurrency > 1
             && full > 0
         {
             let last = first + total.div_ceil(full as u64).max(1) - 1;
-            let scheduled = extract::page_of(in_order, param)? + ahead.len() as u64;
-            let room = (options.concurrency - 1).saturating_sub(ahead.len()) as u64;
+            let scheduled = extract::page_of(&in_order.request, param)? + ahead.len() as u64;
+            // In flight: the next page, `ahead`, and no more than --max-pages allows.
+            let mut room = (options.concurrency - 1).saturating_sub(ahead.len()) as u64;
+            if let Some(max) = options.max_pages {
+                room = room.min(max.saturating_sub(state.pages + 1 + ahead.len() as u64));
+            }
             for number in scheduled + 1..=last.min(scheduled + room) {
                 let request = extract::page_request(&options.start, param, number)?;
-                if let Some(p) = start(&request, &state, &mut seen_positions)? {
-                    ahead.push_back(p);
-                }
+                ahead.push_back(start(&request, &mut seen_positions)?);
             }
         }
-        // A checkpoint at most once a second (and at the end): each one costs two syncs.
-        let durable = pending.is_none() || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
-        sink.write_page(&lines, &mut state, durable)?;
-        if durable {
-            last_checkpoint = Instant::now();
-        }
-        progress(&summary(&state, &fetcher, &next, next.is_none()));
     }
 
-    let complete = next.is_none();
-    let result = summary(&state, &fetcher, &next, complete);
+    let result = summary(&state, &next);
     if let Output::File(path) = output {
         let mut manifest = path.as_os_str().to_owned();
         manifest.push(".manifest.json");
         let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
         std::fs::write(&manifest, json).map_err(|e| HarvestError::io("cannot write the manifest", e))?;
     }
-    if let (true, true, Some(declared)) = (complete, options.strict, state.declared)
+    if let (true, true, Some(declared)) = (result.complete, options.strict, state.declared)
         && declared != state.records
     {
         return Err(HarvestError::CountMismatch {
@@ -361,6 +395,8 @@ fn open(output: &Output, resume: bool) -> Result<(Sink, Checkpoint), HarvestErro
         pages: 0,
         bytes: 0,
         declared: None,
+        skip: 0,
+        cursors: false,
     };
     let path = match output {
         Output::Stdout => return Ok((Sink::Stdout(std::io::stdout()), fresh)),
@@ -369,6 +405,8 @@ fn open(output: &Output, resume: bool) -> Result<(Sink, Checkpoint), HarvestErro
     let state = if resume {
         checkpoint::load(&path)?.unwrap_or(fresh)
     } else {
+        // A fresh harvest must not leave an older run's checkpoint for a later --resume.
+        checkpoint::remove(&path)?;
         fresh
     };
     let io = |e| HarvestError::io(format!("cannot open {}", path.display()), e);

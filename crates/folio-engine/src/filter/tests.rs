@@ -79,6 +79,10 @@ fn json_errors_say_where_and_what() {
     check_error(json!({"and": {"n": 1}}), &["`and` takes a list"]);
     check_error(json!([1]), &["expected an object"]);
     check_error(json!({"n": {"in": []}}), &["at least one value"]);
+    check_error(json!({"n": {"in": [null, 5]}}), &["may not hold null"]);
+    check_error(json!({"tags": {"all": [null]}}), &["`tags`"]);
+    check_error(json!({"elements": {"all": [null]}}), &["may not hold null"]);
+    check_error(json!({"n": {"none": null}}), &["may not hold null"]);
     let many: Vec<i64> = (0..101).collect();
     check_error(json!({"n": {"in": many}}), &["101 values", "at most 100"]);
     let wide: Vec<serde_json::Value> = (0..33).map(|i| json!({"n": i})).collect();

@@ -330,3 +330,41 @@ async fn offsets_walk_to_the_short_last_page() {
     assert_eq!(summary.pages, 10);
     assert_eq!(ids(&out), (0..95).map(|i| format!("r{i:03}")).collect::<Vec<_>>());
 }
+
+/// A harvest stopped by --max-records in the middle of a page, then resumed: the records of
+/// that page already written are not written again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_stopped_mid_page_resumes_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app(dir.path())).await;
+    let out = dir.path().join("limited.jsonl");
+    let start = Request::get(format!("{base}/jsonapi/entries?page[cursor]=1&page[size]=64"));
+    let mut limited = options(start.clone());
+    limited.max_records = Some(100);
+    let first = harvest(&limited, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!((first.records, first.complete), (100, false));
+    let rest = harvest(&options(start), &Output::File(out.clone()), true, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(rest.complete);
+    assert_eq!(ids(&out), demo_ids_by_id());
+}
+
+/// --max-pages holds with pages fetched ahead: no page past the limit is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_pages_holds_with_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app_with(dir.path(), None)).await;
+    let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=50")));
+    opts.style = Style::Pages { param: "page".into() };
+    opts.concurrency = 4;
+    opts.max_pages = Some(2);
+    let out = dir.path().join("two.jsonl");
+    let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!((summary.pages, summary.records, summary.complete), (2, 100, false));
+    assert_eq!(ids(&out), demo_ids_by_id()[..100]);
+}
