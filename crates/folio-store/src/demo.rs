@@ -72,9 +72,11 @@ pub async fn ensure_postgres(
 
 /// Creates the demo collection with `size` entries (it must not exist yet).
 pub fn build(store: &SqliteStore, size: u64, progress: &dyn Fn(u64)) -> Result<(), StoreError> {
-    store.create_collection(&schema(), Some(&origin(size)))?;
-    store.insert(COLLECTION, Entries::new(size), progress)?;
-    Ok(())
+    // Through the import path: the collection is created in the same transaction, with its
+    // indexes built after the load.
+    let numbered = Entries::new(size).zip(1..).map(|(doc, n)| Ok((n, doc)));
+    store.import(&schema(), true, numbered, crate::OnDuplicate::Error, progress)?;
+    store.set_origin(COLLECTION, &origin(size))
 }
 
 /// The demo entries, in generation order.

@@ -113,6 +113,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Records where a collection came from (the demo records its size).
+    pub fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError> {
+        self.write_conn().execute(
+            "UPDATE folio_collections SET origin = ?2 WHERE name = ?1",
+            params![name, origin],
+        )?;
+        Ok(())
+    }
+
     /// The schema of a collection, if it exists (read afresh from the catalog).
     pub fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
         self.reload_schemas()?;
