@@ -22,6 +22,7 @@ use folio_store::{Count, Query};
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -198,22 +199,35 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
     let items = page
         .records
         .iter()
-        .map(|r| item(collection, &id_text(r.id()), &r.doc))
+        .map(|r| item(collection, &body::id_text(r.id()), &r.doc))
         .collect::<Result<Vec<_>, _>>()?;
     let links_json: serde_json::Map<String, serde_json::Value> = links
         .iter()
         .map(|(rel, href)| ((*rel).to_owned(), json!({"href": href})))
         .collect();
-    let mut out = serde_json::Map::new();
-    out.insert("_links".into(), links_json.into());
-    out.extend(body);
-    out.insert("_embedded".into(), json!({"items": items}));
+    let mut head = serde_json::Map::new();
+    head.insert("_links".into(), links_json.into());
+    head.extend(body);
     let header_links: Vec<(&str, String)> = links.into_iter().filter(|(rel, _)| *rel != "self").collect();
-    Ok(respond(
-        StatusCode::OK,
-        serde_json::Value::Object(out).to_string(),
-        &header_links,
-    ))
+    let out = List {
+        head,
+        embedded: Embedded { items },
+    };
+    Ok(respond(StatusCode::OK, body::write(&out), &header_links))
+}
+
+/// A page: `_links` and the counts, then `_embedded.items` copied verbatim.
+#[derive(serde::Serialize)]
+struct List {
+    #[serde(flatten)]
+    head: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "_embedded")]
+    embedded: Embedded,
+}
+
+#[derive(serde::Serialize)]
+struct Embedded {
+    items: Vec<Box<RawValue>>,
 }
 
 /// A document with its `_links.self` first, spliced into the stored JSON text without
@@ -222,19 +236,7 @@ fn item(collection: &str, id: &str, doc: &str) -> Result<Box<RawValue>, ApiError
     let href = json!(format!("/hal/{}/{}", links::segment(collection), links::segment(id)));
     let rest = doc.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
     let sep = if rest.starts_with('}') { "" } else { "," };
-    RawValue::from_string(format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}")).map_err(|e| {
-        ApiError::Internal(folio_store::StoreError::Internal(format!(
-            "stored document is not JSON: {e}"
-        )))
-    })
-}
-
-fn id_text(id: &Value) -> String {
-    match id {
-        Value::Text(t) => t.clone(),
-        Value::Int(i) => i.to_string(),
-        other => format!("{other:?}"),
-    }
+    body::stored(format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}"))
 }
 
 /// An error in Akeneo's shape: `{"code": status, "message": "..."}`.

@@ -28,6 +28,7 @@ use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
+use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -283,22 +284,27 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
     let data = page
         .records
         .iter()
-        .map(|r| RawValue::from_string(r.doc.clone()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ApiError::Internal(folio_store::StoreError::Internal(format!(
-                "stored document is not JSON: {e}"
-            )))
-        })?;
-    let mut out = serde_json::Map::new();
-    out.insert("owner".into(), req.owner);
-    out.insert("query".into(), req.query);
-    out.insert("pagination".into(), pagination.into());
-    if let Some(required) = req.required {
-        out.insert("required".into(), required);
-    }
-    out.insert("data".into(), json!(data));
-    Ok(respond(StatusCode::OK, Json::Object(out).to_string(), &links))
+        .map(|r| body::stored(r.doc.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = Answer {
+        owner: req.owner,
+        query: req.query,
+        pagination,
+        required: req.required,
+        data,
+    };
+    Ok(respond(StatusCode::OK, body::write(&out), &links))
+}
+
+/// The response: the request echoed, `pagination` completed, and `data` copied verbatim.
+#[derive(serde::Serialize)]
+struct Answer {
+    owner: Json,
+    query: Json,
+    pagination: serde_json::Map<String, Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<Json>,
+    data: Vec<Box<RawValue>>,
 }
 
 fn filter_is_empty(query: &Json) -> bool {

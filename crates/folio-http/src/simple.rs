@@ -21,9 +21,9 @@ use axum::routing::{get, post};
 use folio_engine::page::plan;
 use folio_engine::{Filter, Position, Sort};
 use folio_store::{Count, Query};
-use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
+use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -220,17 +220,16 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
     let records = page
         .records
         .iter()
-        .map(|r| RawValue::from_string(r.doc.clone()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ApiError::Internal(folio_store::StoreError::Internal(format!(
-                "stored document is not JSON: {e}"
-            )))
-        })?;
-    let mut body = serde_json::Map::new();
-    body.insert("status".into(), json!({"code": OK.0, "description": OK.1}));
-    body.insert(collection.to_owned(), json!(records));
-    Ok(respond(Json::Object(body).to_string(), &out, Some(total)))
+        .map(|r| body::stored(r.doc.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `{"status": ..., "<collection>": [records]}`, records copied verbatim.
+    let text = format!(
+        "{{\"status\":{},{}:{}}}",
+        json!({"code": OK.0, "description": OK.1}),
+        Json::from(collection),
+        body::write(&records)
+    );
+    Ok(respond(text, &out, Some(total)))
 }
 
 /// The key of one record in a response: the collection's name without a trailing `s`

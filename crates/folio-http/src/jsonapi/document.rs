@@ -1,7 +1,7 @@
 //! JSON:API documents: resources, collections, errors.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use folio_engine::{CollectionSchema, Limits, Value};
 use folio_store::{CollectionInfo, Record, Total};
 use serde::Serialize;
@@ -10,8 +10,9 @@ use serde_json::value::RawValue;
 
 use super::MEDIA_TYPE;
 use super::request::ListRequest;
+use crate::body;
 use crate::error::ApiError;
-use crate::links::{self, header as link_header};
+use crate::links::{self};
 
 /// The `links` of a list document.
 #[derive(Debug, Default)]
@@ -41,6 +42,21 @@ struct Resource<'a> {
     /// The document as the store returned it (projected there), without parsing it into a
     /// tree here.
     attributes: Box<RawValue>,
+    links: SelfLink,
+}
+
+/// A page: written with `body::write`, so attributes are copied verbatim.
+#[derive(Serialize)]
+struct List<'a> {
+    data: Vec<Resource<'a>>,
+    meta: serde_json::Value,
+    links: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One record.
+#[derive(Serialize)]
+struct One<'a> {
+    data: Resource<'a>,
     links: SelfLink,
 }
 
@@ -87,12 +103,16 @@ pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &L
     if let Some(page) = meta.page {
         meta_json["page"] = json!(page);
     }
-    let body = json!({"data": data, "meta": meta_json, "links": links_json});
-    let mut response = respond(StatusCode::OK, &body);
-    if let Some(value) = link_header(&header_links) {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    response
+    links::respond(
+        StatusCode::OK,
+        MEDIA_TYPE,
+        body::write(&List {
+            data,
+            meta: meta_json,
+            links: links_json,
+        }),
+        &header_links,
+    )
 }
 
 /// One record.
@@ -100,7 +120,13 @@ pub(super) fn record(schema: &CollectionSchema, id: &Value, doc: &str) -> Respon
     match resource(schema, id, doc) {
         Ok(resource) => {
             let self_ = resource.links.self_.clone();
-            respond(StatusCode::OK, &json!({"data": resource, "links": {"self": self_}}))
+            respond(
+                StatusCode::OK,
+                body::write(&One {
+                    data: resource,
+                    links: SelfLink { self_ },
+                }),
+            )
         }
         Err(e) => error(&e),
     }
@@ -127,7 +153,10 @@ pub(super) fn collections(infos: &[CollectionInfo]) -> Response {
             })
         })
         .collect();
-    respond(StatusCode::OK, &json!({"data": data, "links": {"self": "/jsonapi"}}))
+    respond(
+        StatusCode::OK,
+        json!({"data": data, "links": {"self": "/jsonapi"}}).to_string(),
+    )
 }
 
 /// An error document: `{"errors": [{status, code, title, detail, source.parameter}]}`.
@@ -144,20 +173,12 @@ pub(super) fn error(e: &ApiError) -> Response {
     if let Some(param) = e.param() {
         object["source"] = json!({"parameter": param});
     }
-    respond(status, &json!({"errors": [object]}))
+    respond(status, json!({"errors": [object]}).to_string())
 }
 
 fn resource<'a>(schema: &'a CollectionSchema, id: &Value, doc: &str) -> Result<Resource<'a>, ApiError> {
-    let attributes = RawValue::from_string(doc.to_owned()).map_err(|e| {
-        ApiError::Internal(folio_store::StoreError::Internal(format!(
-            "stored document is not JSON: {e}"
-        )))
-    })?;
-    let id = match id {
-        Value::Text(t) => t.clone(),
-        Value::Int(i) => i.to_string(),
-        other => format!("{other:?}"),
-    };
+    let attributes = body::stored(doc.to_owned())?;
+    let id = body::id_text(id);
     let self_ = format!("/jsonapi/{}/{}", links::segment(&schema.name), links::segment(&id));
     Ok(Resource {
         ty: &schema.name,
@@ -167,10 +188,6 @@ fn resource<'a>(schema: &'a CollectionSchema, id: &Value, doc: &str) -> Result<R
     })
 }
 
-fn respond(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
-    response
+fn respond(status: StatusCode, body: String) -> Response {
+    links::respond(status, MEDIA_TYPE, body, &[])
 }
