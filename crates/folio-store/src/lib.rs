@@ -39,6 +39,7 @@ pub mod infer;
 mod ingest;
 pub mod input;
 mod postgres;
+mod schemas;
 mod sqlite;
 mod totals;
 

@@ -19,8 +19,8 @@
 
 mod sql;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use folio_engine::projection::assemble;
@@ -31,6 +31,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::ingest::{self, Cell};
 use crate::input::Numbered;
+use crate::schemas::{self, Schemas};
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, ImportStats, OnDuplicate, PageResult, Query, Record, Store, StoreError, Total};
 use sql::{Param, Where};
@@ -42,7 +43,7 @@ const BATCH_ROWS: usize = 500;
 pub struct PostgresStore {
     pool: Pool,
     target: String,
-    schemas: RwLock<HashMap<String, Arc<CollectionSchema>>>,
+    schemas: Schemas,
     totals: Arc<Totals>,
 }
 
@@ -81,7 +82,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             target,
-            schemas: RwLock::default(),
+            schemas: Schemas::default(),
             totals: Arc::default(),
         };
         let client = store.client().await?;
@@ -116,7 +117,7 @@ impl PostgresStore {
     /// The schema of a collection, if it exists (read afresh from the catalog).
     pub async fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
         self.reload_schemas().await?;
-        Ok(self.cached(name).map(|s| (*s).clone()))
+        Ok(self.schemas.get(name).map(|s| (*s).clone()))
     }
 
     /// The origin text of a collection (`None` inside if it has none), or `None` if the
@@ -150,7 +151,7 @@ impl PostgresStore {
         tx.execute("DELETE FROM folio_collections WHERE name = $1", &[&name])
             .await?;
         tx.commit().await?;
-        self.schemas_mut().remove(name);
+        self.schemas.remove(name);
         Ok(())
     }
 
@@ -333,7 +334,7 @@ impl PostgresStore {
         .await?;
         tx.commit().await?;
         if create {
-            self.schemas_mut().insert(name.clone(), Arc::new(schema.clone()));
+            self.schemas.insert(schema);
         }
         Ok(stats)
     }
@@ -349,18 +350,6 @@ impl PostgresStore {
         StoreError::Unavailable(format!("PostgreSQL at {} failed: {e}", self.target))
     }
 
-    fn cached(&self, name: &str) -> Option<Arc<CollectionSchema>> {
-        self.schemas
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    fn schemas_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CollectionSchema>>> {
-        self.schemas.write().unwrap_or_else(|p| p.into_inner())
-    }
-
     async fn reload_schemas(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -368,12 +357,9 @@ impl PostgresStore {
             .await?;
         let schemas = rows
             .iter()
-            .map(|r| {
-                serde_json::from_str::<CollectionSchema>(r.get(0))
-                    .map_err(|e| StoreError::Internal(format!("unreadable schema in catalog: {e}")))
-            })
+            .map(|r| schemas::parse(r.get(0)))
             .collect::<Result<Vec<_>, _>>()?;
-        *self.schemas_mut() = schemas.into_iter().map(|s| (s.name.clone(), Arc::new(s))).collect();
+        self.schemas.replace(schemas);
         Ok(())
     }
 }
@@ -443,14 +429,7 @@ fn read_key(row: &Row, schema: &CollectionSchema, query: &Query) -> Result<(Vec<
 impl Store for PostgresStore {
     async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
         self.reload_schemas().await?;
-        let mut schemas: Vec<_> = self
-            .schemas
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        schemas.sort_by(|a, b| a.name.cmp(&b.name));
+        let schemas = self.schemas.sorted();
         let mut out = Vec::with_capacity(schemas.len());
         for schema in schemas {
             let count = crate::count_all(self, schema.clone()).await?;
@@ -464,11 +443,12 @@ impl Store for PostgresStore {
     }
 
     async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError> {
-        if let Some(s) = self.cached(collection) {
+        if let Some(s) = self.schemas.get(collection) {
             return Ok(s);
         }
         self.reload_schemas().await?;
-        self.cached(collection)
+        self.schemas
+            .get(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
     }
 

@@ -22,9 +22,8 @@ mod page;
 mod pool;
 mod sql;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use folio_engine::projection::assemble;
 use folio_engine::{CollectionSchema, Column, FieldType, IdType, Plan, Value};
@@ -34,6 +33,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, param
 pub use file::SqliteFileStore;
 
 use crate::ingest::{self, Cell};
+use crate::schemas::{self, Schemas};
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
 use page::{Docs, Table};
@@ -51,7 +51,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: std::sync::Mutex<Connection>,
     readers: Arc<Pool>,
-    schemas: RwLock<HashMap<String, Arc<CollectionSchema>>>,
+    schemas: Schemas,
     totals: Arc<Totals>,
 }
 
@@ -95,7 +95,7 @@ impl SqliteStore {
             path,
             writer: std::sync::Mutex::new(writer),
             readers: Arc::new(Pool::new(readers)),
-            schemas: RwLock::default(),
+            schemas: Schemas::default(),
             totals: Arc::default(),
         };
         store.reload_schemas()?;
@@ -109,7 +109,7 @@ impl SqliteStore {
         let tx = conn.transaction()?;
         create_in(&tx, schema, origin, false)?;
         tx.commit()?;
-        self.schemas_mut().insert(schema.name.clone(), Arc::new(schema.clone()));
+        self.schemas.insert(schema);
         Ok(())
     }
 
@@ -125,12 +125,12 @@ impl SqliteStore {
     /// The schema of a collection, if it exists (read afresh from the catalog).
     pub fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
         self.reload_schemas()?;
-        Ok(self.cached_schema(name).map(|s| (*s).clone()))
+        Ok(self.schemas.get(name).map(|s| (*s).clone()))
     }
 
     /// Removes a collection and its records, if it exists.
     pub fn drop_collection(&self, name: &str) -> Result<(), StoreError> {
-        let Some(schema) = self.cached_schema(name) else {
+        let Some(schema) = self.schemas.get(name) else {
             return Ok(());
         };
         let mut conn = self.write_conn();
@@ -143,7 +143,7 @@ impl SqliteStore {
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::table(name)))?;
         tx.execute("DELETE FROM folio_collections WHERE name = ?1", [name])?;
         tx.commit()?;
-        self.schemas_mut().remove(name);
+        self.schemas.remove(name);
         Ok(())
     }
 
@@ -167,7 +167,8 @@ impl SqliteStore {
         progress: &dyn Fn(u64),
     ) -> Result<u64, StoreError> {
         let schema = self
-            .cached_schema(collection)
+            .schemas
+            .get(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
         let numbered = docs.into_iter().zip(1..).map(|(doc, n)| Ok((n, doc)));
         Ok(self
@@ -188,9 +189,9 @@ impl SqliteStore {
         progress: &dyn Fn(u64),
     ) -> Result<ImportStats, StoreError> {
         let collection = &schema.name;
-        if !create && self.cached_schema(collection).is_none() {
+        if !create && self.schemas.get(collection).is_none() {
             self.reload_schemas()?;
-            if self.cached_schema(collection).is_none() {
+            if self.schemas.get(collection).is_none() {
                 return Err(StoreError::UnknownCollection(collection.clone()));
             }
         }
@@ -310,7 +311,7 @@ impl SqliteStore {
         )?;
         tx.commit()?;
         if create {
-            self.schemas_mut().insert(collection.clone(), Arc::new(schema.clone()));
+            self.schemas.insert(schema);
         }
         progress(stats.inserted + stats.replaced + stats.skipped);
         Ok(stats)
@@ -320,7 +321,8 @@ impl SqliteStore {
     /// Returns how many were deleted.
     pub fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
         let schema = self
-            .cached_schema(collection)
+            .schemas
+            .get(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
         let t = sql::table(collection);
         let mut conn = self.write_conn();
@@ -364,38 +366,19 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn schemas_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CollectionSchema>>> {
-        self.schemas.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn cached_schema(&self, name: &str) -> Option<Arc<CollectionSchema>> {
-        self.schemas
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-    }
-
     /// Reads every schema from the catalog (collections may have been created by another
     /// process, such as an import, since this one started).
     fn reload_schemas(&self) -> Result<(), StoreError> {
         let schemas = read_catalog(&self.readers.get())?;
-        self.replace_schemas(schemas);
+        self.schemas.replace(schemas);
         Ok(())
-    }
-
-    fn replace_schemas(&self, schemas: Vec<CollectionSchema>) {
-        *self.schemas_mut() = schemas.into_iter().map(|s| (s.name.clone(), Arc::new(s))).collect();
     }
 }
 
 fn read_catalog(conn: &Connection) -> Result<Vec<CollectionSchema>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT schema FROM folio_collections ORDER BY name")?;
     stmt.query_map([], |r| r.get::<_, String>(0))?
-        .map(|json| {
-            serde_json::from_str::<CollectionSchema>(&json?)
-                .map_err(|e| StoreError::Internal(format!("unreadable schema in catalog: {e}")))
-        })
+        .map(|json| schemas::parse(&json?))
         .collect()
 }
 
@@ -587,15 +570,8 @@ fn json_path(path: &str) -> Option<String> {
 impl Store for SqliteStore {
     async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
         let schemas = pool::read(&self.readers, read_catalog).await?;
-        self.replace_schemas(schemas);
-        let mut schemas: Vec<_> = self
-            .schemas
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        schemas.sort_by(|a, b| a.name.cmp(&b.name));
+        self.schemas.replace(schemas);
+        let schemas = self.schemas.sorted();
         let mut out = Vec::with_capacity(schemas.len());
         for schema in schemas {
             let count = crate::count_all(self, schema.clone()).await?;
@@ -609,12 +585,13 @@ impl Store for SqliteStore {
     }
 
     async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError> {
-        if let Some(s) = self.cached_schema(collection) {
+        if let Some(s) = self.schemas.get(collection) {
             return Ok(s);
         }
         let schemas = pool::read(&self.readers, read_catalog).await?;
-        self.replace_schemas(schemas);
-        self.cached_schema(collection)
+        self.schemas.replace(schemas);
+        self.schemas
+            .get(collection)
             .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
     }
 
