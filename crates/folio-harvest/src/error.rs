@@ -62,7 +62,7 @@ pub enum HarvestError {
         source: std::io::Error,
     },
     /// A URL that cannot be parsed or joined.
-    #[error("invalid URL {url}: {source}")]
+    #[error("invalid URL `{url}` ({source}); expected an absolute http:// or https:// URL")]
     Url {
         /// The URL.
         url: String,

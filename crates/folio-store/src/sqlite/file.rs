@@ -59,7 +59,10 @@ impl SqliteFileStore {
     /// Opens `file` read-only and works out what it can serve.
     pub fn open(file: &Path) -> Result<SqliteFileStore, StoreError> {
         if !file.is_file() {
-            return Err(StoreError::Internal(format!("{} is not a file", file.display())));
+            return Err(StoreError::Unavailable(format!(
+                "{} is not a file; --sqlite takes the path of an existing SQLite database",
+                file.display()
+            )));
         }
         let readers = (0..pool::default_size())
             .map(|_| open_reader(file))
