@@ -1,8 +1,8 @@
 //! Finding the records, the next position and the declared total in a response, by style.
 
 use serde_json::Value as Json;
-use serde_json::value::RawValue;
 
+use crate::body::{Body, elements};
 use crate::error::HarvestError;
 use crate::request::Request;
 
@@ -43,11 +43,11 @@ pub enum Style {
     },
 }
 
-/// What one response holds. Records stay JSON text as the server sent them: only the path
-/// to them is parsed, never the records themselves.
+/// What one response holds. Records stay JSON text as the server sent them, cut out of the
+/// body: only the path to them is parsed, never the records themselves.
 #[derive(Debug)]
-pub(crate) struct Extracted {
-    pub(crate) records: Vec<Box<RawValue>>,
+pub(crate) struct Extracted<'a> {
+    pub(crate) records: Vec<&'a str>,
     pub(crate) next: Option<Request>,
     pub(crate) total: Option<u64>,
     /// The next page as a link names it (`Link` header, JSON:API or HAL), whatever the
@@ -58,7 +58,7 @@ pub(crate) struct Extracted {
 /// A response, as the fetcher hands it over: a body already checked to be whole JSON.
 #[derive(Debug)]
 pub(crate) struct Response {
-    pub(crate) body: Box<RawValue>,
+    pub(crate) body: Body,
     /// The `rel="next"` target of the `Link` header, if any.
     pub(crate) link_next: Option<String>,
     /// The `X-Total-Count` header, if any.
@@ -67,16 +67,14 @@ pub(crate) struct Response {
 
 /// Reads one response. `records_path` overrides where records are; `full_page` is the size
 /// of the first page, which page-number walks use to notice a short last page.
-pub(crate) fn extract(
+pub(crate) fn extract<'a>(
     style: &Style,
     records_path: Option<&str>,
     request: &Request,
-    response: Response,
+    response: &'a Response,
     full_page: Option<usize>,
-) -> Result<Extracted, HarvestError> {
-    // The top-level members, each still as text: one pass over the body.
-    let mut members = Members::of(&response.body);
-    let body = &members;
+) -> Result<Extracted<'a>, HarvestError> {
+    let body = &response.body;
     let unrecognised = |message: &str| HarvestError::Unrecognised {
         url: request.url.clone(),
         message: message.to_owned(),
@@ -92,8 +90,8 @@ pub(crate) fn extract(
         })
     };
     let style = match style {
-        Style::Auto if request.body.is_some() && raw_at(body, "pagination").is_some() => &Style::BodyCursor,
-        Style::Auto if value_at(body, "links").is_some_and(|l| l.is_object()) && raw_at(body, "data").is_some() => {
+        Style::Auto if request.body.is_some() && body.member("pagination").is_some() => &Style::BodyCursor,
+        Style::Auto if value_at(body, "links").is_some_and(|l| l.is_object()) && body.member("data").is_some() => {
             &Style::JsonApi
         }
         Style::Auto if value_at(body, "_links").is_some_and(|l| l.is_object()) => &Style::Hal,
@@ -173,9 +171,9 @@ pub(crate) fn extract(
         .map(Request::get);
     let path = records_path.unwrap_or(default_records);
     let records = if path.is_empty() {
-        find_array(&response.body, body)
+        body.find_array()
     } else {
-        take_at(&mut members, path).and_then(|raw| array(&raw))
+        body.at(path).and_then(elements)
     };
     let records = records.ok_or_else(|| {
         unrecognised(&format!(
@@ -216,61 +214,9 @@ pub(crate) fn extract(
     })
 }
 
-/// The top-level members of a body, each as its own JSON text (empty for a non-object).
-struct Members(std::collections::HashMap<String, Box<RawValue>>);
-
-impl Members {
-    fn of(body: &RawValue) -> Members {
-        Members(serde_json::from_str(body.get()).unwrap_or_default())
-    }
-}
-
-/// The body itself if it is an array, else its only array-valued member, as in
-/// `{"status": {...}, "entries": [...]}`.
-fn find_array(body: &RawValue, members: &Members) -> Option<Vec<Box<RawValue>>> {
-    if let Some(items) = array(body) {
-        return Some(items);
-    }
-    let arrays: Vec<&Box<RawValue>> = members
-        .0
-        .values()
-        .filter(|raw| raw.get().trim_start().starts_with('['))
-        .collect();
-    match arrays.as_slice() {
-        [one] => array(one),
-        _ => None,
-    }
-}
-
-/// The elements of a JSON array, each as its own text.
-fn array(raw: &RawValue) -> Option<Vec<Box<RawValue>>> {
-    serde_json::from_str(raw.get()).ok()
-}
-
-/// The JSON text at a dotted path, parsing only the objects on the way.
-fn raw_at(body: &Members, path: &str) -> Option<Box<RawValue>> {
-    let mut segments = path.split('.');
-    let first = segments.next()?;
-    let mut current: Box<RawValue> = serde_json::from_str(body.0.get(first)?.get()).ok()?;
-    for segment in segments {
-        let mut members: std::collections::HashMap<String, Box<RawValue>> = serde_json::from_str(current.get()).ok()?;
-        current = members.remove(segment)?;
-    }
-    Some(current)
-}
-
-/// Like [`raw_at`], but takes a top-level member out instead of copying it: the records
-/// array is the largest part of a body, and it is read last.
-fn take_at(body: &mut Members, path: &str) -> Option<Box<RawValue>> {
-    match path.split_once('.') {
-        None => body.0.remove(path),
-        Some(_) => raw_at(body, path),
-    }
-}
-
 /// The value at a dotted path, for small things such as links and totals.
-fn value_at(body: &Members, path: &str) -> Option<Json> {
-    raw_at(body, path).and_then(|raw| serde_json::from_str(raw.get()).ok())
+fn value_at(body: &Body, path: &str) -> Option<Json> {
+    body.at(path).and_then(|raw| serde_json::from_str(raw).ok())
 }
 
 /// `request` with the query parameter `param` set to `value`.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::body::Body;
 use crate::error::HarvestError;
 use crate::extract::{Response, link_next};
 use crate::request::Request;
@@ -144,8 +145,9 @@ impl Fetcher {
                 body,
             }));
         }
-        let body =
-            serde_json::from_slice(&bytes).map_err(|e| Retry::because(format!("the body is not whole JSON: {e}")))?;
+        let text = String::from_utf8(Vec::from(bytes))
+            .map_err(|e| Retry::because(format!("the body is not UTF-8 text: {e}")))?;
+        let body = Body::parse(text).map_err(|e| Retry::because(format!("the body is not whole JSON: {e}")))?;
         Ok(Ok(Response {
             body,
             link_next: link,

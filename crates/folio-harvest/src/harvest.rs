@@ -1,7 +1,7 @@
 //! The harvest loop: fetch, check, write, checkpoint, until there is no next page.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use folio_engine::projection::assemble;
 use folio_engine::value::lookup;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::HarvestError;
@@ -134,7 +133,7 @@ pub async fn harvest(
         _ => None,
     };
     let mut seen_positions: HashSet<u64> = HashSet::new();
-    let mut seen_pages: HashSet<[u8; 16]> = HashSet::new();
+    let mut seen_pages: HashSet<u64> = HashSet::new();
     let mut full_page = None;
     let mut fallback: Option<Request> = None;
     // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
@@ -217,18 +216,18 @@ pub async fn harvest(
             }
             (fetched, _) => fetched?,
         };
-        let page = extract::extract(&style, options.records_path.as_deref(), &request, response, full_page)?;
+        let page = extract::extract(&style, options.records_path.as_deref(), &request, &response, full_page)?;
         full_page.get_or_insert(page.records.len());
         fallback = page.link.clone();
         if !options.allow_repeat && !page.records.is_empty() {
-            let mut hasher = Sha256::new();
+            // A fast 64-bit hash: chance collisions are negligible even over millions of
+            // pages, and a server gains nothing by forging one.
+            let mut hasher = foldhash::quality::FixedState::default().build_hasher();
             for record in &page.records {
-                hasher.update(record.get().as_bytes());
-                hasher.update(b"\n"); // so that [1,23] and [12,3] differ
+                hasher.write(record.as_bytes());
+                hasher.write_u8(b'\n'); // so that [1,23] and [12,3] differ
             }
-            let mut short = [0u8; 16];
-            short.copy_from_slice(&hasher.finalize()[..16]);
-            if !seen_pages.insert(short) {
+            if !seen_pages.insert(hasher.finish()) {
                 return Err(HarvestError::Loop(format!(
                     "{} returned a page it had returned before, under another position",
                     request.url
@@ -246,9 +245,8 @@ pub async fn harvest(
                 .min(usize::try_from(max.saturating_sub(state.records)).unwrap_or(usize::MAX)),
             None => unseen.len(),
         };
-        let mut lines = Vec::new();
-        for raw in &unseen[..take] {
-            let text = raw.get();
+        let mut lines = Vec::with_capacity(unseen[..take].iter().map(|text| text.len() + 1).sum());
+        for &text in &unseen[..take] {
             match &options.fields {
                 // The server's own text, unless it spans lines (pretty-printed JSON).
                 None if !text.contains('\n') => lines.extend_from_slice(text.as_bytes()),

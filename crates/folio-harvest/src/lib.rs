@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod body;
 pub mod checkpoint;
 mod error;
 mod extract;
