@@ -11,13 +11,15 @@
 //! Past the offset window, `next` switches to `search_after`, so every link resolves.
 //! Errors: `{"code": status, "message": "..."}`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use folio_engine::page::plan;
-use folio_engine::{Filter, Position, Sort, Value, transparent};
+use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, Value, transparent};
 use folio_store::{Count, Query};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -26,7 +28,7 @@ use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
-use crate::state::AppState;
+use crate::state::{AppState, HttpConfig};
 
 /// The pagination parameters of this style.
 const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
@@ -60,9 +62,36 @@ async fn list(State(state): State<AppState>, Path(collection): Path<String>, Raw
         .unwrap_or_else(|e| error(&e))
 }
 
-async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
-    let limits = state.config.hal;
+/// A checked `GET /hal/{collection}` request, as [`parse_list`] makes it.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    query: Query,
+    limit: u64,
+    with_count: bool,
+    position: Position,
+    /// The page number, in page mode.
+    page_number: Option<u64>,
+    /// `search` and `search_after` as given, for the links.
+    search: Option<String>,
+    search_after: Option<String>,
+}
+
+impl ListRequest {
+    /// The collection, filter and sort asked for.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+}
+
+/// Parses and validates the query string `raw` of `GET /hal/{collection}` for the collection
+/// with `schema`, under the `hal` limits of `config`: everything the handler checks before it
+/// asks the store for anything.
+pub fn parse_list(
+    schema: Arc<CollectionSchema>,
+    raw: Option<&str>,
+    config: &HttpConfig,
+) -> Result<ListRequest, EngineError> {
+    let limits = config.hal;
     let pairs = params::pairs(raw);
     params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
     let get = |name| params::single(&pairs, name);
@@ -75,8 +104,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
             return Err(invalid(
                 "pagination_type",
                 format!("is `{}`; expected page or search_after", short(other)),
-            )
-            .into());
+            ));
         }
     };
     let mut filter = Filter::all();
@@ -96,6 +124,57 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         sort: Sort::by_id(),
         fields: None,
     };
+    let search_after = get("search_after")?;
+    let (position, page_number) = if search_after_mode {
+        if get("page")?.is_some() {
+            return Err(invalid(
+                "page",
+                "cannot be used with pagination_type=search_after".into(),
+            ));
+        }
+        let position = match search_after {
+            None => Position::Start,
+            Some(text) => Position::After(transparent::decode(&query.schema, &query.sort, text, "search_after")?),
+        };
+        (position, None)
+    } else {
+        if search_after.is_some() {
+            return Err(invalid("search_after", "needs pagination_type=search_after".into()));
+        }
+        let number = match get("page")? {
+            None => 1,
+            Some(text) => match folio_engine::limits::parse_count(text, "page", "a whole number from 1")? {
+                0 => return Err(invalid("page", "is 0; pages start at 1".into())),
+                n => n,
+            },
+        };
+        let offset = (number - 1).saturating_mul(limit);
+        limits.check_offset(offset, limit, "page", "pagination_type=search_after")?;
+        (Position::Offset(offset), Some(number))
+    };
+    Ok(ListRequest {
+        query,
+        limit,
+        with_count,
+        position,
+        page_number,
+        search: search.map(str::to_owned),
+        search_after: search_after.map(str::to_owned),
+    })
+}
+
+async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.hal;
+    let ListRequest {
+        query,
+        limit,
+        with_count,
+        position,
+        page_number,
+        search,
+        search_after,
+    } = parse_list(schema, raw, &state.config)?;
 
     // Parameters every link repeats.
     let mut carry = vec![("limit".to_owned(), limit.to_string())];
@@ -103,7 +182,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         carry.push(("with_count".to_owned(), "true".to_owned()));
     }
     if let Some(text) = search {
-        carry.push(("search".to_owned(), text.to_owned()));
+        carry.push(("search".to_owned(), text));
     }
     let base = Target::new(format!("/hal/{}", links::segment(collection)), carry);
     let after = |key: &[Value]| {
@@ -114,30 +193,6 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         .href()
     };
 
-    let (position, page_number) = if search_after_mode {
-        if get("page")?.is_some() {
-            return Err(invalid("page", "cannot be used with pagination_type=search_after".into()).into());
-        }
-        let position = match get("search_after")? {
-            None => Position::Start,
-            Some(text) => Position::After(transparent::decode(&query.schema, &query.sort, text, "search_after")?),
-        };
-        (position, None)
-    } else {
-        if get("search_after")?.is_some() {
-            return Err(invalid("search_after", "needs pagination_type=search_after".into()).into());
-        }
-        let number = match get("page")? {
-            None => 1,
-            Some(text) => match folio_engine::limits::parse_count(text, "page", "a whole number from 1")? {
-                0 => return Err(invalid("page", "is 0; pages start at 1".into()).into()),
-                n => n,
-            },
-        };
-        let offset = (number - 1).saturating_mul(limit);
-        limits.check_offset(offset, limit, "page", "pagination_type=search_after")?;
-        (Position::Offset(offset), Some(number))
-    };
     let count = if with_count { Count::Exact } else { Count::Skip };
     let result = state
         .store
@@ -174,12 +229,9 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
             body.insert("current_page".into(), json!(number));
         }
         None => {
-            let self_href = match get("search_after")? {
+            let self_href = match search_after {
                 Some(text) => base
-                    .with(&[
-                        ("pagination_type", "search_after".to_owned()),
-                        ("search_after", text.to_owned()),
-                    ])
+                    .with(&[("pagination_type", "search_after".to_owned()), ("search_after", text)])
                     .href(),
                 None => base.with(&[("pagination_type", "search_after".to_owned())]).href(),
             };

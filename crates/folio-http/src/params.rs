@@ -20,7 +20,12 @@ pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known
         if known.contains(&name) {
             continue;
         }
-        if let Some(close) = known.iter().find(|k| edit_distance(name, k) <= 2 && name.len() >= 3) {
+        // Names whose lengths differ by more than two are more than two edits apart; checking
+        // that first keeps long hostile names from costing a distance computation each.
+        let close = |k: &&&str| {
+            name.len() >= 3 && name.chars().count().abs_diff(k.chars().count()) <= 2 && edit_distance(name, k) <= 2
+        };
+        if let Some(close) = known.iter().find(close) {
             return Err(EngineError::InvalidParameter {
                 param: name.to_owned(),
                 message: format!(
@@ -102,10 +107,18 @@ pub(crate) async fn json_body(body: Body, limit: usize) -> Result<serde_json::Va
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::BodyTooLarge { limit })?;
+    json_object(&bytes, limit)
+}
+
+/// Reads a request body already in memory as a JSON object; the empty body is `{}`.
+pub(crate) fn json_object(bytes: &[u8], limit: usize) -> Result<serde_json::Value, ApiError> {
+    if bytes.len() > limit {
+        return Err(ApiError::BodyTooLarge { limit });
+    }
     if bytes.is_empty() {
         return Ok(serde_json::Value::Object(serde_json::Map::new()));
     }
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(json) if json.is_object() => Ok(json),
         Ok(_) => Err(ApiError::InvalidBody("is not a JSON object".into())),
         Err(e) => Err(ApiError::InvalidBody(format!("is not JSON: {e}"))),

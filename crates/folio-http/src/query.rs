@@ -16,6 +16,8 @@
 //! FastAPI convention NOMAD's clients expect, every request that does not validate is a 422
 //! (where other styles answer 400); unknown collections and records are 404.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -23,7 +25,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use folio_engine::page::plan;
-use folio_engine::{EngineError, Filter, Position, Sort, transparent};
+use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, transparent};
 use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
@@ -32,7 +34,7 @@ use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
-use crate::state::AppState;
+use crate::state::{AppState, HttpConfig};
 
 /// The fields of `pagination`.
 const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
@@ -80,18 +82,7 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
 async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
     let run = async {
         let body = params::json_body(body, state.config.max_body_bytes).await?;
-        let pagination = params::pagination(&body, &PAGINATION)?;
-        let text = |name: &str| -> Result<Option<String>, EngineError> { Ok(params::text(&pagination, name)) };
-        let request = Request {
-            owner: body.get("owner").cloned().unwrap_or_else(|| json!("public")),
-            query: body.get("query").cloned().unwrap_or_else(|| json!({})),
-            required: body.get("required").cloned(),
-            page_size: pagination.get("page_size").cloned(),
-            order_by: text("order_by")?,
-            order: text("order")?,
-            page_after_value: text("page_after_value")?,
-            page: pagination.get("page").cloned(),
-        };
+        let request = request_from_body(&body)?;
         list_page(&state, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Body))
@@ -99,45 +90,114 @@ async fn list_post(State(state): State<AppState>, Path(collection): Path<String>
 
 async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let run = async {
-        let pairs = params::pairs(raw.as_deref());
-        let mut known: Vec<&str> = PAGINATION.to_vec();
-        known.extend(["query", "include", "owner"]);
-        params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &known)?;
-        let get = |name| params::single(&pairs, name);
-        let query = match get("query")? {
-            None => json!({}),
-            Some(text) => serde_json::from_str(text).map_err(|e| invalid("query", format!("is not JSON: {e}")))?,
-        };
-        let include: Vec<Json> = pairs
-            .iter()
-            .filter(|(k, _)| k == "include")
-            .flat_map(|(_, v)| {
-                v.split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| json!(p))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let request = Request {
-            owner: json!(get("owner")?.unwrap_or("public")),
-            query,
-            required: (!include.is_empty()).then(|| json!({"include": include})),
-            page_size: get("page_size")?.map(|t| json!(t)),
-            order_by: get("order_by")?.map(str::to_owned),
-            order: get("order")?.map(str::to_owned),
-            page_after_value: get("page_after_value")?.map(str::to_owned),
-            page: get("page")?.map(|t| json!(t)),
-        };
+        let request = request_from_pairs(raw.as_deref())?;
         list_page(&state, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Query))
 }
 
-/// Runs a request; `prefix` is how pagination fields are named in errors (`pagination.` in
-/// bodies).
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
-    let limits = state.config.query;
+/// A checked list request, from a `POST` body ([`parse_post`]) or `GET` parameters
+/// ([`parse_get`]).
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    query: Query,
+    /// `owner`, `query` and `required` as given, echoed in the response.
+    owner: Json,
+    filter_json: Json,
+    required: Option<Json>,
+    page_size: u64,
+    order_by: String,
+    order: &'static str,
+    position: Position,
+    /// The page number, in page mode.
+    page_number: Option<u64>,
+    /// The transparent key the page continues after, as given.
+    page_after_value: Option<String>,
+}
+
+impl ListRequest {
+    /// The collection, filter, sort and projection asked for.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+}
+
+/// Parses and validates the body of `POST /query/{collection}/query` for the collection with
+/// `schema`, under the `query` limits of `config`: everything the handler checks before it
+/// asks the store for anything. Bodies over `config.max_body_bytes` are rejected.
+pub fn parse_post(schema: Arc<CollectionSchema>, body: &[u8], config: &HttpConfig) -> Result<ListRequest, ApiError> {
+    let json = params::json_object(body, config.max_body_bytes)?;
+    let request = request_from_body(&json)?;
+    check(schema, request, config, "pagination.")
+}
+
+/// Parses and validates the query string `raw` of `GET /query/{collection}` as
+/// [`parse_post`] does a body.
+pub fn parse_get(
+    schema: Arc<CollectionSchema>,
+    raw: Option<&str>,
+    config: &HttpConfig,
+) -> Result<ListRequest, ApiError> {
+    let request = request_from_pairs(raw)?;
+    check(schema, request, config, "")
+}
+
+fn request_from_body(body: &Json) -> Result<Request, EngineError> {
+    let pagination = params::pagination(body, &PAGINATION)?;
+    let text = |name: &str| params::text(&pagination, name);
+    Ok(Request {
+        owner: body.get("owner").cloned().unwrap_or_else(|| json!("public")),
+        query: body.get("query").cloned().unwrap_or_else(|| json!({})),
+        required: body.get("required").cloned(),
+        page_size: pagination.get("page_size").cloned(),
+        order_by: text("order_by"),
+        order: text("order"),
+        page_after_value: text("page_after_value"),
+        page: pagination.get("page").cloned(),
+    })
+}
+
+fn request_from_pairs(raw: Option<&str>) -> Result<Request, EngineError> {
+    let pairs = params::pairs(raw);
+    let mut known: Vec<&str> = PAGINATION.to_vec();
+    known.extend(["query", "include", "owner"]);
+    params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &known)?;
+    let get = |name| params::single(&pairs, name);
+    let query = match get("query")? {
+        None => json!({}),
+        Some(text) => serde_json::from_str(text).map_err(|e| invalid("query", format!("is not JSON: {e}")))?,
+    };
+    let include: Vec<Json> = pairs
+        .iter()
+        .filter(|(k, _)| k == "include")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .filter(|p| !p.is_empty())
+                .map(|p| json!(p))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Ok(Request {
+        owner: json!(get("owner")?.unwrap_or("public")),
+        query,
+        required: (!include.is_empty()).then(|| json!({"include": include})),
+        page_size: get("page_size")?.map(|t| json!(t)),
+        order_by: get("order_by")?.map(str::to_owned),
+        order: get("order")?.map(str::to_owned),
+        page_after_value: get("page_after_value")?.map(str::to_owned),
+        page: get("page")?.map(|t| json!(t)),
+    })
+}
+
+/// Checks a request against the collection's schema and the limits; `prefix` is how
+/// pagination fields are named in errors (`pagination.` in bodies).
+fn check(
+    schema: Arc<CollectionSchema>,
+    req: Request,
+    config: &HttpConfig,
+    prefix: &str,
+) -> Result<ListRequest, ApiError> {
+    let limits = config.query;
     let name = |field: &str| format!("{prefix}{field}");
     let number_text = |v: &Option<Json>| match v {
         None | Some(Json::Null) => None,
@@ -216,6 +276,37 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         )?),
         (None, None) => Position::Start,
     };
+    Ok(ListRequest {
+        query,
+        owner: req.owner,
+        filter_json: req.query,
+        required: req.required,
+        page_size,
+        order_by,
+        order,
+        position,
+        page_number,
+        page_after_value: req.page_after_value,
+    })
+}
+
+/// Runs a request; `prefix` is how pagination fields are named in errors (`pagination.` in
+/// bodies).
+async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.query;
+    let ListRequest {
+        query,
+        owner,
+        filter_json,
+        required,
+        page_size,
+        order_by,
+        order,
+        position,
+        page_number,
+        page_after_value,
+    } = check(schema, req, &state.config, prefix)?;
     let result = state
         .store
         .page(&query, &plan(&query.sort, position, page_size), Count::Exact)
@@ -232,15 +323,15 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         ("order_by".to_owned(), order_by.clone()),
         ("order".to_owned(), order.to_owned()),
     ];
-    if !filter_is_empty(&req.query) {
-        carry.push(("query".to_owned(), req.query.to_string()));
+    if !filter_is_empty(&filter_json) {
+        carry.push(("query".to_owned(), filter_json.to_string()));
     }
     if let Some(fields) = &query.fields {
         carry.push(("include".to_owned(), fields.join(",")));
     }
     let base = Target::new(format!("/query/{}", links::segment(collection)), carry);
     let mut links: Vec<(&str, String)> = vec![("first", base.href())];
-    let page_url = match (page_number, &req.page_after_value) {
+    let page_url = match (page_number, &page_after_value) {
         (Some(n), _) => base.with(&[("page", n.to_string())]).href(),
         (None, Some(v)) => base.with(&[("page_after_value", v.clone())]).href(),
         (None, None) => base.href(),
@@ -265,7 +356,7 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
     pagination.insert("page_size".into(), json!(page_size));
     pagination.insert("order_by".into(), json!(order_by));
     pagination.insert("order".into(), json!(order));
-    if let Some(v) = &req.page_after_value {
+    if let Some(v) = &page_after_value {
         pagination.insert("page_after_value".into(), json!(v));
     }
     if let Some(n) = page_number {
@@ -287,10 +378,10 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         .map(|r| body::stored(r.doc.clone()))
         .collect::<Result<Vec<_>, _>>()?;
     let out = Answer {
-        owner: req.owner,
-        query: req.query,
+        owner,
+        query: filter_json,
         pagination,
-        required: req.required,
+        required,
         data,
     };
     Ok(respond(StatusCode::OK, body::write(&out), &links))

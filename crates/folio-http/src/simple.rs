@@ -12,6 +12,8 @@
 //! endpoints do (`before` goes back), so a walk never stops at the window.
 //! Errors: RFC 9457 `application/problem+json`; each `type` resolves to a description.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -19,7 +21,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use folio_engine::page::plan;
-use folio_engine::{Filter, Position, Sort};
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Position, Sort};
 use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
@@ -27,7 +29,7 @@ use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
-use crate::state::AppState;
+use crate::state::{AppState, HttpConfig, decode_cursor};
 
 /// The pagination parameters of this style.
 const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
@@ -64,23 +66,7 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
 
 async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let run = async {
-        let pairs = params::pairs(raw.as_deref());
-        params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
-        let get = |name| params::single(&pairs, name);
-        let query = match get("query")? {
-            None => None,
-            Some(text) => Some(
-                serde_json::from_str::<Json>(text)
-                    .map_err(|e| invalid("query", format!("is not JSON ({e}); give a filter object")))?,
-            ),
-        };
-        let request = Request {
-            query,
-            page: get("page")?.map(str::to_owned),
-            per_page: get("per_page")?.map(str::to_owned),
-            after: get("after")?.map(str::to_owned),
-            before: get("before")?.map(str::to_owned),
-        };
+        let request = request_from_pairs(raw.as_deref())?;
         list_page(&state, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -89,20 +75,59 @@ async fn list_get(State(state): State<AppState>, Path(collection): Path<String>,
 async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
     let run = async {
         let body = params::json_body(body, state.config.max_body_bytes).await?;
-        let pagination = params::pagination(&body, &PAGINATION)?;
-        let text = |name: &str| params::text(&pagination, name);
-        let request = Request {
-            query: body.get("query").cloned().filter(|q| !q.is_null()),
-            page: text("page"),
-            per_page: text("per_page"),
-            after: text("after"),
-            before: text("before"),
-        };
+        let request = request_from_body(&body)?;
         list_page(&state, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+/// A checked list request, from `GET` parameters ([`parse_get`]) or a `POST` body
+/// ([`parse_post`]).
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    query: Query,
+    /// The filter as given, repeated in links.
+    filter_json: Option<Json>,
+    per_page: u64,
+    position: Position,
+    /// The page number, unless the request continues from a cursor.
+    page_number: Option<u64>,
+}
+
+impl ListRequest {
+    /// The collection and filter asked for (the order is always the id's).
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+}
+
+/// Parses and validates the query string `raw` of `GET /simple/{collection}` for the
+/// collection with `schema`, under the `simple` limits of `config`, verifying cursors with
+/// `codec`: everything the handler checks before it asks the store for anything.
+pub fn parse_get(
+    codec: &CursorCodec,
+    schema: Arc<CollectionSchema>,
+    raw: Option<&str>,
+    config: &HttpConfig,
+) -> Result<ListRequest, ApiError> {
+    let request = request_from_pairs(raw)?;
+    check(codec, schema, request, config, "")
+}
+
+/// Parses and validates the body of `POST /simple/{collection}/searches` as
+/// [`parse_get`] does a query string; bodies over `config.max_body_bytes` are rejected.
+pub fn parse_post(
+    codec: &CursorCodec,
+    schema: Arc<CollectionSchema>,
+    body: &[u8],
+    config: &HttpConfig,
+) -> Result<ListRequest, ApiError> {
+    let json = params::json_object(body, config.max_body_bytes)?;
+    let request = request_from_body(&json)?;
+    check(codec, schema, request, config, "pagination.")
+}
+
+/// A request as given, before it is checked against a schema.
 struct Request {
     query: Option<Json>,
     page: Option<String>,
@@ -111,9 +136,48 @@ struct Request {
     before: Option<String>,
 }
 
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
-    let limits = state.config.simple;
+fn request_from_pairs(raw: Option<&str>) -> Result<Request, EngineError> {
+    let pairs = params::pairs(raw);
+    params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
+    let get = |name| params::single(&pairs, name);
+    let query = match get("query")? {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str::<Json>(text)
+                .map_err(|e| invalid("query", format!("is not JSON ({e}); give a filter object")))?,
+        ),
+    };
+    Ok(Request {
+        query,
+        page: get("page")?.map(str::to_owned),
+        per_page: get("per_page")?.map(str::to_owned),
+        after: get("after")?.map(str::to_owned),
+        before: get("before")?.map(str::to_owned),
+    })
+}
+
+fn request_from_body(body: &Json) -> Result<Request, EngineError> {
+    let pagination = params::pagination(body, &PAGINATION)?;
+    let text = |name: &str| params::text(&pagination, name);
+    Ok(Request {
+        query: body.get("query").cloned().filter(|q| !q.is_null()),
+        page: text("page"),
+        per_page: text("per_page"),
+        after: text("after"),
+        before: text("before"),
+    })
+}
+
+/// Checks a request against the collection's schema and the limits; `prefix` is how
+/// pagination fields are named in errors (`pagination.` in bodies).
+fn check(
+    codec: &CursorCodec,
+    schema: Arc<CollectionSchema>,
+    req: Request,
+    config: &HttpConfig,
+    prefix: &str,
+) -> Result<ListRequest, ApiError> {
+    let limits = config.simple;
     let name = |field: &str| format!("{prefix}{field}");
     let per_page = limits.parse_size(req.per_page.as_deref(), &name("per_page"))?;
     let mut filter = Filter::all();
@@ -146,14 +210,14 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
             (Position::Offset(offset), Some(number))
         }
         (None, Some(token), None) => {
-            let position = match state.decode_cursor(&query, token, &name("after"))? {
+            let position = match decode_cursor(codec, &query, token, &name("after"))? {
                 Position::After(k) | Position::Before(k) => Position::After(k),
                 other => other,
             };
             (position, None)
         }
         (None, None, Some(token)) => {
-            let position = match state.decode_cursor(&query, token, &name("before"))? {
+            let position = match decode_cursor(codec, &query, token, &name("before"))? {
                 Position::After(k) | Position::Before(k) => Position::Before(k),
                 other => other,
             };
@@ -168,6 +232,25 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
             .into());
         }
     };
+    Ok(ListRequest {
+        query,
+        filter_json: req.query,
+        per_page,
+        position,
+        page_number,
+    })
+}
+
+async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
+    let schema = state.store.schema(collection).await?;
+    let limits = state.config.simple;
+    let ListRequest {
+        query,
+        filter_json,
+        per_page,
+        position,
+        page_number,
+    } = check(state.codec(), schema, req, &state.config, prefix)?;
     let result = state
         .store
         .page(&query, &plan(&query.sort, position, per_page), Count::Exact)
@@ -176,7 +259,7 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
     let total = result.total.map_or(0, |t| t.count);
 
     let mut carry = vec![("per_page".to_owned(), per_page.to_string())];
-    if let Some(q) = &req.query {
+    if let Some(q) = &filter_json {
         carry.push(("query".to_owned(), q.to_string()));
     }
     let base = Target::new(format!("/simple/{}", links::segment(collection)), carry);

@@ -81,12 +81,22 @@ impl AppState {
         self.codec.encode(fingerprint(query), position)
     }
 
-    /// Decodes the cursor token given in `param` for `query`.
-    pub(crate) fn decode_cursor(&self, query: &Query, token: &str, param: &str) -> Result<Position, EngineError> {
-        self.codec
-            .decode(token, fingerprint(query), &query.sort)
-            .map_err(|e| EngineError::cursor(param, e))
+    /// The codec that signs and verifies this server's cursors.
+    pub(crate) fn codec(&self) -> &CursorCodec {
+        &self.codec
     }
+}
+
+/// Decodes the cursor token given in `param` for `query` with `codec`.
+pub(crate) fn decode_cursor(
+    codec: &CursorCodec,
+    query: &Query,
+    token: &str,
+    param: &str,
+) -> Result<Position, EngineError> {
+    codec
+        .decode(token, fingerprint(query), &query.sort)
+        .map_err(|e| EngineError::cursor(param, e))
 }
 
 impl AppState {

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
 use document::{Links, Meta};
+pub use request::{ListRequest, parse_list};
 use request::{Mode, TotalMode};
 
 /// The media type of JSON:API documents.
@@ -69,15 +70,11 @@ async fn list(State(state): State<AppState>, Path(collection): Path<String>, Raw
 async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
     let schema = state.store.schema(collection).await?;
     let limits = state.config.jsonapi;
-    let req = request::parse(state, schema, raw, &limits)?;
+    let req = request::parse_list(state.codec(), schema, raw, &state.config)?;
     let size = req.size;
     let position = match &req.mode {
-        Mode::Number(number) => {
-            let offset = (number - 1).saturating_mul(size);
-            let instead = "cursor pagination (page[cursor]=1, then follow links.next)";
-            limits.check_offset(offset, size, "page[number]", instead)?;
-            Position::Offset(offset)
-        }
+        // `parse_list` checked that the offset is within the window.
+        Mode::Number(number) => Position::Offset((number - 1).saturating_mul(size)),
         Mode::Cursor { position, .. } => position.clone(),
     };
     let count = match req.total {

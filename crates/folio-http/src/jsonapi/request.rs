@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use folio_engine::limits::parse_count;
-use folio_engine::{CollectionSchema, EngineError, Filter, Limits, Position, Sort};
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Position, Sort};
 use folio_store::Query;
 
-use crate::state::AppState;
+use crate::state::{HttpConfig, decode_cursor};
 
 /// The pagination parameters of this style; any other `page[...]` is a misspelling.
 pub(crate) const PAGE_PARAMS: [&str; 6] = [
@@ -21,7 +21,7 @@ pub(crate) const PAGE_PARAMS: [&str; 6] = [
 /// How the page is chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Mode {
-    /// Page-number pagination: the 1-based page number.
+    /// Page-number pagination: the 1-based page number, within the offset window.
     Number(u64),
     /// Cursor pagination. `param` is the parameter the client used, so that links keep it:
     /// `page[cursor]` (DataCite), or `page[after]`/`page[before]` (the cursor profile).
@@ -41,9 +41,9 @@ pub(crate) enum TotalMode {
     None,
 }
 
-/// A checked list request.
+/// A checked `GET /jsonapi/{collection}` request, as [`parse_list`] makes it.
 #[derive(Debug, Clone)]
-pub(crate) struct ListRequest {
+pub struct ListRequest {
     /// Collection, filter, sort and the `fields[{collection}]` projection.
     pub(crate) query: Query,
     pub(crate) size: u64,
@@ -53,13 +53,23 @@ pub(crate) struct ListRequest {
     pub(crate) carry: Vec<(String, String)>,
 }
 
-/// Parses and validates the query string of `GET /jsonapi/{collection}`.
-pub(crate) fn parse(
-    state: &AppState,
+impl ListRequest {
+    /// The collection, filter, sort and projection asked for.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+}
+
+/// Parses and validates the query string `raw` of `GET /jsonapi/{collection}` for the
+/// collection with `schema`, under the `jsonapi` limits of `config`, verifying cursors with
+/// `codec`: everything the handler checks before it asks the store for anything.
+pub fn parse_list(
+    codec: &CursorCodec,
     schema: Arc<CollectionSchema>,
     raw: Option<&str>,
-    limits: &Limits,
+    config: &HttpConfig,
 ) -> Result<ListRequest, EngineError> {
+    let limits = &config.jsonapi;
     let invalid = |param: &str, message: String| EngineError::InvalidParameter {
         param: param.to_owned(),
         message,
@@ -175,13 +185,16 @@ pub(crate) fn parse(
                     n => n,
                 },
             };
+            let offset = (number - 1).saturating_mul(size);
+            let instead = "cursor pagination (page[cursor]=1, then follow links.next)";
+            limits.check_offset(offset, size, "page[number]", instead)?;
             Mode::Number(number)
         }
         ([param], None) => {
             let token = get(param).unwrap_or_default();
             let position = match (*param, token) {
                 ("page[cursor]", "1") => Position::Start,
-                (_, token) => state.decode_cursor(&query, token, param)?,
+                (_, token) => decode_cursor(codec, &query, token, param)?,
             };
             let position = match (*param, position) {
                 ("page[after]", Position::After(k) | Position::Before(k)) => Position::After(k),
