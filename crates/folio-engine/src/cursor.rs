@@ -178,9 +178,15 @@ fn decode_key(mut rest: &[u8]) -> Result<Key, CursorError> {
         let value = match take(1)?[0] {
             0 => Value::Null,
             1 => Value::Int(i64::from_be_bytes(take(8)?.try_into().expect("8 bytes"))),
-            2 => Value::Float(f64::from_bits(u64::from_be_bytes(
-                take(8)?.try_into().expect("8 bytes"),
-            ))),
+            2 => {
+                let float = f64::from_bits(u64::from_be_bytes(take(8)?.try_into().expect("8 bytes")));
+                // `Value::Float` is finite: stores would bind NaN as NULL, or sort it past
+                // every number.
+                if !float.is_finite() {
+                    return Err(malformed);
+                }
+                Value::Float(float)
+            }
             3 => {
                 let len = u32::from_be_bytes(take(4)?.try_into().expect("4 bytes")) as usize;
                 let text = std::str::from_utf8(take(len)?).map_err(|_| malformed.clone())?;

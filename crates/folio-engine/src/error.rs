@@ -33,7 +33,7 @@ pub enum EngineError {
         max: u64,
     },
     /// An offset page beyond the depth that offsets may reach.
-    #[error("`{param}` reaches records {} to {} but page numbers and offsets may only reach the first {max} records; use {instead} to go deeper", offset + 1, offset.saturating_add(*size))]
+    #[error("`{param}` reaches records {} to {} but page numbers and offsets may only reach the first {max} records; use {instead} to go deeper", offset.saturating_add(1), offset.saturating_add(*size))]
     OffsetWindowExceeded {
         /// The parameter that chose the offset.
         param: String,

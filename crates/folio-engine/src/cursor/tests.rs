@@ -112,3 +112,30 @@ fn other_sort_or_filter_is_a_mismatch() {
     let fp3 = Fingerprint::of(&schema, &filter, &sort);
     assert_eq!(codec.decode(&token, fp3, &sort), Err(CursorError::QueryMismatch));
 }
+
+/// Found by fuzzing (`cursor_decode`): a signed token whose key held a NaN or infinite float
+/// decoded into a `Value::Float` that is not finite, which every value promises to be.
+#[test]
+fn non_finite_floats_are_malformed() {
+    let (sort, fp) = setup("-g");
+    let codec = CursorCodec::new(b"secret");
+    for float in [f64::from_bits(u64::MAX), f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut body = vec![VERSION, 1];
+        body.extend_from_slice(&fp.0);
+        body.extend_from_slice(&[2, 2]);
+        body.extend_from_slice(&float.to_bits().to_be_bytes());
+        body.extend_from_slice(&[3, 0, 0, 0, 2, b'i', b'd']);
+        let tag = codec.tag(&body);
+        body.extend_from_slice(&tag[..TAG_LEN]);
+        let token = URL_SAFE_NO_PAD.encode(body);
+        assert_eq!(
+            codec.decode(&token, fp, &sort),
+            Err(CursorError::Invalid("the cursor's key is malformed")),
+            "{float}"
+        );
+    }
+    // The same token with a finite float is genuine, so only the float is at fault.
+    let finite = Position::Before(vec![Value::Float(2.5), Value::Text("id".into())]);
+    let token = codec.encode(fp, &finite);
+    assert_eq!(codec.decode(&token, fp, &sort), Ok(finite));
+}
