@@ -213,6 +213,18 @@ fn check(
         }
     };
     let order_by = req.order_by.clone().unwrap_or_else(|| schema.id_path.clone());
+    // `next_page_after_value` holds one value and the id, so the order is one path.
+    if order_by.contains(',') {
+        return Err(invalid(
+            &name("order_by"),
+            format!(
+                "is `{}`; it takes one path; sortable paths: {}",
+                short(&order_by),
+                schema.sortable_paths().join(", ")
+            ),
+        )
+        .into());
+    }
     let sign = if order == "desc" { "-" } else { "" };
     let sort = Sort::parse(&format!("{sign}{order_by}"), &schema, &name("order_by"))?;
     let mut filter = Filter::all();

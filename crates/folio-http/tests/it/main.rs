@@ -2,5 +2,6 @@
 
 mod filters;
 mod jsonapi;
+mod parsers;
 mod server;
 mod styles;

@@ -1,0 +1,95 @@
+//! Inputs that the fuzz targets (`fuzz/`, run by `scripts/fuzz.sh`) found crashing a request
+//! parser or breaking what it promises, each kept as a plain test, plus the same inputs sent
+//! to the real server, which runs the same parsers.
+
+use std::sync::Arc;
+
+use folio_engine::{CollectionSchema, CursorCodec, FieldType, IdType, IndexedPath};
+use folio_http::{HttpConfig, hal, jsonapi, query, simple};
+
+use crate::server::{get, post};
+
+fn schema() -> Arc<CollectionSchema> {
+    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    Arc::new(CollectionSchema {
+        name: "entries".into(),
+        id_path: "entry_id".into(),
+        id_type: IdType::String,
+        indexed: vec![
+            p("provider", FieldType::String),
+            p("upload_create_time", FieldType::Timestamp),
+        ],
+    })
+}
+
+/// Found by `query_get`: a page number near `u64::MAX` is rejected as beyond the offset
+/// window, and writing that error overflowed computing the first record it reaches.
+#[test]
+fn huge_page_numbers_are_rejected_in_every_style() {
+    let config = HttpConfig::default();
+    let codec = CursorCodec::new(b"secret");
+    let errors = [
+        query::parse_get(schema(), Some("page=018446744073644696060&que%4gte%"), &config).unwrap_err(),
+        query::parse_post(schema(), br#"{"pagination": {"page": 18446744073709551615}}"#, &config).unwrap_err(),
+        simple::parse_get(&codec, schema(), Some("page=18446744073709551615"), &config).unwrap_err(),
+        hal::parse_list(schema(), Some("page=18446744073709551615"), &config)
+            .unwrap_err()
+            .into(),
+        jsonapi::parse_list(&codec, schema(), Some("page[number]=18446744073709551615"), &config)
+            .unwrap_err()
+            .into(),
+    ];
+    for error in errors {
+        assert_eq!(error.code(), "offset-window-exceeded", "{error}");
+        assert!(error.detail().contains("18446744073709551615"), "{error}");
+    }
+}
+
+/// Found while writing `query_get`'s check that an accepted order can write its
+/// `next_page_after_value`: `order_by` with two paths passed validation, and the first page
+/// with a next page then panicked writing a key that holds one value and an id.
+#[test]
+fn query_order_by_takes_one_path() {
+    let config = HttpConfig::default();
+    for error in [
+        query::parse_get(schema(), Some("order_by=provider,upload_create_time"), &config).unwrap_err(),
+        query::parse_post(
+            schema(),
+            br#"{"pagination": {"order_by": "entry_id,provider"}}"#,
+            &config,
+        )
+        .unwrap_err(),
+    ] {
+        assert_eq!(error.code(), "invalid-parameter", "{error}");
+        let detail = error.detail();
+        assert!(detail.contains("order_by") && detail.contains("one path"), "{detail}");
+    }
+    assert!(query::parse_get(schema(), Some("order_by=provider&order=desc"), &config).is_ok());
+}
+
+/// The same inputs through the real server: an error in each style's shape, not a dropped
+/// connection.
+#[tokio::test]
+async fn the_server_rejects_them_too() {
+    let max = u64::MAX;
+    for url in [
+        format!("/jsonapi/entries?page[number]={max}"),
+        format!("/hal/entries?page={max}"),
+        format!("/query/entries?page={max}"),
+        format!("/simple/entries?page={max}"),
+        "/query/entries?order_by=provider,upload_create_time&page_size=2".to_owned(),
+    ] {
+        let reply = get(&url).await;
+        assert_eq!(reply.status, 422, "{url}: {}", reply.body);
+    }
+    let reply = post(
+        "/query/entries/query",
+        r#"{"pagination": {"order_by": "provider,upload_create_time", "page_size": 2}}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(
+        reply.body["detail"][0]["loc"],
+        serde_json::json!(["body", "pagination", "order_by"])
+    );
+}
