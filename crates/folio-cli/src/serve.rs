@@ -87,6 +87,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = folio_http::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     max_body_bytes: usize,
 
+    /// The longest a request may take, in seconds, waiting for a slot included (longer: 503
+    /// with `Retry-After: 1`).
+    #[arg(long, default_value_t = folio_http::DEFAULT_REQUEST_TIMEOUT.as_secs_f64(), value_name = "SECONDS",
+          value_parser = parse_seconds)]
+    request_timeout: f64,
+
+    /// Requests answered at once; more wait for a slot, within --request-timeout.
+    #[arg(long, default_value_t = folio_http::DEFAULT_MAX_CONCURRENT_REQUESTS as u32, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_requests: u32,
+
     /// Where capped counts stop: past it, totals say "at least N" (`page[total]=capped`, and
     /// filters with or/not/none, whose exact count may scan the whole collection).
     #[arg(long, default_value_t = folio_http::DEFAULT_COUNT_CAP, value_name = "N")]
@@ -100,6 +111,13 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Clone, Copy)]
 struct MaxOffset(Option<u64>);
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.001..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!("expected seconds between 0.001 and 86400, got `{text}`")),
+    }
+}
 
 fn parse_max_offset(text: &str) -> Result<MaxOffset, String> {
     if text == "unlimited" {
@@ -172,6 +190,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.jsonapi.max_size = args.jsonapi_max_page_size;
     config.count_cap = args.count_cap;
     config.max_body_bytes = args.max_body_bytes;
+    config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
+    config.max_concurrent_requests = args.max_concurrent_requests as usize;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),

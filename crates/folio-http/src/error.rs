@@ -34,6 +34,19 @@ pub enum ApiError {
         /// The id asked for, as given.
         id: String,
     },
+    /// A route that exists, asked with a method it does not take.
+    #[error("`{0}` is not allowed on this endpoint; the `Allow` header lists the methods that are")]
+    MethodNotAllowed(String),
+    /// A request body sent as something other than JSON.
+    #[error("`content-type` is `{0}`; send the body as JSON, with `content-type: application/json`")]
+    UnsupportedMediaType(String),
+    /// The request was not answered within the time limit (waiting for a free slot
+    /// included): the server is busy or the request is expensive.
+    #[error("the request was not answered within the limit of {}; retry later", humanize(*.limit))]
+    TimedOut {
+        /// The limit.
+        limit: std::time::Duration,
+    },
     /// The store failed (the server's fault). Its detail is logged, never sent.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -80,6 +93,18 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
         "not-found" => ("Not found", "No endpoint at this path."),
         "body-too-large" => ("Request body too large", "The request body is over the server's limit."),
         "invalid-body" => ("Invalid request body", "The request body is not a JSON object."),
+        "method-not-allowed" => (
+            "Method not allowed",
+            "The endpoint exists but does not take this method; the Allow header lists the ones it takes.",
+        ),
+        "unsupported-media-type" => (
+            "Unsupported media type",
+            "Request bodies are JSON, sent with content-type: application/json.",
+        ),
+        "request-timeout" => (
+            "Request timed out",
+            "The server did not answer within its time limit (it was busy, or the request was expensive). Retry after the time Retry-After gives.",
+        ),
         "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
         _ => return None,
     })
@@ -104,6 +129,9 @@ impl ApiError {
             }
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +145,9 @@ impl ApiError {
             ApiError::UnknownRoute(_) => "not-found",
             ApiError::BodyTooLarge { .. } => "body-too-large",
             ApiError::InvalidBody(_) => "invalid-body",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::TimedOut { .. } => "request-timeout",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -146,7 +177,17 @@ impl ApiError {
     pub(crate) fn log(&self) {
         match self {
             ApiError::Internal(source) => tracing::error!(error = %source, "request failed"),
+            ApiError::TimedOut { .. } => tracing::warn!(detail = %self, "request timed out"),
             other => tracing::debug!(code = other.code(), detail = %other, "request rejected"),
         }
+    }
+}
+
+/// A duration as people write it: `30 s`, `250 ms`.
+fn humanize(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }

@@ -26,6 +26,7 @@
 
 mod body;
 mod error;
+mod guard;
 pub mod hal;
 pub mod jsonapi;
 mod links;
@@ -41,10 +42,14 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use state::{AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, HttpConfig};
+pub use state::{
+    AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT,
+    HttpConfig,
+};
 
 /// Builds the application: every style under its prefix, plus a small index at `/`.
 pub fn router(state: AppState) -> Router {
+    let guard = guard::Guard::new(&state.config);
     Router::new()
         .route("/", get(index))
         .nest("/jsonapi", jsonapi::routes())
@@ -53,7 +58,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/simple", simple::routes())
         .route("/problems/{code}", get(problem_type))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -67,6 +74,10 @@ pub async fn serve(
 }
 
 /// Paths outside every style: an RFC 9457 problem.
+async fn method_not_allowed(method: axum::http::Method) -> axum::response::Response {
+    simple::problem(&ApiError::MethodNotAllowed(method.to_string()))
+}
+
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     simple::problem(&ApiError::UnknownRoute(format!(
         "{}; GET / lists the styles and collections",

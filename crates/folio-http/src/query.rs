@@ -17,7 +17,6 @@
 //! (where other styles answer 400); unknown collections and records are 404.
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -77,9 +76,13 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
     }
 }
 
-async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+async fn list_post(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
     let run = async {
-        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let body = params::json_body(request, state.config.max_body_bytes).await?;
         let pagination = params::pagination(&body, &PAGINATION)?;
         let text = |name: &str| -> Result<Option<String>, EngineError> { Ok(params::text(&pagination, name)) };
         let request = Request {

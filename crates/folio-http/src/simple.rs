@@ -13,7 +13,6 @@
 //! Errors: RFC 9457 `application/problem+json`; each `type` resolves to a description.
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -86,9 +85,13 @@ async fn list_get(State(state): State<AppState>, Path(collection): Path<String>,
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
-async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+async fn list_post(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
     let run = async {
-        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let body = params::json_body(request, state.config.max_body_bytes).await?;
         let pagination = params::pagination(&body, &PAGINATION)?;
         let text = |name: &str| params::text(&pagination, name);
         let request = Request {

@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the cursor codec and the limits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use folio_engine::limits::DEFAULT_MAX_OFFSET;
 use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limits, Position, Value};
@@ -24,6 +25,11 @@ pub struct HttpConfig {
     pub count_cap: u64,
     /// The largest request body accepted (larger: 413).
     pub max_body_bytes: usize,
+    /// The longest a request may take, waiting for a slot included (longer: 503 with
+    /// `Retry-After`).
+    pub request_timeout: Duration,
+    /// Requests answered at once; more wait for a slot, within `request_timeout`.
+    pub max_concurrent_requests: usize,
 }
 
 /// The default [`HttpConfig::count_cap`].
@@ -31,6 +37,14 @@ pub const DEFAULT_COUNT_CAP: u64 = 10_000;
 
 /// The default [`HttpConfig::max_body_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The default [`HttpConfig::request_timeout`]: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`HttpConfig::max_concurrent_requests`]: enough for every read connection
+/// to stay busy with requests queued behind it, few enough that the largest pages (10,000
+/// records, about 10 MB each) cannot exhaust memory.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 128;
 
 impl HttpConfig {
     /// The default limits with the offset window set to `max_offset` for every style.
@@ -48,6 +62,8 @@ impl HttpConfig {
             simple: limits(1, 128, 1000),
             count_cap: DEFAULT_COUNT_CAP,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
 mod filters;
+mod hostile;
 mod jsonapi;
 mod server;
 mod styles;
