@@ -7,6 +7,8 @@
 //! - [`ApiError`] is the one error type of the API: its status is decided in one place and
 //!   each style renders it in its own error shape.
 //! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//! - [`AccessPolicy`] makes collections private: readable only with a bearer token that
+//!   grants them ([`AppState::with_access`]).
 //!
 //! This is the only crate that knows HTTP and JSON wire shapes.
 //!
@@ -24,6 +26,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod access;
 mod body;
 mod error;
 pub mod hal;
@@ -40,12 +43,13 @@ use axum::Router;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
 pub use state::{AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, HttpConfig};
 
 /// Builds the application: every style under its prefix, plus a small index at `/`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/", get(index))
         .nest("/jsonapi", jsonapi::routes())
         .nest("/hal", hal::routes())
@@ -54,7 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/problems/{code}", get(problem_type))
         .fallback(not_found)
         .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    access::protect(app)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
