@@ -174,15 +174,16 @@ pub(crate) fn run_private(args: PrivateArgs) -> anyhow::Result<()> {
             for name in &collections {
                 access::check_collection(name)?;
             }
-            access::edit(&path, |file| {
+            let private = access::edit(&path, |file| {
                 for name in collections {
                     if !file.private.contains(&name) {
                         file.private.push(name);
                     }
                 }
                 file.private.sort();
-                Ok(())
+                Ok(file.private.join(", "))
             })?;
+            eprintln!("private collections: {private}");
             reload_hint();
         }
         PrivateCommand::Remove { collections } => {
@@ -197,6 +198,7 @@ pub(crate) fn run_private(args: PrivateArgs) -> anyhow::Result<()> {
                 file.private.retain(|n| !collections.contains(n));
                 Ok(())
             })?;
+            eprintln!("public again: {}", collections.join(", "));
             reload_hint();
         }
         PrivateCommand::List => {
