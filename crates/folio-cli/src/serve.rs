@@ -8,9 +8,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use folio_http::{AppState, HttpConfig};
+use folio_http::{AccessHandle, AccessPolicy, AppState, HttpConfig};
 use folio_store::{PostgresStore, SqliteFileStore, SqliteStore, Store, demo};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::access;
 
 /// Serve collections over HTTP in every pagination style.
 ///
@@ -62,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// cursors.
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
+
+    /// The access file: which collections are private and the tokens that read them (written
+    /// by `folio token` and `folio private`). Without it, DATA_DIR/access.json if it exists;
+    /// without that, every collection is public. Read at start and again on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    access: Option<PathBuf>,
 
     /// Page size of the `jsonapi` style when a request gives no page[size].
     #[arg(long, default_value_t = 25, value_name = "N")]
@@ -137,6 +145,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.jsonapi_max_page_size
         );
     }
+    // Read before anything is built, so that a broken access file stops the server at once.
+    let access = access::Location::new(args.access.as_deref(), &args.data_dir);
+    let policy = access.policy().context("cannot load the access file")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let store: Arc<dyn Store> = match (&args.sqlite, &args.postgres) {
         (Some(file), _) => {
@@ -223,6 +234,18 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
             }
         }
+        describe_access(&access, policy.as_ref());
+        if let Some(policy) = &policy {
+            for name in policy.private() {
+                if !collections.iter().any(|c| c.schema.name == name) {
+                    tracing::warn!(collection = %name, "private collection does not exist (yet)");
+                }
+            }
+        }
+        let state = AppState::new(store, &secret, config).with_access(policy.unwrap_or_default());
+        // Listening for SIGHUP before the address is printed: from then on a SIGHUP reloads
+        // the access file instead of ending the process.
+        tokio::spawn(reload_on_hangup(access, state.access().clone()));
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -233,13 +256,78 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/entries?page%5Bcursor%5D=1'");
-        let app = folio_http::router(AppState::new(store, &secret, config));
+        let app = folio_http::router(state);
         folio_http::serve(listener, app, shutdown_signal())
             .await
             .context("the server failed")?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Logs what the access policy makes private, naming tokens but nothing of their hashes.
+fn describe_access(access: &access::Location, policy: Option<&AccessPolicy>) {
+    let file = access.path.display();
+    match policy {
+        None => tracing::info!("no access file at {file}: every collection is public"),
+        Some(policy) => {
+            let private: Vec<&str> = policy.private().collect();
+            let tokens: Vec<&str> = policy.tokens().iter().map(|t| t.name.as_str()).collect();
+            tracing::info!(
+                private = %private.join(", "),
+                tokens = %tokens.join(", "),
+                "access file {file}"
+            );
+        }
+    }
+}
+
+/// Reads the access file again on every SIGHUP. A file that cannot be read or is not valid
+/// leaves the policy in force as it was, and says why. The signal handler is installed when
+/// this is called, not when the future first runs.
+fn reload_on_hangup(access: access::Location, handle: AccessHandle) -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    async move {
+        #[cfg(unix)]
+        reload_loop(hangups, &access, &handle).await;
+        #[cfg(not(unix))]
+        let _ = (access, handle);
+    }
+}
+
+#[cfg(unix)]
+async fn reload_loop(
+    hangups: std::io::Result<tokio::signal::unix::Signal>,
+    access: &access::Location,
+    handle: &AccessHandle,
+) {
+    let mut hangups = match hangups {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP: the access file is read only at start");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match access.policy() {
+            // A default file that disappeared would make every collection public: a deleted
+            // file is more likely an accident than a decision, so it takes a restart.
+            Ok(None) if handle.current().private().next().is_some() => tracing::error!(
+                "the access file {} is gone; the previous policy stays in force (restart to serve every collection publicly)",
+                access.path.display()
+            ),
+            Ok(policy) => {
+                describe_access(access, policy.as_ref());
+                handle.replace(policy.unwrap_or_default());
+                tracing::info!("reloaded the access file");
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "cannot reload the access file; the previous policy stays in force"
+            ),
+        }
+    }
 }
 
 /// Builds the demo with a progress bar on a terminal, saying how long it took.

@@ -11,9 +11,15 @@ pub enum ApiError {
     /// The request is malformed or outside the limits (the client's fault).
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// No collection of that name.
+    /// No collection of that name, or a private one the caller's token does not grant (the
+    /// two must be indistinguishable).
     #[error("collection `{0}` not found")]
     UnknownCollection(String),
+    /// A private collection asked for without a bearer token.
+    #[error(
+        "collection `{0}` is private; send a token that grants it as `Authorization: Bearer <token>` (query parameters never carry tokens)"
+    )]
+    Unauthorized(String),
     /// A request body over the size limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     BodyTooLarge {
@@ -70,7 +76,7 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "cursor-query-mismatch" => (
             "Cursor does not match this query",
-            "The cursor was issued for another collection, filter or sort. Keep those unchanged while following links.",
+            "The cursor was issued for another collection, filter or sort, or to another token holder. Keep those unchanged while following links.",
         ),
         "page-size-exceeded" => (
             "Page size exceeded",
@@ -89,6 +95,10 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
             "The sort names a path that is not indexed or cannot be sorted. The detail lists the sortable paths.",
         ),
         "unknown-collection" => ("Unknown collection", "No collection has this name."),
+        "authentication-required" => (
+            "Authentication required",
+            "The collection is private. Send a bearer token that grants it: `Authorization: Bearer <token>`.",
+        ),
         "unknown-record" => ("Unknown record", "No record of the collection has this id."),
         "not-found" => ("Not found", "No endpoint at this path."),
         "body-too-large" => ("Request body too large", "The request body is over the server's limit."),
@@ -127,6 +137,7 @@ impl ApiError {
             ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
                 StatusCode::NOT_FOUND
             }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -142,6 +153,7 @@ impl ApiError {
             ApiError::Engine(e) => e.code(),
             ApiError::UnknownCollection(_) => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
+            ApiError::Unauthorized(_) => "authentication-required",
             ApiError::UnknownRoute(_) => "not-found",
             ApiError::BodyTooLarge { .. } => "body-too-large",
             ApiError::InvalidBody(_) => "invalid-body",

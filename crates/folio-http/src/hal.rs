@@ -22,6 +22,7 @@ use folio_store::{Count, Query};
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -43,9 +44,13 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
     match state
-        .record(&collection, &id)
+        .record(&caller, &collection, &id)
         .await
         .and_then(|(_, _, doc)| item(&collection, &id, &doc))
     {
@@ -54,14 +59,24 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
     }
 }
 
-async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    list_page(&state, &collection, raw.as_deref())
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    list_page(&state, &caller, &collection, raw.as_deref())
         .await
         .unwrap_or_else(|e| error(&e))
 }
 
-async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.hal;
     let pairs = params::pairs(raw);
     params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
@@ -139,10 +154,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         (Position::Offset(offset), Some(number))
     };
     let count = if with_count { Count::Exact } else { Count::Skip };
-    let result = state
-        .store
-        .page(&query, &plan(&query.sort, position, limit), count)
-        .await?;
+    let result = state.page(&query, &plan(&query.sort, position, limit), count).await?;
     let page = result.page;
 
     let mut links: Vec<(&str, String)> = Vec::new();

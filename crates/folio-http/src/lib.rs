@@ -7,6 +7,8 @@
 //! - [`ApiError`] is the one error type of the API: its status is decided in one place and
 //!   each style renders it in its own error shape.
 //! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//! - [`AccessPolicy`] makes collections private: readable only with a bearer token that
+//!   grants them ([`AppState::with_access`]).
 //!
 //! This is the only crate that knows HTTP and JSON wire shapes.
 //!
@@ -24,6 +26,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod access;
 mod body;
 mod error;
 mod guard;
@@ -41,6 +44,7 @@ use axum::Router;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
 pub use state::{
     AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT,
@@ -50,7 +54,7 @@ pub use state::{
 /// Builds the application: every style under its prefix, plus a small index at `/`.
 pub fn router(state: AppState) -> Router {
     let guard = guard::Guard::new(&state.config);
-    Router::new()
+    let app = Router::new()
         .route("/", get(index))
         .nest("/jsonapi", jsonapi::routes())
         .nest("/hal", hal::routes())
@@ -61,7 +65,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    access::protect(app)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.

@@ -27,6 +27,7 @@ use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -69,8 +70,12 @@ struct Request {
     page: Option<Json>,
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((_, _, doc)) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
         Err(e) => error(&e, Origin::Path),
     }
@@ -78,6 +83,7 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
 
 async fn list_post(
     State(state): State<AppState>,
+    caller: Caller,
     Path(collection): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
@@ -95,12 +101,17 @@ async fn list_post(
             page_after_value: text("page_after_value")?,
             page: pagination.get("page").cloned(),
         };
-        list_page(&state, &collection, request, "pagination.").await
+        list_page(&state, &caller, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Body))
 }
 
-async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let run = async {
         let pairs = params::pairs(raw.as_deref());
         let mut known: Vec<&str> = PAGINATION.to_vec();
@@ -131,15 +142,21 @@ async fn list_get(State(state): State<AppState>, Path(collection): Path<String>,
             page_after_value: get("page_after_value")?.map(str::to_owned),
             page: get("page")?.map(|t| json!(t)),
         };
-        list_page(&state, &collection, request, "").await
+        list_page(&state, &caller, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Query))
 }
 
 /// Runs a request; `prefix` is how pagination fields are named in errors (`pagination.` in
 /// bodies).
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    req: Request,
+    prefix: &str,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.query;
     let name = |field: &str| format!("{prefix}{field}");
     let number_text = |v: &Option<Json>| match v {
@@ -220,7 +237,6 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         (None, None) => Position::Start,
     };
     let result = state
-        .store
         .page(&query, &plan(&query.sort, position, page_size), Count::Exact)
         .await?;
     let page = result.page;
@@ -323,6 +339,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
         other => other,
     };
     let mut loc = vec![json!(match (origin, e) {
+        (_, ApiError::Unauthorized(_)) => "header",
         (_, ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_)) => "path",
         (Origin::Body, _) => "body",
         (Origin::Query, _) => "query",
@@ -331,6 +348,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
     match e.param() {
         Some(param) => loc.extend(param.split('.').map(|p| json!(p))),
         None if matches!(e, ApiError::UnknownCollection(_)) => loc.push(json!("collection")),
+        None if matches!(e, ApiError::Unauthorized(_)) => loc.push(json!("authorization")),
         None => {}
     }
     let body = json!({"detail": [{"loc": loc, "msg": e.detail(), "type": e.code()}]});

@@ -22,6 +22,7 @@ use folio_engine::{Filter, Position, Sort};
 use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -47,8 +48,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((_, _, doc)) => {
             let status = json!({"code": OK.0, "description": OK.1});
             respond(
@@ -61,7 +66,12 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
     }
 }
 
-async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let run = async {
         let pairs = params::pairs(raw.as_deref());
         params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
@@ -80,13 +90,14 @@ async fn list_get(State(state): State<AppState>, Path(collection): Path<String>,
             after: get("after")?.map(str::to_owned),
             before: get("before")?.map(str::to_owned),
         };
-        list_page(&state, &collection, request, "").await
+        list_page(&state, &caller, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
 async fn list_post(
     State(state): State<AppState>,
+    caller: Caller,
     Path(collection): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
@@ -101,7 +112,7 @@ async fn list_post(
             after: text("after"),
             before: text("before"),
         };
-        list_page(&state, &collection, request, "pagination.").await
+        list_page(&state, &caller, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
@@ -114,8 +125,14 @@ struct Request {
     before: Option<String>,
 }
 
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    req: Request,
+    prefix: &str,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.simple;
     let name = |field: &str| format!("{prefix}{field}");
     let per_page = limits.parse_size(req.per_page.as_deref(), &name("per_page"))?;
@@ -149,14 +166,14 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
             (Position::Offset(offset), Some(number))
         }
         (None, Some(token), None) => {
-            let position = match state.decode_cursor(&query, token, &name("after"))? {
+            let position = match state.decode_cursor(caller, &query, token, &name("after"))? {
                 Position::After(k) | Position::Before(k) => Position::After(k),
                 other => other,
             };
             (position, None)
         }
         (None, None, Some(token)) => {
-            let position = match state.decode_cursor(&query, token, &name("before"))? {
+            let position = match state.decode_cursor(caller, &query, token, &name("before"))? {
                 Position::After(k) | Position::Before(k) => Position::Before(k),
                 other => other,
             };
@@ -172,7 +189,6 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         }
     };
     let result = state
-        .store
         .page(&query, &plan(&query.sort, position, per_page), Count::Exact)
         .await?;
     let page = result.page;
@@ -189,7 +205,8 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
             .check_offset((n - 1).saturating_mul(per_page), per_page, "", "")
             .is_ok()
     };
-    let cursor = |param: &str, position: &Position| base.with(&[(param, state.cursor(&query, position))]).href();
+    let cursor =
+        |param: &str, position: &Position| base.with(&[(param, state.cursor(caller, &query, position))]).href();
     let mut out: Vec<(&str, String)> = Vec::new();
     if let Some(key) = &page.next {
         out.push((

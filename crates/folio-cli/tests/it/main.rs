@@ -1,5 +1,6 @@
 //! Tests of the `folio` binary as users run it.
 
+mod access;
 mod crash;
 mod harvest;
 mod import;

@@ -21,6 +21,7 @@ use folio_engine::Position;
 use folio_engine::page::plan;
 use folio_store::Count;
 
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
@@ -46,30 +47,44 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn collections(State(state): State<AppState>) -> Response {
-    match state.store.collections().await {
+async fn collections(State(state): State<AppState>, caller: Caller) -> Response {
+    match state.collections(&caller).await {
         Ok(infos) => document::collections(&infos),
-        Err(e) => document::error(&e.into()),
+        Err(e) => document::error(&e),
     }
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((schema, key, doc)) => document::record(&schema, &key, &doc),
         Err(e) => document::error(&e),
     }
 }
 
-async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    list_page(&state, &collection, raw.as_deref())
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    list_page(&state, &caller, &collection, raw.as_deref())
         .await
         .unwrap_or_else(|e| document::error(&e))
 }
 
-async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.jsonapi;
-    let req = request::parse(state, schema, raw, &limits)?;
+    let req = request::parse(state, caller, schema, raw, &limits)?;
     let size = req.size;
     let position = match &req.mode {
         Mode::Number(number) => {
@@ -87,7 +102,6 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         TotalMode::None => Count::Skip,
     };
     let result = state
-        .store
         .page(&req.query, &plan(&req.query.sort, position, size), count)
         .await?;
     let page = result.page;
@@ -100,7 +114,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
     let base = Target::new(format!("/jsonapi/{}", links::segment(collection)), req.carry.clone());
     let size_param = ("page[size]", size.to_string());
     let at = |param: &str, value: String| base.with(&[(param, value), size_param.clone()]).href();
-    let cursor = |position: &Position| state.cursor(&req.query, position);
+    let cursor = |position: &Position| state.cursor(caller, &req.query, position);
     let mut out = Links::default();
     let page_number = match &req.mode {
         Mode::Number(number) => {

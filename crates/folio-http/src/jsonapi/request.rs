@@ -6,6 +6,7 @@ use folio_engine::limits::parse_count;
 use folio_engine::{CollectionSchema, EngineError, Filter, Limits, Position, Sort};
 use folio_store::Query;
 
+use crate::access::Caller;
 use crate::state::AppState;
 
 /// The pagination parameters of this style; any other `page[...]` is a misspelling.
@@ -56,6 +57,7 @@ pub(crate) struct ListRequest {
 /// Parses and validates the query string of `GET /jsonapi/{collection}`.
 pub(crate) fn parse(
     state: &AppState,
+    caller: &Caller,
     schema: Arc<CollectionSchema>,
     raw: Option<&str>,
     limits: &Limits,
@@ -181,7 +183,7 @@ pub(crate) fn parse(
             let token = get(param).unwrap_or_default();
             let position = match (*param, token) {
                 ("page[cursor]", "1") => Position::Start,
-                (_, token) => state.decode_cursor(&query, token, param)?,
+                (_, token) => state.decode_cursor(caller, &query, token, param)?,
             };
             let position = match (*param, position) {
                 ("page[after]", Position::After(k) | Position::Before(k)) => Position::After(k),

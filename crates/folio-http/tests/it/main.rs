@@ -1,5 +1,6 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
+mod access;
 mod filters;
 mod hostile;
 mod jsonapi;

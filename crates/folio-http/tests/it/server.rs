@@ -32,11 +32,21 @@ pub(crate) fn server() -> &'static Server {
     })
 }
 
-/// Serves `store` (kept in `dir`) with `config` on 127.0.0.1:0, on a runtime of its own (a
-/// test's runtime ends with the test, and the server must outlive it).
+/// The cursor signing secret of the test servers.
+pub(crate) const SECRET: &[u8] = b"test secret, at least 16 bytes";
+
+/// Serves `store` (kept in `dir`) with `config` on 127.0.0.1:0.
 pub(crate) fn start(store: SqliteStore, dir: tempfile::TempDir, config: HttpConfig) -> Server {
     let store: Arc<dyn Store> = Arc::new(store);
-    let state = AppState::new(store, b"test secret, at least 16 bytes", config);
+    Server {
+        base: spawn(AppState::new(store, SECRET, config)),
+        _dir: dir,
+    }
+}
+
+/// Serves `state` on 127.0.0.1:0 until the test binary ends, on a runtime of its own (a
+/// test's runtime ends with the test, and the server must outlive it); returns the base URL.
+pub(crate) fn spawn(state: AppState) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -48,11 +58,7 @@ pub(crate) fn start(store: SqliteStore, dir: tempfile::TempDir, config: HttpConf
                 .unwrap();
         });
     });
-    let addr = rx.recv().unwrap();
-    Server {
-        base: format!("http://{addr}"),
-        _dir: dir,
-    }
+    format!("http://{}", rx.recv().unwrap())
 }
 
 /// A response: status, headers and JSON body.
