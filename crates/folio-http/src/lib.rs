@@ -29,6 +29,7 @@ mod error;
 pub mod hal;
 pub mod jsonapi;
 mod links;
+pub mod openapi;
 mod params;
 pub mod query;
 pub mod simple;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/query", query::routes())
         .nest("/simple", simple::routes())
         .route("/problems/{code}", get(problem_type))
+        .merge(openapi::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(TraceLayer::new_for_http())

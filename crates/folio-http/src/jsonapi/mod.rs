@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
 use document::{Links, Meta};
+pub(crate) use request::PAGE_PARAMS;
 use request::{Mode, TotalMode};
 
 /// The media type of JSON:API documents.

@@ -2,5 +2,6 @@
 
 mod filters;
 mod jsonapi;
+mod openapi;
 mod server;
 mod styles;
