@@ -25,6 +25,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod body;
+mod browse;
 mod error;
 pub mod hal;
 pub mod jsonapi;
@@ -44,10 +45,11 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use state::{AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, HttpConfig};
 
-/// Builds the application: every style under its prefix, plus a small index at `/`.
+/// Builds the application: every style under its prefix, the OpenAPI document and its
+/// reference at `/openapi.json` and `/docs`, and the browse pages at `/` and `/browse`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .merge(browse::routes())
         .nest("/jsonapi", jsonapi::routes())
         .nest("/hal", hal::routes())
         .nest("/query", query::routes())
@@ -86,13 +88,4 @@ async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) ->
         }
         None => simple::problem(&ApiError::UnknownRoute(format!("/problems/{code}"))),
     }
-}
-
-/// `GET /`: where the styles live.
-async fn index() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "name": "folio",
-        "styles": {"jsonapi": "/jsonapi", "hal": "/hal", "query": "/query", "simple": "/simple"},
-        "collections": "/jsonapi",
-    }))
 }

@@ -24,9 +24,9 @@ use folio_store::Count;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
-use document::{Links, Meta};
-pub(crate) use request::PAGE_PARAMS;
-use request::{Mode, TotalMode};
+pub(crate) use document::{Links, Meta};
+use request::TotalMode;
+pub(crate) use request::{ListRequest, Mode, PAGE_PARAMS};
 
 /// The media type of JSON:API documents.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -68,6 +68,30 @@ async fn list(State(state): State<AppState>, Path(collection): Path<String>, Raw
 }
 
 async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
+    let listing = run(state, collection, raw).await?;
+    Ok(document::list(
+        &listing.req,
+        &listing.records,
+        &listing.meta,
+        &listing.links,
+    ))
+}
+
+/// A list request run: what the JSON:API document shows, for any page that renders it (the
+/// JSON document, and the browse page's HTML table).
+pub(crate) struct Listing {
+    /// The checked request.
+    pub(crate) req: ListRequest,
+    /// The page's records.
+    pub(crate) records: Vec<folio_store::Record>,
+    /// Total, page number, size and limits.
+    pub(crate) meta: Meta,
+    /// The links to this and the neighbouring pages (`/jsonapi/...` paths).
+    pub(crate) links: Links,
+}
+
+/// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
+pub(crate) async fn run(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Listing, ApiError> {
     let schema = state.store.schema(collection).await?;
     let limits = state.config.jsonapi;
     let req = request::parse(state, schema, raw, &limits)?;
@@ -156,5 +180,10 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         size,
         limits,
     };
-    Ok(document::list(&req, &page.records, &meta, &out))
+    Ok(Listing {
+        req,
+        records: page.records,
+        meta,
+        links: out,
+    })
 }

@@ -1,5 +1,6 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
+mod browse;
 mod filters;
 mod jsonapi;
 mod openapi;
