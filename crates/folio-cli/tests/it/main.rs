@@ -1,5 +1,6 @@
 //! Tests of the `folio` binary as users run it.
 
+mod browser;
 mod harvest;
 mod import;
 mod postgres;

@@ -104,7 +104,7 @@ nav{padding:.6em 1.2em;background:#23395d;color:#fff}nav a{color:#fff;text-decor
 main{padding:1em 1.2em}h1{font-size:1.4em;margin:.2em 0 .4em}
 table{border-collapse:collapse;background:#fff;font-size:13px}
 th,td{border:1px solid #ddd;padding:.3em .55em;text-align:left;vertical-align:top;max-width:28em;overflow-wrap:anywhere}
-th{background:#eef2f7;white-space:nowrap}th a{color:inherit}td.null{color:#aaa}
+th{background:#eef2f7;white-space:nowrap}td.id{white-space:nowrap}th a{color:inherit}td.null{color:#aaa}
 .pager{margin:.8em 0;display:flex;flex-wrap:wrap;gap:.3em;align-items:center}
 .pager a,.pager span{padding:.15em .55em;border:1px solid #ccd;border-radius:3px;text-decoration:none;background:#fff}
 .pager span.current{background:#23395d;color:#fff}.pager span.off{color:#aaa}
