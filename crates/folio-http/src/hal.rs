@@ -30,7 +30,7 @@ use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The pagination parameters of this style.
-const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
+pub(crate) const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
 
 /// The routes of this style, to be nested under `/hal`.
 pub fn routes() -> Router<AppState> {

@@ -28,11 +28,13 @@
 
 mod access;
 mod body;
+mod browse;
 mod error;
 mod guard;
 pub mod hal;
 pub mod jsonapi;
 mod links;
+pub mod openapi;
 mod params;
 pub mod query;
 pub mod simple;
@@ -51,16 +53,18 @@ pub use state::{
     HttpConfig,
 };
 
-/// Builds the application: every style under its prefix, plus a small index at `/`.
+/// Builds the application: every style under its prefix, the OpenAPI document and its
+/// reference at `/openapi.json` and `/docs`, and the browse pages at `/` and `/browse`.
 pub fn router(state: AppState) -> Router {
     let guard = guard::Guard::new(&state.config);
     let app = Router::new()
-        .route("/", get(index))
+        .merge(browse::routes())
         .nest("/jsonapi", jsonapi::routes())
         .nest("/hal", hal::routes())
         .nest("/query", query::routes())
         .nest("/simple", simple::routes())
         .route("/problems/{code}", get(problem_type))
+        .merge(openapi::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -100,13 +104,4 @@ async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) ->
         }
         None => simple::problem(&ApiError::UnknownRoute(format!("/problems/{code}"))),
     }
-}
-
-/// `GET /`: where the styles live.
-async fn index() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "name": "folio",
-        "styles": {"jsonapi": "/jsonapi", "hal": "/hal", "query": "/query", "simple": "/simple"},
-        "collections": "/jsonapi",
-    }))
 }

@@ -35,7 +35,7 @@ use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The fields of `pagination`.
-const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
+pub(crate) const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
 
 /// The routes of this style, to be nested under `/query`.
 pub fn routes() -> Router<AppState> {

@@ -30,7 +30,7 @@ use crate::params::{self, invalid};
 use crate::state::AppState;
 
 /// The pagination parameters of this style.
-const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
+pub(crate) const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
 
 /// Clarifai's status for a successful request.
 const OK: (u32, &str) = (10000, "Ok");
@@ -254,7 +254,7 @@ async fn list_page(
 
 /// The key of one record in a response: the collection's name without a trailing `s`
 /// (`entries` gives `entry`, `inputs` gives `input`), as Clarifai names them.
-fn singular(collection: &str) -> String {
+pub(crate) fn singular(collection: &str) -> String {
     match collection.strip_suffix("ies") {
         Some(stem) if !stem.is_empty() => format!("{stem}y"),
         _ => collection

@@ -1,6 +1,7 @@
 //! Tests of the `folio` binary as users run it.
 
 mod access;
+mod browser;
 mod crash;
 mod harvest;
 mod import;

@@ -25,8 +25,9 @@ use crate::access::Caller;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
-use document::{Links, Meta};
-use request::{Mode, TotalMode};
+pub(crate) use document::{Links, Meta};
+use request::TotalMode;
+pub(crate) use request::{ListRequest, Mode, PAGE_PARAMS};
 
 /// The media type of JSON:API documents.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -82,6 +83,35 @@ async fn list_page(
     collection: &str,
     raw: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let listing = run(state, caller, collection, raw).await?;
+    Ok(document::list(
+        &listing.req,
+        &listing.records,
+        &listing.meta,
+        &listing.links,
+    ))
+}
+
+/// A list request run: what the JSON:API document shows, for any page that renders it (the
+/// JSON document, and the browse page's HTML table).
+pub(crate) struct Listing {
+    /// The checked request.
+    pub(crate) req: ListRequest,
+    /// The page's records.
+    pub(crate) records: Vec<folio_store::Record>,
+    /// Total, page number, size and limits.
+    pub(crate) meta: Meta,
+    /// The links to this and the neighbouring pages (`/jsonapi/...` paths).
+    pub(crate) links: Links,
+}
+
+/// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
+pub(crate) async fn run(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Listing, ApiError> {
     let schema = state.schema(caller, collection).await?;
     let limits = state.config.jsonapi;
     let req = request::parse(state, caller, schema, raw, &limits)?;
@@ -169,5 +199,10 @@ async fn list_page(
         size,
         limits,
     };
-    Ok(document::list(&req, &page.records, &meta, &out))
+    Ok(Listing {
+        req,
+        records: page.records,
+        meta,
+        links: out,
+    })
 }

@@ -1,8 +1,10 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
 mod access;
+mod browse;
 mod filters;
 mod hostile;
 mod jsonapi;
+mod openapi;
 mod server;
 mod styles;
