@@ -10,6 +10,7 @@
 
 mod components;
 mod dsl;
+mod params;
 mod styles;
 
 use axum::Router;
@@ -198,7 +199,7 @@ fn add_global(paths: &mut Paths) {
 mod tests {
     use folio_engine::Limits;
 
-    use super::styles::{hal_param, jsonapi_page_param, query_param, simple_param};
+    use super::params::{hal_param, jsonapi_page_param, query_param, simple_param};
 
     /// Every pagination parameter a style's parser knows is documented: adding one to a
     /// style without describing it fails here.
