@@ -5,7 +5,7 @@
 //! collection and style from the store's schemas (so sort paths, filter parameters and id
 //! types are the collection's own), each style's pagination parameters from the lists its
 //! parser checks names against, and sizes and depths from the limits the server runs with.
-//! Response and error shapes are the [`components`] and the per-style builders in [`styles`];
+//! Response and error shapes are the `components` and the per-style builders in `styles`;
 //! tests validate real responses against the served document.
 
 mod components;

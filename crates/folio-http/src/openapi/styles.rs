@@ -105,7 +105,8 @@ pub(super) fn operation(
     let mut builder = OperationBuilder::new()
         .tag(style.tag)
         .operation_id(Some(id))
-        .summary(Some(summary))
+        // Swagger UI shows summaries as plain text: no Markdown quotes there.
+        .summary(Some(summary.replace('`', "")))
         .parameters(Some(parameters));
     for (status, response) in responses {
         builder = builder.response(status, response);
