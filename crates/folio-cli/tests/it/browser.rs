@@ -1,5 +1,6 @@
 //! The browse page in a real browser: `folio serve --demo` (small), headless Chromium driven
-//! through chromedriver (WebDriver), clicking "next" and a column header.
+//! through chromedriver (WebDriver), clicking "next" and a column header; and the API reference
+//! at `/docs`, which must render without any other network.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); without them the test says `browser test SKIPPED` and passes, unless
@@ -29,10 +30,11 @@ impl Drop for Driver {
     }
 }
 
-/// The first of `candidates` that exists, or the name found on `PATH`.
+/// The file named by the variable `env`, else the first of `candidates` that exists (names
+/// without a directory are looked up on `PATH`).
 fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     candidates.iter().find_map(|name| {
         let direct = PathBuf::from(name);
@@ -53,7 +55,10 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
     match (chromium, driver) {
         (Some(c), Some(d)) => Some((c, d)),
         _ if std::env::var("FOLIO_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
-            panic!("the browser test is required (FOLIO_REQUIRE_BROWSER=1) but chromium or chromedriver is missing")
+            panic!(
+                "the browser test is required (FOLIO_REQUIRE_BROWSER=1) but chromium or chromedriver is missing \
+                 (apt-get install -y chromium chromium-driver)"
+            )
         }
         _ => {
             // Past the test harness's capture, so that a skip is never silent.
@@ -220,6 +225,21 @@ async fn next_and_a_column_header_change_the_rows_in_chromium() {
         .unwrap();
     assert_eq!(shown_ids(&client).await, api_ids(&base, "sort=-provider").await);
     screenshot(&client, "browse-sorted").await;
+
+    // The API reference renders from the binary alone, with an operation of every style.
+    client.goto(&format!("{base}/docs")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("[id^='operations-jsonapi-jsonapi_list_entries']"))
+        .await
+        .unwrap();
+    for tag in ["jsonapi", "hal", "query", "simple"] {
+        client
+            .find(Locator::Css(&format!("[data-tag='{tag}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no {tag} section in /docs: {e}"));
+    }
+    screenshot(&client, "docs").await;
 
     client.close().await.unwrap();
     drop(driver);

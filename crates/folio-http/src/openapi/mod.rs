@@ -5,11 +5,12 @@
 //! collection and style from the store's schemas (so sort paths, filter parameters and id
 //! types are the collection's own), each style's pagination parameters from the lists its
 //! parser checks names against, and sizes and depths from the limits the server runs with.
-//! Response and error shapes are the [`components`] and the per-style builders in [`styles`];
+//! Response and error shapes are the `components` and the per-style builders in `styles`;
 //! tests validate real responses against the served document.
 
 mod components;
 mod dsl;
+mod params;
 mod styles;
 
 use axum::Router;
@@ -200,7 +201,7 @@ fn add_global(paths: &mut Paths) {
 mod tests {
     use folio_engine::Limits;
 
-    use super::styles::{hal_param, jsonapi_page_param, query_param, simple_param};
+    use super::params::{hal_param, jsonapi_page_param, query_param, simple_param};
 
     /// Every pagination parameter a style's parser knows is documented: adding one to a
     /// style without describing it fails here.

@@ -2,15 +2,16 @@
 //! styles' parameter lists and the limits the server runs with.
 
 use folio_engine::filter::{operators_for, takes_list};
-use folio_engine::{CollectionSchema, FieldType, IdType, Limits};
+use folio_engine::{CollectionSchema, FieldType, IdType};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ContentBuilder, Paths, Required, ResponseBuilder};
 
 use super::dsl::{
-    S, any_object, array, component, constant, count, described, integer, json_body, link_header, object, of, one_of,
-    path, query, query_list, response, string,
+    S, any_object, array, component, constant, count, described, integer, json_body, link_header, object, of, path,
+    query, query_list, response, string,
 };
+use super::params::{hal_param, jsonapi_page_param, query_param, simple_param, value_schema};
 use crate::links::segment;
 use crate::state::HttpConfig;
 
@@ -80,14 +81,19 @@ pub(super) fn errors(style: Style, statuses: &[u16]) -> Vec<(String, ResponseBui
             let description = match (*status, style.tag) {
                 (400, _) => "The request is malformed: a parameter of the wrong form, a misspelled pagination parameter, a cursor that was altered or belongs to another query, a sort on a path that cannot be sorted",
                 (404, _) => "No collection or record of that name",
+                (401, _) => "The collection is private: send `Authorization: Bearer <token>`",
                 (413, _) => "The request body is over the server's limit",
+                (415, _) => "The request body was sent with a content type other than JSON",
+                (503, _) => "The request was not answered within the server's time limit (busy, or an expensive request); retry after `Retry-After` seconds. A problem+json body in every style",
                 (422, "query") => "The request does not validate (FastAPI's convention: every invalid request is a 422)",
                 (422, _) => "The page size is above the maximum, or page numbers reach past the offset window (use cursors)",
                 _ => "The server failed; the cause is logged, not sent",
             };
+            // Time-outs are answered before a style is chosen: problem+json everywhere.
+            let shape = if *status == 503 { SIMPLE } else { style };
             (
                 status.to_string(),
-                response(description, style.error_media, component(style.error)),
+                response(description, shape.error_media, component(shape.error)),
             )
         })
         .collect()
@@ -104,7 +110,8 @@ pub(super) fn operation(
     let mut builder = OperationBuilder::new()
         .tag(style.tag)
         .operation_id(Some(id))
-        .summary(Some(summary))
+        // Swagger UI shows summaries as plain text: no Markdown quotes there.
+        .summary(Some(summary.replace('`', "")))
         .parameters(Some(parameters));
     for (status, response) in responses {
         builder = builder.response(status, response);
@@ -260,7 +267,7 @@ impl Collection<'_> {
             "200".to_owned(),
             link_header(response("A page of records", JSONAPI.media, list)),
         )];
-        responses.extend(errors(JSONAPI, &[400, 404, 422, 500]));
+        responses.extend(errors(JSONAPI, &[400, 401, 404, 422, 500, 503]));
         let op = operation(
             JSONAPI,
             self.op_id("jsonapi", "list"),
@@ -323,7 +330,7 @@ impl Collection<'_> {
             "200".to_owned(),
             link_header(response("A page of records, in id order", HAL.media, list)),
         )];
-        responses.extend(errors(HAL, &[400, 404, 422, 500]));
+        responses.extend(errors(HAL, &[400, 401, 404, 422, 500, 503]));
         let op = operation(
             HAL,
             self.op_id("hal", "list"),
@@ -381,7 +388,7 @@ impl Collection<'_> {
         ));
         get_params.push(query("owner", string(), "echoed in the answer"));
         let mut responses = vec![("200".to_owned(), ok())];
-        responses.extend(errors(QUERY, &[404, 422, 500]));
+        responses.extend(errors(QUERY, &[401, 404, 422, 500, 503]));
         let op = operation(
             QUERY,
             self.op_id("query", "list"),
@@ -417,7 +424,7 @@ impl Collection<'_> {
             false,
         );
         let mut responses = vec![("200".to_owned(), ok())];
-        responses.extend(errors(QUERY, &[404, 413, 422, 500]));
+        responses.extend(errors(QUERY, &[401, 404, 413, 415, 422, 500, 503]));
         let op = operation(
             QUERY,
             self.op_id("query", "search"),
@@ -459,7 +466,7 @@ impl Collection<'_> {
             .collect();
         get_params.push(filter_param("query", "a filter, as JSON"));
         let mut responses = vec![("200".to_owned(), ok())];
-        responses.extend(errors(SIMPLE, &[400, 404, 422, 500]));
+        responses.extend(errors(SIMPLE, &[400, 401, 404, 422, 500, 503]));
         let op = operation(
             SIMPLE,
             self.op_id("simple", "list"),
@@ -484,7 +491,7 @@ impl Collection<'_> {
             false,
         );
         let mut responses = vec![("200".to_owned(), ok())];
-        responses.extend(errors(SIMPLE, &[400, 404, 413, 422, 500]));
+        responses.extend(errors(SIMPLE, &[400, 401, 404, 413, 415, 422, 500, 503]));
         let op = operation(
             SIMPLE,
             self.op_id("simple", "search"),
@@ -545,7 +552,7 @@ impl Collection<'_> {
     /// `GET /{style}/{collection}/{id}`.
     fn record_op(&self, paths: &mut Paths, style: Style, prefix: &str, body: S) {
         let mut responses = vec![("200".to_owned(), response("The record", style.media, body))];
-        responses.extend(errors(style, &[404, 500]));
+        responses.extend(errors(style, &[401, 404, 500, 503]));
         let op = operation(
             style,
             self.op_id(prefix, "record"),
@@ -555,137 +562,4 @@ impl Collection<'_> {
         );
         paths.add_path_operation(self.at(prefix, "/{id}"), vec![HttpMethod::Get], op.build());
     }
-}
-
-/// The schema of a filter value written as text for a path of type `ty`.
-fn value_schema(ty: FieldType) -> S {
-    match ty {
-        FieldType::Integer => of(Type::Integer),
-        FieldType::Float => of(Type::Number),
-        FieldType::Boolean => of(Type::Boolean),
-        FieldType::Timestamp => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-            .into(),
-        FieldType::String | FieldType::StringArray => string(),
-    }
-}
-
-fn window(limits: &Limits) -> String {
-    match limits.max_offset {
-        Some(max) => format!("page numbers reach the first {max} records (offset + size <= {max}); go deeper with "),
-        None => "page numbers reach any depth on this server; cursors cost less deep down: ".to_owned(),
-    }
-}
-
-/// A `page[...]` parameter of the `jsonapi` style.
-pub(super) fn jsonapi_page_param(name: &str, limits: &Limits) -> Option<Parameter> {
-    Some(match name {
-        "page[number]" => query(
-            name,
-            integer(1, None, Some(1)),
-            &format!("1-based page number; {}page[cursor]", window(limits)),
-        ),
-        "page[size]" => query(
-            name,
-            integer(limits.min_size, Some(limits.max_size), Some(limits.default_size)),
-            "records per page (0: only meta and links); above the maximum is a 422, never a silent clamp",
-        ),
-        "page[cursor]" => query(
-            name,
-            string(),
-            "`1` for the first page, then the token of links.next or links.prev (opaque, signed)",
-        ),
-        "page[after]" => query(name, string(), "a cursor token: the page after that position"),
-        "page[before]" => query(name, string(), "a cursor token: the page before that position"),
-        "page[total]" => query(
-            name,
-            one_of(&["exact", "capped", "none"]),
-            "exact: count every match; capped: stop at the server's cap (meta.totalExact false); none: no total. Default: exact when an index answers the filter, else capped",
-        ),
-        _ => return None,
-    })
-}
-
-/// A pagination parameter of the `hal` style.
-pub(super) fn hal_param(name: &str, limits: &Limits) -> Option<Parameter> {
-    Some(match name {
-        "limit" => query(
-            name,
-            integer(limits.min_size, Some(limits.max_size), Some(limits.default_size)),
-            "records per page",
-        ),
-        "page" => query(
-            name,
-            integer(1, None, Some(1)),
-            &format!("1-based page number; {}pagination_type=search_after", window(limits)),
-        ),
-        "with_count" => query(
-            name,
-            of(Type::Boolean),
-            "add items_count and pages_count (counting costs)",
-        ),
-        "pagination_type" => query(
-            name,
-            one_of(&["page", "search_after"]),
-            "page (default) or search_after",
-        ),
-        "search_after" => query(
-            name,
-            string(),
-            "with pagination_type=search_after: the id to continue after (the next link gives it)",
-        ),
-        _ => return None,
-    })
-}
-
-/// A pagination field of the `query` style (a parameter of GET, a field of POST bodies).
-pub(super) fn query_param(name: &str, limits: &Limits, sortable: &[String]) -> Option<Parameter> {
-    let sortable: Vec<&str> = sortable.iter().map(String::as_str).collect();
-    Some(match name {
-        "page_size" => query(
-            name,
-            integer(limits.min_size, Some(limits.max_size), Some(limits.default_size)),
-            "records per page",
-        ),
-        "order_by" => query(name, one_of(&sortable), "the path to order by (default: the id)"),
-        "order" => query(name, one_of(&["asc", "desc"]), "asc (default) or desc"),
-        "page_after_value" => query(
-            name,
-            string(),
-            "the previous page's next_page_after_value: the id, or `<value>:<id>` when ordering by another path ($null: no value)",
-        ),
-        "page" => query(
-            name,
-            integer(1, None, None),
-            &format!("1-based page number; {}page_after_value", window(limits)),
-        ),
-        _ => return None,
-    })
-}
-
-/// A pagination parameter of the `simple` style.
-pub(super) fn simple_param(name: &str, limits: &Limits) -> Option<Parameter> {
-    Some(match name {
-        "page" => query(
-            name,
-            integer(1, None, Some(1)),
-            &format!(
-                "1-based page number; {}the after cursor of the Link header",
-                window(limits)
-            ),
-        ),
-        "per_page" => query(
-            name,
-            integer(limits.min_size, Some(limits.max_size), Some(limits.default_size)),
-            "records per page",
-        ),
-        "after" => query(name, string(), "a cursor from the `next` link of the Link header"),
-        "before" => query(
-            name,
-            string(),
-            "a cursor from the `prev` or `last` link of the Link header",
-        ),
-        _ => return None,
-    })
 }

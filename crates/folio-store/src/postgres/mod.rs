@@ -554,6 +554,11 @@ impl Store for PostgresStore {
             Some(fields) => fields
                 .iter()
                 .map(|path| {
+                    // PostgreSQL text cannot hold NUL, so no stored key has one: the path
+                    // names nothing (and binding it would fail).
+                    if path.contains('\0') {
+                        return "NULL::text".to_owned();
+                    }
                     params.push(Box::new(path.split('.').map(str::to_owned).collect::<Vec<_>>()));
                     format!("((doc::jsonb) #> ${}::text[])::text", params.len())
                 })
