@@ -9,6 +9,10 @@ median ratio.
 
     python3 bench/harvest.py                 # 100,000 entries, pages of 1000, 5 rounds
     python3 bench/harvest.py --rounds 3 --style simple
+
+With --pin (the default when the machine has two cores or more), the server runs on core 0
+and the client (wrk, or the harvester) on core 1, as if they were on two machines: on two
+cores, a client and a server left to the scheduler take turns on the same core.
 """
 
 import argparse
@@ -32,12 +36,15 @@ def main():
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--style", choices=["jsonapi", "simple"], default="jsonapi")
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
+                    help="server on core 0, client on core 1 (default with two cores or more)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     data_dir = os.path.join(ROOT, "target", "bench-data")
-    server = subprocess.Popen([FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
+    server_core, client_core = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if args.pin else ([], [])
+    server = subprocess.Popen(server_core + [FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
                               "--addr", "127.0.0.1:0", "--max-offset", "unlimited"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -48,10 +55,10 @@ def main():
         ratios = []
         with tempfile.TemporaryDirectory() as tmp:
             for round_ in range(args.rounds):
-                ceiling = wrk(base + middle) * args.page_size
+                ceiling = wrk(client_core, base + middle) * args.page_size
                 out = os.path.join(tmp, f"h{round_}.jsonl")
                 started = time.perf_counter()
-                subprocess.run([FOLIO, "harvest", base + first, "--out", out, "--quiet"], check=True,
+                subprocess.run(client_core + [FOLIO, "harvest", base + first, "--out", out, "--quiet"], check=True,
                                stderr=subprocess.DEVNULL)
                 rate = args.size / (time.perf_counter() - started)
                 ratios.append(rate / ceiling)
@@ -74,8 +81,8 @@ def middle_page(base, first, steps, style):
     return url
 
 
-def wrk(url):
-    out = subprocess.run(["wrk", "-t1", "-c1", "-d4s", url], capture_output=True, text=True, check=True).stdout
+def wrk(core, url):
+    out = subprocess.run(core + ["wrk", "-t1", "-c1", "-d4s", url], capture_output=True, text=True, check=True).stdout
     return float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
 
 

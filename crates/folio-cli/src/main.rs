@@ -5,10 +5,12 @@
 // page[size] and example URLs; escaping them for rustdoc would show the escapes in the help.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
+mod access;
 mod harvest;
 mod import;
 mod secret;
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
     Harvest(harvest::HarvestArgs),
+    Token(token::TokenArgs),
+    Private(token::PrivateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +50,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Harvest(args) => harvest::run(args),
+        Command::Token(args) => token::run_token(args),
+        Command::Private(args) => token::run_private(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

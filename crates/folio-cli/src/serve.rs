@@ -8,9 +8,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use folio_http::{AppState, HttpConfig};
+use folio_http::{AccessHandle, AccessPolicy, AppState, HttpConfig};
 use folio_store::{PostgresStore, SqliteFileStore, SqliteStore, Store, demo};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::access;
 
 /// Serve collections over HTTP in every pagination style.
 ///
@@ -63,6 +65,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
 
+    /// The access file: which collections are private and the tokens that read them (written
+    /// by `folio token` and `folio private`). Without it, DATA_DIR/access.json if it exists;
+    /// without that, every collection is public. Read at start and again on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    access: Option<PathBuf>,
+
     /// Page size of the `jsonapi` style when a request gives no page[size].
     #[arg(long, default_value_t = 25, value_name = "N")]
     jsonapi_default_page_size: u64,
@@ -87,6 +95,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = folio_http::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     max_body_bytes: usize,
 
+    /// The longest a request may take, in seconds, waiting for a slot included (longer: 503
+    /// with `Retry-After: 1`).
+    #[arg(long, default_value_t = folio_http::DEFAULT_REQUEST_TIMEOUT.as_secs_f64(), value_name = "SECONDS",
+          value_parser = parse_seconds)]
+    request_timeout: f64,
+
+    /// Requests answered at once; more wait for a slot, within --request-timeout.
+    #[arg(long, default_value_t = folio_http::DEFAULT_MAX_CONCURRENT_REQUESTS as u32, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_requests: u32,
+
     /// Where capped counts stop: past it, totals say "at least N" (`page[total]=capped`, and
     /// filters with or/not/none, whose exact count may scan the whole collection).
     #[arg(long, default_value_t = folio_http::DEFAULT_COUNT_CAP, value_name = "N")]
@@ -100,6 +119,13 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Clone, Copy)]
 struct MaxOffset(Option<u64>);
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.001..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!("expected seconds between 0.001 and 86400, got `{text}`")),
+    }
+}
 
 fn parse_max_offset(text: &str) -> Result<MaxOffset, String> {
     if text == "unlimited" {
@@ -119,6 +145,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.jsonapi_max_page_size
         );
     }
+    // Read before anything is built, so that a broken access file stops the server at once.
+    let access = access::Location::new(args.access.as_deref(), &args.data_dir);
+    let policy = access.policy().context("cannot load the access file")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let store: Arc<dyn Store> = match (&args.sqlite, &args.postgres) {
         (Some(file), _) => {
@@ -172,6 +201,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.jsonapi.max_size = args.jsonapi_max_page_size;
     config.count_cap = args.count_cap;
     config.max_body_bytes = args.max_body_bytes;
+    config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
+    config.max_concurrent_requests = args.max_concurrent_requests as usize;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),
@@ -203,6 +234,18 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
             }
         }
+        describe_access(&access, policy.as_ref());
+        if let Some(policy) = &policy {
+            for name in policy.private() {
+                if !collections.iter().any(|c| c.schema.name == name) {
+                    tracing::warn!(collection = %name, "private collection does not exist (yet)");
+                }
+            }
+        }
+        let state = AppState::new(store, &secret, config).with_access(policy.unwrap_or_default());
+        // Listening for SIGHUP before the address is printed: from then on a SIGHUP reloads
+        // the access file instead of ending the process.
+        tokio::spawn(reload_on_hangup(access, state.access().clone()));
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -213,13 +256,78 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/entries?page%5Bcursor%5D=1'");
-        let app = folio_http::router(AppState::new(store, &secret, config));
+        let app = folio_http::router(state);
         folio_http::serve(listener, app, shutdown_signal())
             .await
             .context("the server failed")?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Logs what the access policy makes private, naming tokens but nothing of their hashes.
+fn describe_access(access: &access::Location, policy: Option<&AccessPolicy>) {
+    let file = access.path.display();
+    match policy {
+        None => tracing::info!("no access file at {file}: every collection is public"),
+        Some(policy) => {
+            let private: Vec<&str> = policy.private().collect();
+            let tokens: Vec<&str> = policy.tokens().iter().map(|t| t.name.as_str()).collect();
+            tracing::info!(
+                private = %private.join(", "),
+                tokens = %tokens.join(", "),
+                "access file {file}"
+            );
+        }
+    }
+}
+
+/// Reads the access file again on every SIGHUP. A file that cannot be read or is not valid
+/// leaves the policy in force as it was, and says why. The signal handler is installed when
+/// this is called, not when the future first runs.
+fn reload_on_hangup(access: access::Location, handle: AccessHandle) -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    async move {
+        #[cfg(unix)]
+        reload_loop(hangups, &access, &handle).await;
+        #[cfg(not(unix))]
+        let _ = (access, handle);
+    }
+}
+
+#[cfg(unix)]
+async fn reload_loop(
+    hangups: std::io::Result<tokio::signal::unix::Signal>,
+    access: &access::Location,
+    handle: &AccessHandle,
+) {
+    let mut hangups = match hangups {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP: the access file is read only at start");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match access.policy() {
+            // A default file that disappeared would make every collection public: a deleted
+            // file is more likely an accident than a decision, so it takes a restart.
+            Ok(None) if handle.current().private().next().is_some() => tracing::error!(
+                "the access file {} is gone; the previous policy stays in force (restart to serve every collection publicly)",
+                access.path.display()
+            ),
+            Ok(policy) => {
+                describe_access(access, policy.as_ref());
+                handle.replace(policy.unwrap_or_default());
+                tracing::info!("reloaded the access file");
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "cannot reload the access file; the previous policy stays in force"
+            ),
+        }
+    }
 }
 
 /// Builds the demo with a progress bar on a terminal, saying how long it took.

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! where `kind` is after, before or end, `key` is a value count and the tagged values, the
-//! fingerprint is a hash of the query (collection, filter, sort) the token was issued for, and
+//! fingerprint is a hash of the query (collection, filter, sort) the token was issued for and,
+//! on private collections, of the principal it was issued to (see [`Fingerprint::for_reader`]),
+//! and
 //! `tag` is HMAC-SHA256 under the server's secret over everything before it, truncated to 128
 //! bits. The server keeps no cursor state: any process with the same secret accepts the token.
 //! The page size is deliberately not part of the token, so clients may change it between pages.
@@ -36,20 +38,35 @@ pub enum CursorError {
     /// version, or a signature that does not verify (altered or forged).
     #[error("{0}")]
     Invalid(&'static str),
-    /// The token is genuine but was issued for a different collection, filter or sort.
-    #[error("the cursor was issued for a different collection, filter or sort")]
+    /// The token is genuine but was issued for a different collection, filter, sort or
+    /// principal.
+    #[error("the cursor was issued for a different collection, filter, sort or caller")]
     QueryMismatch,
 }
 
-/// A hash of what a cursor is bound to: collection, filter and sort.
+/// A hash of what a cursor is bound to: collection, filter, sort and, when the reader is a
+/// named principal, that principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint([u8; FINGERPRINT_LEN]);
 
 impl Fingerprint {
-    /// The fingerprint of a query.
+    /// The fingerprint of a query read anonymously (what every public collection uses).
     pub fn of(schema: &CollectionSchema, filter: &Filter, sort: &Sort) -> Fingerprint {
+        Fingerprint::for_reader(schema, filter, sort, None)
+    }
+
+    /// The fingerprint of a query read by `reader`: `None` for anonymous reads (the same
+    /// fingerprint as [`Fingerprint::of`], so cursors of public collections stay valid
+    /// whoever presents them), or the name of the principal a private collection is read as,
+    /// so that a cursor issued to one principal does not match the same query of another.
+    ///
+    /// The parts are hashed with their lengths, and a named reader adds a fourth part, so no
+    /// name (not even the empty one) gives the anonymous fingerprint.
+    pub fn for_reader(schema: &CollectionSchema, filter: &Filter, sort: &Sort, reader: Option<&str>) -> Fingerprint {
         let mut h = Sha256::new();
-        for part in [schema.name.as_str(), &filter.canonical(), &sort.to_spec(schema)] {
+        let (canonical, spec) = (filter.canonical(), sort.to_spec(schema));
+        let parts = [Some(schema.name.as_str()), Some(&canonical), Some(&spec), reader];
+        for part in parts.into_iter().flatten() {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }

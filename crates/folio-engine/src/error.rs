@@ -14,9 +14,10 @@ pub enum EngineError {
         /// What was wrong with it.
         source: CursorError,
     },
-    /// A genuine cursor used with a different collection, filter or sort than it was issued for.
+    /// A genuine cursor used with a different collection, filter or sort than it was issued
+    /// for, or by another principal than the one it was issued to.
     #[error(
-        "`{param}`: cursor does not match this query (it was issued for a different collection, filter or sort); keep the filter and sort of the request that returned it, or start again"
+        "`{param}`: cursor does not match this query (it was issued for a different collection, filter, sort or caller); keep the filter, sort and token of the request that returned it, or start again"
     )]
     CursorQueryMismatch {
         /// The parameter that carried the cursor.

@@ -37,6 +37,22 @@ pub const MAX_FILTER_VALUES: usize = 100;
 /// The operators a clause may use.
 pub const OPERATORS: [&str; 9] = ["eq", "gt", "gte", "lt", "lte", "in", "any", "all", "none"];
 
+/// The operators a clause on a path of type `ty` accepts, in the order of [`OPERATORS`]:
+/// `string[]` paths take membership tests, other paths comparisons and value lists.
+pub fn operators_for(ty: FieldType) -> &'static [&'static str] {
+    if ty == FieldType::StringArray {
+        &["eq", "in", "any", "all", "none"]
+    } else {
+        &["eq", "gt", "gte", "lt", "lte", "in", "any", "none"]
+    }
+}
+
+/// Whether operator `op` takes a comma-separated list of values (as a query parameter) or a
+/// JSON list, rather than one value.
+pub fn takes_list(op: &str) -> bool {
+    matches!(op, "in" | "any" | "all" | "none")
+}
+
 /// What a clause asks of a column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
@@ -115,7 +131,7 @@ impl Filter {
         let ctx = Ctx { schema, param };
         let (column, ty) = ctx.resolve(path, "")?;
         let parse = |t: &str| ctx.parse_text(t, ty, path);
-        let operand = if matches!(op, "in" | "any" | "all" | "none") {
+        let operand = if takes_list(op) {
             Operand::List(text.split(',').map(parse).collect::<Result<_, _>>()?)
         } else {
             Operand::One(parse(text)?)

@@ -72,7 +72,7 @@ impl Limits {
 /// Parses a non-negative whole number given as text, with an error naming `param` and saying
 /// what is `allowed`.
 pub fn parse_count(text: &str, param: &str, allowed: &str) -> Result<u64, EngineError> {
-    let t = text.trim();
+    let t = text;
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         let what = if t.starts_with('-') && t[1..].bytes().all(|b| b.is_ascii_digit()) && t.len() > 1 {
             "is negative"

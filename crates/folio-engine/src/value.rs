@@ -72,6 +72,7 @@ impl Value {
             got: short(&json.to_string()),
         };
         match (ty, json) {
+            (FieldType::String, J::String(s)) if s.contains('\0') => Err(nul(s)),
             (FieldType::String, J::String(s)) => Ok(Value::Text(s.clone())),
             (FieldType::Integer, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(mismatch),
             (FieldType::Float, J::Number(n)) => n
@@ -99,6 +100,7 @@ impl Value {
             got: short(text),
         };
         match ty {
+            FieldType::String | FieldType::StringArray if text.contains('\0') => Err(nul(text)),
             FieldType::String | FieldType::StringArray => Ok(Value::Text(text.to_owned())),
             FieldType::Integer => text.parse().map(Value::Int).map_err(|_| mismatch()),
             FieldType::Float => text
@@ -128,7 +130,11 @@ pub fn string_array(json: Option<&serde_json::Value>) -> Result<Vec<String>, Typ
         None | Some(J::Null) => Ok(Vec::new()),
         Some(J::Array(items)) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| mismatch(i)))
+            .map(|i| match i.as_str() {
+                Some(s) if s.contains('\0') => Err(nul(s)),
+                Some(s) => Ok(s.to_owned()),
+                None => Err(mismatch(i)),
+            })
             .collect(),
         Some(other) => Err(mismatch(other)),
     }
@@ -171,6 +177,16 @@ fn cmp_int_float(a: i64, b: f64) -> Ordering {
     })
 }
 
+/// Text holding U+0000, which no value may: PostgreSQL cannot store it, so neither store
+/// holds one, and a filter, key or id naming one would otherwise fail in SQL instead of
+/// being refused.
+fn nul(text: &str) -> TypeMismatch {
+    TypeMismatch {
+        expected: "text without NUL characters (U+0000)",
+        got: short(&text.replace('\0', "\\u0000")),
+    }
+}
+
 fn expected(ty: FieldType) -> &'static str {
     match ty {
         FieldType::String => "a string",
@@ -187,5 +203,26 @@ fn short(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("`{}…`", &text[..cut]),
         None => format!("`{text}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn text_never_holds_nul() {
+        for ty in [FieldType::String, FieldType::StringArray] {
+            let e = Value::parse("a\0b", ty).unwrap_err();
+            assert!(
+                e.to_string().contains("NUL") && e.to_string().contains("a\\u0000b"),
+                "{e}"
+            );
+        }
+        assert!(Value::from_json(Some(&json!("a\u{0}b")), FieldType::String).is_err());
+        assert!(string_array(Some(&json!(["ok", "a\u{0}b"]))).is_err());
+        assert_eq!(Value::parse("ab", FieldType::String).unwrap(), Value::Text("ab".into()));
     }
 }

@@ -11,9 +11,15 @@ pub enum ApiError {
     /// The request is malformed or outside the limits (the client's fault).
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// No collection of that name.
+    /// No collection of that name, or a private one the caller's token does not grant (the
+    /// two must be indistinguishable).
     #[error("collection `{0}` not found")]
     UnknownCollection(String),
+    /// A private collection asked for without a bearer token.
+    #[error(
+        "collection `{0}` is private; send a token that grants it as `Authorization: Bearer <token>` (query parameters never carry tokens)"
+    )]
+    Unauthorized(String),
     /// A request body over the size limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     BodyTooLarge {
@@ -33,6 +39,19 @@ pub enum ApiError {
         collection: String,
         /// The id asked for, as given.
         id: String,
+    },
+    /// A route that exists, asked with a method it does not take.
+    #[error("`{0}` is not allowed on this endpoint; the `Allow` header lists the methods that are")]
+    MethodNotAllowed(String),
+    /// A request body sent as something other than JSON.
+    #[error("`content-type` is `{0}`; send the body as JSON, with `content-type: application/json`")]
+    UnsupportedMediaType(String),
+    /// The request was not answered within the time limit (waiting for a free slot
+    /// included): the server is busy or the request is expensive.
+    #[error("the request was not answered within the limit of {}; retry later", humanize(*.limit))]
+    TimedOut {
+        /// The limit.
+        limit: std::time::Duration,
     },
     /// The store failed (the server's fault). Its detail is logged, never sent.
     #[error("internal error")]
@@ -57,7 +76,7 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "cursor-query-mismatch" => (
             "Cursor does not match this query",
-            "The cursor was issued for another collection, filter or sort. Keep those unchanged while following links.",
+            "The cursor was issued for another collection, filter or sort, or to another token holder. Keep those unchanged while following links.",
         ),
         "page-size-exceeded" => (
             "Page size exceeded",
@@ -76,10 +95,26 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
             "The sort names a path that is not indexed or cannot be sorted. The detail lists the sortable paths.",
         ),
         "unknown-collection" => ("Unknown collection", "No collection has this name."),
+        "authentication-required" => (
+            "Authentication required",
+            "The collection is private. Send a bearer token that grants it: `Authorization: Bearer <token>`.",
+        ),
         "unknown-record" => ("Unknown record", "No record of the collection has this id."),
         "not-found" => ("Not found", "No endpoint at this path."),
         "body-too-large" => ("Request body too large", "The request body is over the server's limit."),
         "invalid-body" => ("Invalid request body", "The request body is not a JSON object."),
+        "method-not-allowed" => (
+            "Method not allowed",
+            "The endpoint exists but does not take this method; the Allow header lists the ones it takes.",
+        ),
+        "unsupported-media-type" => (
+            "Unsupported media type",
+            "Request bodies are JSON, sent with content-type: application/json.",
+        ),
+        "request-timeout" => (
+            "Request timed out",
+            "The server did not answer within its time limit (it was busy, or the request was expensive). Retry after the time Retry-After gives.",
+        ),
         "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
         _ => return None,
     })
@@ -102,8 +137,12 @@ impl ApiError {
             ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
                 StatusCode::NOT_FOUND
             }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,9 +153,13 @@ impl ApiError {
             ApiError::Engine(e) => e.code(),
             ApiError::UnknownCollection(_) => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
+            ApiError::Unauthorized(_) => "authentication-required",
             ApiError::UnknownRoute(_) => "not-found",
             ApiError::BodyTooLarge { .. } => "body-too-large",
             ApiError::InvalidBody(_) => "invalid-body",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::TimedOut { .. } => "request-timeout",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -146,7 +189,17 @@ impl ApiError {
     pub(crate) fn log(&self) {
         match self {
             ApiError::Internal(source) => tracing::error!(error = %source, "request failed"),
+            ApiError::TimedOut { .. } => tracing::warn!(detail = %self, "request timed out"),
             other => tracing::debug!(code = other.code(), detail = %other, "request rejected"),
         }
+    }
+}
+
+/// A duration as people write it: `30 s`, `250 ms`.
+fn humanize(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }

@@ -24,6 +24,7 @@ use folio_store::{Count, Query};
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -31,7 +32,7 @@ use crate::params::{self, invalid};
 use crate::state::{AppState, HttpConfig};
 
 /// The pagination parameters of this style.
-const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
+pub(crate) const PAGINATION: [&str; 5] = ["limit", "page", "with_count", "pagination_type", "search_after"];
 
 /// The routes of this style, to be nested under `/hal`.
 pub fn routes() -> Router<AppState> {
@@ -45,9 +46,13 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
     match state
-        .record(&collection, &id)
+        .record(&caller, &collection, &id)
         .await
         .and_then(|(_, _, doc)| item(&collection, &id, &doc))
     {
@@ -56,8 +61,13 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
     }
 }
 
-async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    list_page(&state, &collection, raw.as_deref())
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    list_page(&state, &caller, &collection, raw.as_deref())
         .await
         .unwrap_or_else(|e| error(&e))
 }
@@ -163,8 +173,13 @@ pub fn parse_list(
     })
 }
 
-async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.hal;
     let ListRequest {
         query,
@@ -194,10 +209,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
     };
 
     let count = if with_count { Count::Exact } else { Count::Skip };
-    let result = state
-        .store
-        .page(&query, &plan(&query.sort, position, limit), count)
-        .await?;
+    let result = state.page(&query, &plan(&query.sort, position, limit), count).await?;
     let page = result.page;
 
     let mut links: Vec<(&str, String)> = Vec::new();

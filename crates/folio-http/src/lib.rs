@@ -7,6 +7,8 @@
 //! - [`ApiError`] is the one error type of the API: its status is decided in one place and
 //!   each style renders it in its own error shape.
 //! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//! - [`AccessPolicy`] makes collections private: readable only with a bearer token that
+//!   grants them ([`AppState::with_access`]).
 //!
 //! This is the only crate that knows HTTP and JSON wire shapes.
 //!
@@ -24,11 +26,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod access;
 mod body;
+mod browse;
 mod error;
+mod guard;
 pub mod hal;
 pub mod jsonapi;
 mod links;
+pub mod openapi;
 mod params;
 pub mod query;
 pub mod simple;
@@ -40,21 +46,31 @@ use axum::Router;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
-pub use state::{AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, HttpConfig};
+pub use state::{
+    AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT,
+    HttpConfig,
+};
 
-/// Builds the application: every style under its prefix, plus a small index at `/`.
+/// Builds the application: every style under its prefix, the OpenAPI document and its
+/// reference at `/openapi.json` and `/docs`, and the browse pages at `/` and `/browse`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
+    let guard = guard::Guard::new(&state.config);
+    let app = Router::new()
+        .merge(browse::routes())
         .nest("/jsonapi", jsonapi::routes())
         .nest("/hal", hal::routes())
         .nest("/query", query::routes())
         .nest("/simple", simple::routes())
         .route("/problems/{code}", get(problem_type))
+        .merge(openapi::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
+        .layer(TraceLayer::new_for_http());
+    access::protect(app)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
@@ -67,6 +83,10 @@ pub async fn serve(
 }
 
 /// Paths outside every style: an RFC 9457 problem.
+async fn method_not_allowed(method: axum::http::Method) -> axum::response::Response {
+    simple::problem(&ApiError::MethodNotAllowed(method.to_string()))
+}
+
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     simple::problem(&ApiError::UnknownRoute(format!(
         "{}; GET / lists the styles and collections",
@@ -84,13 +104,4 @@ async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) ->
         }
         None => simple::problem(&ApiError::UnknownRoute(format!("/problems/{code}"))),
     }
-}
-
-/// `GET /`: where the styles live.
-async fn index() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "name": "folio",
-        "styles": {"jsonapi": "/jsonapi", "hal": "/hal", "query": "/query", "simple": "/simple"},
-        "collections": "/jsonapi",
-    }))
 }

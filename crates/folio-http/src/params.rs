@@ -1,6 +1,9 @@
 //! Reading requests: query-string pairs, misspelled parameter names, bounded JSON bodies.
 
 use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 use folio_engine::EngineError;
@@ -102,15 +105,30 @@ pub(crate) fn text(map: &serde_json::Map<String, serde_json::Value>, name: &str)
     }
 }
 
-/// Reads a request body of at most `limit` bytes as a JSON object.
-pub(crate) async fn json_body(body: Body, limit: usize) -> Result<serde_json::Value, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::BodyTooLarge { limit })?;
+/// How much of a body over the limit is still read, and thrown away, before the 413: a
+/// connection closed on a client still sending is reset, and the client would see the reset
+/// instead of the answer. Bodies declared larger than this, or sent with
+/// `Expect: 100-continue`, are refused before any of them is read.
+const DRAIN_LIMIT: u64 = 64 << 20;
+
+/// Reads a request body of at most `limit` bytes as a JSON object (see [`json_object`]). A
+/// body sent with a content type other than JSON (`application/json` or `+json`) is refused;
+/// one sent without any is read as JSON.
+pub(crate) async fn json_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = read_body(&parts.headers, body, limit).await?;
+    if let Some(value) = parts.headers.get(header::CONTENT_TYPE) {
+        let text = value.to_str().unwrap_or("(not text)");
+        let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType(text.to_owned()));
+        }
+    }
     json_object(&bytes, limit)
 }
 
-/// Reads a request body already in memory as a JSON object; the empty body is `{}`.
+/// Reads a request body already in memory as a JSON object; the empty body is `{}`, and a
+/// body over `limit` bytes is refused.
 pub(crate) fn json_object(bytes: &[u8], limit: usize) -> Result<serde_json::Value, ApiError> {
     if bytes.len() > limit {
         return Err(ApiError::BodyTooLarge { limit });
@@ -123,6 +141,37 @@ pub(crate) fn json_object(bytes: &[u8], limit: usize) -> Result<serde_json::Valu
         Ok(_) => Err(ApiError::InvalidBody("is not a JSON object".into())),
         Err(e) => Err(ApiError::InvalidBody(format!("is not JSON: {e}"))),
     }
+}
+
+/// Reads a body of at most `limit` bytes (see [`DRAIN_LIMIT`] for what happens past it).
+async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = ApiError::BodyTooLarge { limit };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let waits = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if declared.is_some_and(|n| n > DRAIN_LIMIT || (waits && n > limit as u64)) {
+        return Err(too_large);
+    }
+    let mut buffer = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::InvalidBody(format!("could not be read: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen <= limit as u64 {
+            buffer.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > limit as u64 {
+        return Err(too_large);
+    }
+    Ok(buffer)
 }
 
 /// The Levenshtein distance between two short names.

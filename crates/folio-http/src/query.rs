@@ -19,7 +19,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -30,6 +29,7 @@ use folio_store::{Count, Query};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -37,7 +37,7 @@ use crate::params::{self, invalid};
 use crate::state::{AppState, HttpConfig};
 
 /// The fields of `pagination`.
-const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
+pub(crate) const PAGINATION: [&str; 5] = ["page_size", "order_by", "order", "page_after_value", "page"];
 
 /// The routes of this style, to be nested under `/query`.
 pub fn routes() -> Router<AppState> {
@@ -72,26 +72,40 @@ struct Request {
     page: Option<Json>,
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((_, _, doc)) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
         Err(e) => error(&e, Origin::Path),
     }
 }
 
-async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+async fn list_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
     let run = async {
-        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let body = params::json_body(request, state.config.max_body_bytes).await?;
         let request = request_from_body(&body)?;
-        list_page(&state, &collection, request, "pagination.").await
+        list_page(&state, &caller, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Body))
 }
 
-async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let run = async {
         let request = request_from_pairs(raw.as_deref())?;
-        list_page(&state, &collection, request, "").await
+        list_page(&state, &caller, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| error(&e, Origin::Query))
 }
@@ -304,8 +318,14 @@ fn check(
 
 /// Runs a request; `prefix` is how pagination fields are named in errors (`pagination.` in
 /// bodies).
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    req: Request,
+    prefix: &str,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.query;
     let ListRequest {
         query,
@@ -320,7 +340,6 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         page_after_value,
     } = check(schema, req, &state.config, prefix)?;
     let result = state
-        .store
         .page(&query, &plan(&query.sort, position, page_size), Count::Exact)
         .await?;
     let page = result.page;
@@ -423,6 +442,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
         other => other,
     };
     let mut loc = vec![json!(match (origin, e) {
+        (_, ApiError::Unauthorized(_)) => "header",
         (_, ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_)) => "path",
         (Origin::Body, _) => "body",
         (Origin::Query, _) => "query",
@@ -431,6 +451,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
     match e.param() {
         Some(param) => loc.extend(param.split('.').map(|p| json!(p))),
         None if matches!(e, ApiError::UnknownCollection(_)) => loc.push(json!("collection")),
+        None if matches!(e, ApiError::Unauthorized(_)) => loc.push(json!("authorization")),
         None => {}
     }
     let body = json!({"detail": [{"loc": loc, "msg": e.detail(), "type": e.code()}]});

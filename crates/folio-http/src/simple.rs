@@ -15,7 +15,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +24,7 @@ use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Position,
 use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
+use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
@@ -32,7 +32,7 @@ use crate::params::{self, invalid};
 use crate::state::{AppState, HttpConfig, decode_cursor};
 
 /// The pagination parameters of this style.
-const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
+pub(crate) const PAGINATION: [&str; 4] = ["page", "per_page", "after", "before"];
 
 /// Clarifai's status for a successful request.
 const OK: (u32, &str) = (10000, "Ok");
@@ -50,8 +50,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((_, _, doc)) => {
             let status = json!({"code": OK.0, "description": OK.1});
             respond(
@@ -64,19 +68,29 @@ async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String
     }
 }
 
-async fn list_get(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let run = async {
         let request = request_from_pairs(raw.as_deref())?;
-        list_page(&state, &collection, request, "").await
+        list_page(&state, &caller, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
-async fn list_post(State(state): State<AppState>, Path(collection): Path<String>, body: Body) -> Response {
+async fn list_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
     let run = async {
-        let body = params::json_body(body, state.config.max_body_bytes).await?;
+        let body = params::json_body(request, state.config.max_body_bytes).await?;
         let request = request_from_body(&body)?;
-        list_page(&state, &collection, request, "pagination.").await
+        list_page(&state, &caller, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
@@ -103,28 +117,31 @@ impl ListRequest {
 
 /// Parses and validates the query string `raw` of `GET /simple/{collection}` for the
 /// collection with `schema`, under the `simple` limits of `config`, verifying cursors with
-/// `codec`: everything the handler checks before it asks the store for anything.
+/// `codec` as issued to the principal `reader` (`None`: anonymous, and every public
+/// collection): everything the handler checks before it asks the store for anything.
 pub fn parse_get(
     codec: &CursorCodec,
+    reader: Option<&str>,
     schema: Arc<CollectionSchema>,
     raw: Option<&str>,
     config: &HttpConfig,
 ) -> Result<ListRequest, ApiError> {
     let request = request_from_pairs(raw)?;
-    check(codec, schema, request, config, "")
+    check(codec, reader, schema, request, config, "")
 }
 
 /// Parses and validates the body of `POST /simple/{collection}/searches` as
 /// [`parse_get`] does a query string; bodies over `config.max_body_bytes` are rejected.
 pub fn parse_post(
     codec: &CursorCodec,
+    reader: Option<&str>,
     schema: Arc<CollectionSchema>,
     body: &[u8],
     config: &HttpConfig,
 ) -> Result<ListRequest, ApiError> {
     let json = params::json_object(body, config.max_body_bytes)?;
     let request = request_from_body(&json)?;
-    check(codec, schema, request, config, "pagination.")
+    check(codec, reader, schema, request, config, "pagination.")
 }
 
 /// A request as given, before it is checked against a schema.
@@ -172,6 +189,7 @@ fn request_from_body(body: &Json) -> Result<Request, EngineError> {
 /// pagination fields are named in errors (`pagination.` in bodies).
 fn check(
     codec: &CursorCodec,
+    reader: Option<&str>,
     schema: Arc<CollectionSchema>,
     req: Request,
     config: &HttpConfig,
@@ -210,14 +228,14 @@ fn check(
             (Position::Offset(offset), Some(number))
         }
         (None, Some(token), None) => {
-            let position = match decode_cursor(codec, &query, token, &name("after"))? {
+            let position = match decode_cursor(codec, reader, &query, token, &name("after"))? {
                 Position::After(k) | Position::Before(k) => Position::After(k),
                 other => other,
             };
             (position, None)
         }
         (None, None, Some(token)) => {
-            let position = match decode_cursor(codec, &query, token, &name("before"))? {
+            let position = match decode_cursor(codec, reader, &query, token, &name("before"))? {
                 Position::After(k) | Position::Before(k) => Position::Before(k),
                 other => other,
             };
@@ -241,8 +259,14 @@ fn check(
     })
 }
 
-async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &str) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    req: Request,
+    prefix: &str,
+) -> Result<Response, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.simple;
     let ListRequest {
         query,
@@ -250,9 +274,15 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
         per_page,
         position,
         page_number,
-    } = check(state.codec(), schema, req, &state.config, prefix)?;
+    } = check(
+        state.codec(),
+        caller.reader(collection),
+        schema,
+        req,
+        &state.config,
+        prefix,
+    )?;
     let result = state
-        .store
         .page(&query, &plan(&query.sort, position, per_page), Count::Exact)
         .await?;
     let page = result.page;
@@ -269,7 +299,8 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
             .check_offset((n - 1).saturating_mul(per_page), per_page, "", "")
             .is_ok()
     };
-    let cursor = |param: &str, position: &Position| base.with(&[(param, state.cursor(&query, position))]).href();
+    let cursor =
+        |param: &str, position: &Position| base.with(&[(param, state.cursor(caller, &query, position))]).href();
     let mut out: Vec<(&str, String)> = Vec::new();
     if let Some(key) = &page.next {
         out.push((
@@ -317,7 +348,7 @@ async fn list_page(state: &AppState, collection: &str, req: Request, prefix: &st
 
 /// The key of one record in a response: the collection's name without a trailing `s`
 /// (`entries` gives `entry`, `inputs` gives `input`), as Clarifai names them.
-fn singular(collection: &str) -> String {
+pub(crate) fn singular(collection: &str) -> String {
     match collection.strip_suffix("ies") {
         Some(stem) if !stem.is_empty() => format!("{stem}y"),
         _ => collection

@@ -1,11 +1,17 @@
-//! What every handler shares: the store, the cursor codec and the limits.
+//! What every handler shares: the store, the cursor codec, the limits and the access policy.
+//!
+//! The store is private to this module: handlers reach collections only through
+//! [`AppState::schema`], [`AppState::collections`] and [`AppState::record`], which ask the
+//! [`Caller`] first, so no style can read a private collection without the access check.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use folio_engine::limits::DEFAULT_MAX_OFFSET;
-use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limits, Position, Value};
-use folio_store::{Query, Store};
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limits, Plan, Position, Value};
+use folio_store::{CollectionInfo, Count, PageResult, Query, Store};
 
+use crate::access::{AccessHandle, AccessPolicy, Caller};
 use crate::error::ApiError;
 
 /// Limits of the HTTP API, per style.
@@ -24,6 +30,11 @@ pub struct HttpConfig {
     pub count_cap: u64,
     /// The largest request body accepted (larger: 413).
     pub max_body_bytes: usize,
+    /// The longest a request may take, waiting for a slot included (longer: 503 with
+    /// `Retry-After`).
+    pub request_timeout: Duration,
+    /// Requests answered at once; more wait for a slot, within `request_timeout`.
+    pub max_concurrent_requests: usize,
 }
 
 /// The default [`HttpConfig::count_cap`].
@@ -31,6 +42,14 @@ pub const DEFAULT_COUNT_CAP: u64 = 10_000;
 
 /// The default [`HttpConfig::max_body_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The default [`HttpConfig::request_timeout`]: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`HttpConfig::max_concurrent_requests`]: enough for every read connection
+/// to stay busy with requests queued behind it, few enough that the largest pages (10,000
+/// records, about 10 MB each) cannot exhaust memory.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 128;
 
 impl HttpConfig {
     /// The default limits with the offset window set to `max_offset` for every style.
@@ -48,6 +67,8 @@ impl HttpConfig {
             simple: limits(1, 128, 1000),
             count_cap: DEFAULT_COUNT_CAP,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }
@@ -61,24 +82,58 @@ impl Default for HttpConfig {
 /// The state shared by all handlers; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub(crate) store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     codec: CursorCodec,
     pub(crate) config: HttpConfig,
+    access: AccessHandle,
 }
 
 impl AppState {
-    /// State over `store`, signing cursors with `secret`.
+    /// State over `store`, signing cursors with `secret`, with every collection public.
     pub fn new(store: Arc<dyn Store>, secret: &[u8], config: HttpConfig) -> AppState {
         AppState {
             store,
             codec: CursorCodec::new(secret),
             config,
+            access: AccessHandle::new(AccessPolicy::public()),
         }
     }
 
-    /// The cursor token for a keyset position of `query`.
-    pub(crate) fn cursor(&self, query: &Query, position: &Position) -> String {
-        self.codec.encode(fingerprint(query), position)
+    /// This state with `policy` deciding which collections are private and who reads them.
+    pub fn with_access(mut self, policy: AccessPolicy) -> AppState {
+        // A handle of its own: clones of the state this came from keep theirs.
+        self.access = AccessHandle::new(policy);
+        self
+    }
+
+    /// The handle through which the access policy can be replaced while the server runs.
+    pub fn access(&self) -> &AccessHandle {
+        &self.access
+    }
+
+    /// The schema of `collection`, if `caller` may read it (see [`Caller::check`]).
+    pub(crate) async fn schema(&self, caller: &Caller, collection: &str) -> Result<Arc<CollectionSchema>, ApiError> {
+        caller.check(collection)?;
+        Ok(self.store.schema(collection).await?)
+    }
+
+    /// The collections `caller` may read: listings never show the others.
+    pub(crate) async fn collections(&self, caller: &Caller) -> Result<Vec<CollectionInfo>, ApiError> {
+        let mut infos = self.store.collections().await?;
+        infos.retain(|info| caller.sees(&info.schema.name));
+        Ok(infos)
+    }
+
+    /// Runs a page plan. The query's schema comes from [`AppState::schema`], so the access
+    /// check has been made.
+    pub(crate) async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, ApiError> {
+        Ok(self.store.page(query, plan, count).await?)
+    }
+
+    /// The cursor token for a keyset position of `query`, bound to the principal `caller`
+    /// reads the collection as.
+    pub(crate) fn cursor(&self, caller: &Caller, query: &Query, position: &Position) -> String {
+        self.codec.encode(fingerprint(caller, query), position)
     }
 
     /// The codec that signs and verifies this server's cursors.
@@ -87,27 +142,33 @@ impl AppState {
     }
 }
 
-/// Decodes the cursor token given in `param` for `query` with `codec`.
+/// Decodes the cursor token given in `param` for `query` with `codec`, as read by the
+/// principal `reader` (what [`Caller::reader`] names for the query's collection; `None` for
+/// anonymous and for every public collection): a token issued for another query, or to
+/// another principal, is a `cursor-query-mismatch`.
 pub(crate) fn decode_cursor(
     codec: &CursorCodec,
+    reader: Option<&str>,
     query: &Query,
     token: &str,
     param: &str,
 ) -> Result<Position, EngineError> {
     codec
-        .decode(token, fingerprint(query), &query.sort)
+        .decode(token, fingerprint_for(reader, query), &query.sort)
         .map_err(|e| EngineError::cursor(param, e))
 }
 
 impl AppState {
-    /// The record `id` of `collection`, with the collection's schema and the id as a value;
-    /// an id that cannot have the collection's id type names no record.
+    /// The record `id` of `collection`, if `caller` may read the collection, with the
+    /// collection's schema and the id as a value; an id that cannot have the collection's id
+    /// type names no record.
     pub(crate) async fn record(
         &self,
+        caller: &Caller,
         collection: &str,
         id: &str,
     ) -> Result<(Arc<CollectionSchema>, Value, String), ApiError> {
-        let schema = self.store.schema(collection).await?;
+        let schema = self.schema(caller, collection).await?;
         let unknown = || ApiError::UnknownRecord {
             collection: collection.to_owned(),
             id: id.to_owned(),
@@ -118,6 +179,14 @@ impl AppState {
     }
 }
 
-fn fingerprint(query: &Query) -> Fingerprint {
-    Fingerprint::of(&query.schema, &query.filter, &query.sort)
+/// What a cursor is bound to: the query and, on a private collection, the principal. Search-after
+/// keys (`transparent`) are values a client may read and write, not credentials, so they are
+/// bound to nothing; requests that carry them pass the same access check as any other.
+fn fingerprint(caller: &Caller, query: &Query) -> Fingerprint {
+    fingerprint_for(caller.reader(&query.schema.name), query)
+}
+
+/// What a cursor is bound to when `query` is read as the principal `reader`.
+fn fingerprint_for(reader: Option<&str>, query: &Query) -> Fingerprint {
+    Fingerprint::for_reader(&query.schema, &query.filter, &query.sort, reader)
 }

@@ -1,5 +1,8 @@
 //! Tests of the `folio` binary as users run it.
 
+mod access;
+mod browser;
+mod crash;
 mod harvest;
 mod import;
 mod postgres;

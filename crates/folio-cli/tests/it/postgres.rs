@@ -137,3 +137,75 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
         "{stderr}"
     );
 }
+
+/// PostgreSQL text cannot hold NUL (U+0000): values, ids and keys holding one are refused
+/// before SQL, projected paths holding one name nothing, and an import of such a value stops
+/// with its line instead of failing in the database.
+#[test]
+fn nul_characters_are_refused_before_postgresql() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("n.jsonl");
+    let docs: String = (0..5)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"id": format!("r{i}"), "name": format!("n{i}"), "tags": ["a"]})
+            )
+        })
+        .collect();
+    std::fs::write(&file, docs).unwrap();
+    let import = |path: &std::path::Path| {
+        folio(&[
+            "import",
+            path.to_str().unwrap(),
+            "--collection",
+            "n",
+            "--id",
+            "id",
+            "--index",
+            "name:string",
+            "--index",
+            "tags:string[]",
+            "--postgres",
+            &pg.url,
+        ])
+    };
+    let out = import(&file);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"id\": \"r9\", \"name\": \"a\\u0000b\", \"tags\": []}\n").unwrap();
+    let out = import(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("line 1") && stderr.contains("NUL"),
+        "{stderr}"
+    );
+
+    let server = serve_with_secret(&dir.path().join("d"), &["--postgres", pg.url.as_str()], Some(SECRET));
+    rt.block_on(async {
+        let filter = "%7B%22name%22%3A%22a%5Cu0000b%22%7D";
+        for (path, status) in [
+            ("/jsonapi/n?fields[n]=name,a%00b".to_owned(), 200),
+            ("/jsonapi/n?filter[name]=a%00b".to_owned(), 400),
+            ("/jsonapi/n?filter[tags][all]=a,b%00".to_owned(), 400),
+            (format!("/simple/n?query={filter}"), 400),
+            ("/jsonapi/n/r%001".to_owned(), 404),
+            ("/hal/n?pagination_type=search_after&search_after=r%001".to_owned(), 400),
+            ("/query/n?order_by=name&page_after_value=a%00:r1".to_owned(), 422),
+        ] {
+            let response = reqwest::get(format!("{}{path}", server.base)).await.unwrap();
+            assert_eq!(
+                response.status().as_u16(),
+                status,
+                "{path}: {}",
+                response.text().await.unwrap()
+            );
+        }
+        let (_, body) = get_json(&format!("{}/jsonapi/n?fields[n]=name,a%00b", server.base)).await;
+        assert_eq!(body["data"][0]["attributes"], json!({"name": "n0"}));
+    });
+}

@@ -27,19 +27,27 @@ pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Server {
 
 /// [`serve`] with `FOLIO_SECRET` set to `secret`.
 pub(crate) fn serve_with_secret(data_dir: &Path, args: &[&str], secret: Option<&str>) -> Server {
+    serve_with(data_dir, args, |command| {
+        match secret {
+            Some(secret) => command.env("FOLIO_SECRET", secret),
+            None => command.env_remove("FOLIO_SECRET"),
+        };
+    })
+}
+
+/// [`serve`] with the command adjusted by `configure` (environment, where stderr goes)
+/// before it starts.
+pub(crate) fn serve_with(data_dir: &Path, args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
-    match secret {
-        Some(secret) => command.env("FOLIO_SECRET", secret),
-        None => command.env_remove("FOLIO_SECRET"),
-    };
-    let mut child = command
+    command
+        .env_remove("FOLIO_SECRET")
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the folio binary starts");
+        .stderr(Stdio::null());
+    configure(&mut command);
+    let mut child = command.spawn().expect("the folio binary starts");
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)

@@ -139,3 +139,28 @@ fn non_finite_floats_are_malformed() {
     let token = codec.encode(fp, &finite);
     assert_eq!(codec.decode(&token, fp, &sort), Ok(finite));
 }
+
+#[test]
+fn a_cursor_is_bound_to_its_reader() {
+    let (sort, anonymous) = setup("p");
+    let schema = schema();
+    let reader = |name| Fingerprint::for_reader(&schema, &Filter::all(), &sort, name);
+    assert_eq!(reader(None), anonymous, "anonymous reads keep the fingerprint of `of`");
+    let codec = CursorCodec::new(b"secret");
+    let position = Position::After(vec![Value::Text("x".into()), Value::Text("id".into())]);
+    let token = codec.encode(reader(Some("alice")), &position);
+    assert_eq!(codec.decode(&token, reader(Some("alice")), &sort), Ok(position));
+    for other in [None, Some("bob"), Some(""), Some("alice "), Some("Alice")] {
+        assert_eq!(
+            codec.decode(&token, reader(other), &sort),
+            Err(CursorError::QueryMismatch),
+            "{other:?}"
+        );
+    }
+    // An anonymous token does not match a named reader either, not even the empty name.
+    let public = codec.encode(anonymous, &Position::End);
+    assert_eq!(
+        codec.decode(&public, reader(Some("")), &sort),
+        Err(CursorError::QueryMismatch)
+    );
+}

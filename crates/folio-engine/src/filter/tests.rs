@@ -118,3 +118,26 @@ fn text_parameters_build_the_same_filters() {
     assert!(f.is_seekable());
     assert!(!parse(json!({"or": [{"n": 1}]})).unwrap().is_seekable());
 }
+
+#[test]
+fn operators_for_lists_exactly_the_accepted_operators() {
+    let sample = |ty| match ty {
+        FieldType::Integer => "1",
+        FieldType::Float => "1.5",
+        FieldType::Boolean => "true",
+        FieldType::Timestamp => "2021-01-01T00:00:00Z",
+        FieldType::String | FieldType::StringArray => "a",
+    };
+    for ty in FieldType::ALL {
+        let schema = CollectionSchema {
+            name: "c".into(),
+            id_path: "id".into(),
+            id_type: IdType::String,
+            indexed: vec![IndexedPath { path: "p".into(), ty }],
+        };
+        for op in OPERATORS {
+            let accepted = Filter::all().push_text(&schema, "p", op, sample(ty), "f").is_ok();
+            assert_eq!(accepted, operators_for(ty).contains(&op), "{ty} {op}");
+        }
+    }
+}

@@ -16,22 +16,22 @@ use crate::links::{self};
 
 /// The `links` of a list document.
 #[derive(Debug, Default)]
-pub(super) struct Links {
-    pub(super) self_: String,
-    pub(super) first: Option<String>,
-    pub(super) prev: Option<String>,
-    pub(super) next: Option<String>,
-    pub(super) last: Option<String>,
+pub(crate) struct Links {
+    pub(crate) self_: String,
+    pub(crate) first: Option<String>,
+    pub(crate) prev: Option<String>,
+    pub(crate) next: Option<String>,
+    pub(crate) last: Option<String>,
 }
 
 /// The `meta` of a list document.
 #[derive(Debug)]
-pub(super) struct Meta {
-    pub(super) total: Option<Total>,
-    pub(super) total_pages: Option<u64>,
-    pub(super) page: Option<u64>,
-    pub(super) size: u64,
-    pub(super) limits: Limits,
+pub(crate) struct Meta {
+    pub(crate) total: Option<Total>,
+    pub(crate) total_pages: Option<u64>,
+    pub(crate) page: Option<u64>,
+    pub(crate) size: u64,
+    pub(crate) limits: Limits,
 }
 
 #[derive(Serialize)]

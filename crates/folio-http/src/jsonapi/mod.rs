@@ -21,12 +21,14 @@ use folio_engine::Position;
 use folio_engine::page::plan;
 use folio_store::Count;
 
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::state::AppState;
-use document::{Links, Meta};
+pub(crate) use document::{Links, Meta};
+use request::TotalMode;
 pub use request::{ListRequest, parse_list};
-use request::{Mode, TotalMode};
+pub(crate) use request::{Mode, PAGE_PARAMS};
 
 /// The media type of JSON:API documents.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -47,30 +49,73 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn collections(State(state): State<AppState>) -> Response {
-    match state.store.collections().await {
+async fn collections(State(state): State<AppState>, caller: Caller) -> Response {
+    match state.collections(&caller).await {
         Ok(infos) => document::collections(&infos),
-        Err(e) => document::error(&e.into()),
+        Err(e) => document::error(&e),
     }
 }
 
-async fn one(State(state): State<AppState>, Path((collection, id)): Path<(String, String)>) -> Response {
-    match state.record(&collection, &id).await {
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((collection, id)): Path<(String, String)>,
+) -> Response {
+    match state.record(&caller, &collection, &id).await {
         Ok((schema, key, doc)) => document::record(&schema, &key, &doc),
         Err(e) => document::error(&e),
     }
 }
 
-async fn list(State(state): State<AppState>, Path(collection): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    list_page(&state, &collection, raw.as_deref())
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    list_page(&state, &caller, &collection, raw.as_deref())
         .await
         .unwrap_or_else(|e| document::error(&e))
 }
 
-async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Result<Response, ApiError> {
-    let schema = state.store.schema(collection).await?;
+async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let listing = run(state, caller, collection, raw).await?;
+    Ok(document::list(
+        &listing.req,
+        &listing.records,
+        &listing.meta,
+        &listing.links,
+    ))
+}
+
+/// A list request run: what the JSON:API document shows, for any page that renders it (the
+/// JSON document, and the browse page's HTML table).
+pub(crate) struct Listing {
+    /// The checked request.
+    pub(crate) req: ListRequest,
+    /// The page's records.
+    pub(crate) records: Vec<folio_store::Record>,
+    /// Total, page number, size and limits.
+    pub(crate) meta: Meta,
+    /// The links to this and the neighbouring pages (`/jsonapi/...` paths).
+    pub(crate) links: Links,
+}
+
+/// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
+pub(crate) async fn run(
+    state: &AppState,
+    caller: &Caller,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<Listing, ApiError> {
+    let schema = state.schema(caller, collection).await?;
     let limits = state.config.jsonapi;
-    let req = request::parse_list(state.codec(), schema, raw, &state.config)?;
+    let req = request::parse_list(state.codec(), caller.reader(collection), schema, raw, &state.config)?;
     let size = req.size;
     let position = match &req.mode {
         // `parse_list` checked that the offset is within the window.
@@ -84,7 +129,6 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         TotalMode::None => Count::Skip,
     };
     let result = state
-        .store
         .page(&req.query, &plan(&req.query.sort, position, size), count)
         .await?;
     let page = result.page;
@@ -97,7 +141,7 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
     let base = Target::new(format!("/jsonapi/{}", links::segment(collection)), req.carry.clone());
     let size_param = ("page[size]", size.to_string());
     let at = |param: &str, value: String| base.with(&[(param, value), size_param.clone()]).href();
-    let cursor = |position: &Position| state.cursor(&req.query, position);
+    let cursor = |position: &Position| state.cursor(caller, &req.query, position);
     let mut out = Links::default();
     let page_number = match &req.mode {
         Mode::Number(number) => {
@@ -152,5 +196,10 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         size,
         limits,
     };
-    Ok(document::list(&req, &page.records, &meta, &out))
+    Ok(Listing {
+        req,
+        records: page.records,
+        meta,
+        links: out,
+    })
 }

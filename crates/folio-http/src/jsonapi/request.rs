@@ -62,9 +62,11 @@ impl ListRequest {
 
 /// Parses and validates the query string `raw` of `GET /jsonapi/{collection}` for the
 /// collection with `schema`, under the `jsonapi` limits of `config`, verifying cursors with
-/// `codec`: everything the handler checks before it asks the store for anything.
+/// `codec` as issued to the principal `reader` (`None`: anonymous, and every public
+/// collection): everything the handler checks before it asks the store for anything.
 pub fn parse_list(
     codec: &CursorCodec,
+    reader: Option<&str>,
     schema: Arc<CollectionSchema>,
     raw: Option<&str>,
     config: &HttpConfig,
@@ -194,7 +196,7 @@ pub fn parse_list(
             let token = get(param).unwrap_or_default();
             let position = match (*param, token) {
                 ("page[cursor]", "1") => Position::Start,
-                (_, token) => decode_cursor(codec, &query, token, param)?,
+                (_, token) => decode_cursor(codec, reader, &query, token, param)?,
             };
             let position = match (*param, position) {
                 ("page[after]", Position::After(k) | Position::Before(k)) => Position::After(k),

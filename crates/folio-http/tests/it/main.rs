@@ -1,7 +1,11 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
+mod access;
+mod browse;
 mod filters;
+mod hostile;
 mod jsonapi;
+mod openapi;
 mod parsers;
 mod server;
 mod styles;

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use folio_engine::{CollectionSchema, CursorCodec, FieldType, IdType, IndexedPath};
+use folio_engine::{
+    CollectionSchema, CursorCodec, FieldType, Filter, Fingerprint, IdType, IndexedPath, Position, Sort, Value,
+};
 use folio_http::{HttpConfig, hal, jsonapi, query, simple};
 
 use crate::server::{get, post};
@@ -31,13 +33,19 @@ fn huge_page_numbers_are_rejected_in_every_style() {
     let errors = [
         query::parse_get(schema(), Some("page=018446744073644696060&que%4gte%"), &config).unwrap_err(),
         query::parse_post(schema(), br#"{"pagination": {"page": 18446744073709551615}}"#, &config).unwrap_err(),
-        simple::parse_get(&codec, schema(), Some("page=18446744073709551615"), &config).unwrap_err(),
+        simple::parse_get(&codec, None, schema(), Some("page=18446744073709551615"), &config).unwrap_err(),
         hal::parse_list(schema(), Some("page=18446744073709551615"), &config)
             .unwrap_err()
             .into(),
-        jsonapi::parse_list(&codec, schema(), Some("page[number]=18446744073709551615"), &config)
-            .unwrap_err()
-            .into(),
+        jsonapi::parse_list(
+            &codec,
+            None,
+            schema(),
+            Some("page[number]=18446744073709551615"),
+            &config,
+        )
+        .unwrap_err()
+        .into(),
     ];
     for error in errors {
         assert_eq!(error.code(), "offset-window-exceeded", "{error}");
@@ -65,6 +73,50 @@ fn query_order_by_takes_one_path() {
         assert!(detail.contains("order_by") && detail.contains("one path"), "{detail}");
     }
     assert!(query::parse_get(schema(), Some("order_by=provider&order=desc"), &config).is_ok());
+}
+
+/// The parsers decode cursors as issued to the reader they are given, so a token of one
+/// principal is a `cursor-query-mismatch` for any other, anonymous callers included.
+#[test]
+fn cursors_are_decoded_for_their_reader() {
+    let codec = CursorCodec::new(b"secret");
+    let position = Position::After(vec![Value::Text("e1".into())]);
+    let token = |reader| {
+        let fingerprint = Fingerprint::for_reader(&schema(), &Filter::all(), &Sort::by_id(), reader);
+        codec.encode(fingerprint, &position)
+    };
+    let alice = token(Some("alice"));
+    for style in ["jsonapi", "simple GET", "simple POST"] {
+        let parse = |reader, token: &str| parse_cursor(&codec, style, reader, token);
+        assert_eq!(parse(Some("alice"), &alice), Ok(()), "{style}");
+        for other in [None, Some("bob")] {
+            assert_eq!(parse(other, &alice), Err("cursor-query-mismatch"), "{style} {other:?}");
+        }
+        assert_eq!(
+            parse(Some("alice"), &token(None)),
+            Err("cursor-query-mismatch"),
+            "{style}"
+        );
+    }
+}
+
+/// Parses a request continuing after the cursor `token` in `style`, read as `reader`.
+fn parse_cursor(codec: &CursorCodec, style: &str, reader: Option<&str>, token: &str) -> Result<(), &'static str> {
+    let config = HttpConfig::default();
+    match style {
+        "jsonapi" => jsonapi::parse_list(codec, reader, schema(), Some(&format!("page[cursor]={token}")), &config)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        "simple GET" => simple::parse_get(codec, reader, schema(), Some(&format!("after={token}")), &config)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        _ => {
+            let body = format!(r#"{{"pagination": {{"after": "{token}"}}}}"#);
+            simple::parse_post(codec, reader, schema(), body.as_bytes(), &config)
+                .map(|_| ())
+                .map_err(|e| e.code())
+        }
+    }
 }
 
 /// The same inputs through the real server: an error in each style's shape, not a dropped

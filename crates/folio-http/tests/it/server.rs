@@ -19,35 +19,46 @@ pub(crate) struct Server {
     _dir: tempfile::TempDir,
 }
 
-/// The shared server, started on first use on a runtime of its own (a test's runtime ends
-/// with the test, and the server must outlive it).
+/// The shared server, started on first use.
 pub(crate) fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         demo::build(&store, DEMO_SIZE, &|_| {}).unwrap();
-        let store: Arc<dyn Store> = Arc::new(store);
         let mut config = HttpConfig::with_max_offset(Some(MAX_OFFSET));
         config.count_cap = COUNT_CAP;
-        let state = AppState::new(store, b"test secret, at least 16 bytes", config);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                folio_http::serve(listener, folio_http::router(state), std::future::pending())
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
-        Server {
-            base: format!("http://{addr}"),
-            _dir: dir,
-        }
+        start(store, dir, config)
     })
+}
+
+/// The cursor signing secret of the test servers.
+pub(crate) const SECRET: &[u8] = b"test secret, at least 16 bytes";
+
+/// Serves `store` (kept in `dir`) with `config` on 127.0.0.1:0.
+pub(crate) fn start(store: SqliteStore, dir: tempfile::TempDir, config: HttpConfig) -> Server {
+    let store: Arc<dyn Store> = Arc::new(store);
+    Server {
+        base: spawn(AppState::new(store, SECRET, config)),
+        _dir: dir,
+    }
+}
+
+/// Serves `state` on 127.0.0.1:0 until the test binary ends, on a runtime of its own (a
+/// test's runtime ends with the test, and the server must outlive it); returns the base URL.
+pub(crate) fn spawn(state: AppState) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            folio_http::serve(listener, folio_http::router(state), std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
 }
 
 /// A response: status, headers and JSON body.

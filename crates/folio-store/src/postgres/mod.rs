@@ -339,6 +339,32 @@ impl PostgresStore {
         Ok(stats)
     }
 
+    /// Deletes the records with the given ids (absent ones are skipped), in one transaction.
+    /// Returns how many were deleted.
+    pub async fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
+        let schema = self
+            .schema_of(collection)
+            .await?
+            .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let statement = tx
+            .prepare(&format!("DELETE FROM {} WHERE id = $1", sql::table(collection)))
+            .await?;
+        let mut deleted = 0;
+        for id in ids {
+            let id = sql::param(id, schema.id_type.field_type());
+            deleted += tx.execute(&statement, &[id.as_ref() as &(dyn ToSql + Sync)]).await?;
+        }
+        tx.execute(
+            "UPDATE folio_collections SET generation = generation + 1 WHERE name = $1",
+            &[&collection],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool
             .get()
@@ -528,6 +554,11 @@ impl Store for PostgresStore {
             Some(fields) => fields
                 .iter()
                 .map(|path| {
+                    // PostgreSQL text cannot hold NUL, so no stored key has one: the path
+                    // names nothing (and binding it would fail).
+                    if path.contains('\0') {
+                        return "NULL::text".to_owned();
+                    }
                     params.push(Box::new(path.split('.').map(str::to_owned).collect::<Vec<_>>()));
                     format!("((doc::jsonb) #> ${}::text[])::text", params.len())
                 })

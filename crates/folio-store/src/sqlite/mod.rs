@@ -554,11 +554,12 @@ impl Docs for Native<'_> {
 }
 
 /// The SQLite JSON path of a dotted path, each segment quoted, or `None` for a path that
-/// SQLite cannot address (a segment holding a quote or a backslash).
+/// SQLite cannot address (a segment holding a quote, a backslash or a NUL, which ends
+/// SQLite's path text early).
 fn json_path(path: &str) -> Option<String> {
     let mut out = String::from("$");
     for segment in path.split('.') {
-        if segment.contains(['"', '\\']) {
+        if segment.contains(['"', '\\', '\0']) {
             return None;
         }
         out.push_str(&format!(".\"{segment}\""));

@@ -19,25 +19,37 @@ pub(crate) fn default_size() -> usize {
 }
 
 /// Runs blocking work on a pooled connection, on a blocking thread, off the async runtime.
+/// Requests wait for a free connection here, asynchronously, so blocking threads are never
+/// more than connections (64 waiting requests would otherwise hold 64 threads).
 pub(crate) async fn read<T: Send + 'static>(
     pool: &Arc<Pool>,
     work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let pool = Arc::clone(pool);
-    tokio::task::spawn_blocking(move || work(&pool.get()))
+    let turn = Arc::clone(&pool.turns)
+        .acquire_owned()
         .await
-        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("the read pool is closed: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn; // released when the work is done, even if the request has gone
+        work(&pool.get())
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
 }
 
 /// A fixed set of connections.
 pub(crate) struct Pool {
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
+    /// One permit per connection: taken before a blocking thread is asked for.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Pool {
     pub(crate) fn new(conns: Vec<Connection>) -> Pool {
         Pool {
+            turns: Arc::new(tokio::sync::Semaphore::new(conns.len())),
             idle: Mutex::new(conns),
             returned: Condvar::new(),
         }

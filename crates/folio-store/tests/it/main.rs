@@ -1,3 +1,4 @@
 //! Integration tests of the stores against a real database.
 
+mod concurrent;
 mod walk;

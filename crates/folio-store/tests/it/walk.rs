@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
 /// The native collection: nested paths and a string[] path.
-fn schema() -> CollectionSchema {
+pub(crate) fn schema() -> CollectionSchema {
     let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
     CollectionSchema {
         name: "things".into(),
@@ -117,7 +117,7 @@ fn build_sort(spec: &[(usize, bool)]) -> Sort {
     }))
 }
 
-fn value_of(schema: &CollectionSchema, doc: &Json, c: Column) -> Value {
+pub(crate) fn value_of(schema: &CollectionSchema, doc: &Json, c: Column) -> Value {
     Value::from_json(lookup(doc, schema.path_of(c)), schema.type_of(c)).unwrap()
 }
 
@@ -167,7 +167,7 @@ async fn walk(store: &dyn Store, query: &Query, size: u64, backward: bool) -> Wa
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
