@@ -24,7 +24,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-mod body;
+pub mod body;
 mod error;
 pub mod hal;
 pub mod jsonapi;

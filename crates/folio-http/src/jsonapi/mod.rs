@@ -155,5 +155,5 @@ async fn list_page(state: &AppState, collection: &str, raw: Option<&str>) -> Res
         size,
         limits,
     };
-    Ok(document::list(&req, &page.records, &meta, &out))
+    Ok(document::list(&req, page.records, &meta, &out))
 }
