@@ -281,7 +281,7 @@ def describe(args, mode, venv, pg_url):
         "date": datetime.date.today().isoformat(),
         "size": size,
         "machine": f"{os.cpu_count()} cores ({cpu.group(1).strip() if cpu else platform.machine()}), "
-                   f"{int(mem.group(1)) // 1024 ** 2} GiB, Linux {platform.release()}",
+                   f"{int(mem.group(1)) // 1024 ** 2} GiB, Linux {'.'.join(platform.release().split('.')[:2])}",
         "folio": commit,
         "folio_binary": args.folio,
         "datasette": subprocess.run([os.path.join(venv, "datasette"), "--version"], capture_output=True,
