@@ -22,10 +22,9 @@ use folio_engine::page::plan;
 use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, Value, transparent};
 use folio_store::{Count, Query};
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use crate::access::Caller;
-use crate::body;
+use crate::body::{self, Doc, Docs};
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -51,12 +50,8 @@ async fn one(
     caller: Caller,
     Path((collection, id)): Path<(String, String)>,
 ) -> Response {
-    match state
-        .record(&caller, &collection, &id)
-        .await
-        .and_then(|(_, _, doc)| item(&collection, &id, &doc))
-    {
-        Ok(item) => respond(StatusCode::OK, item.get().to_owned(), &[]),
+    match state.record(&caller, &collection, &id).await {
+        Ok((_, _, doc)) => respond(StatusCode::OK, item(&collection, &id, &doc), &[]),
         Err(e) => error(&e),
     }
 }
@@ -260,11 +255,12 @@ async fn list_page(
             }
         }
     }
+    let mut docs = Docs::with_capacity(page.records.len());
     let items = page
         .records
         .iter()
-        .map(|r| item(collection, &body::id_text(r.id()), &r.doc))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|r| docs.add(item(collection, &body::id_text(r.id()), &r.doc)))
+        .collect();
     let links_json: serde_json::Map<String, serde_json::Value> = links
         .iter()
         .map(|(rel, href)| ((*rel).to_owned(), json!({"href": href})))
@@ -277,10 +273,10 @@ async fn list_page(
         head,
         embedded: Embedded { items },
     };
-    Ok(respond(StatusCode::OK, body::write(&out), &header_links))
+    Ok(respond(StatusCode::OK, docs.write(&out), &header_links))
 }
 
-/// A page: `_links` and the counts, then `_embedded.items` copied verbatim.
+/// A page: `_links` and the counts, then `_embedded.items` copied verbatim (by `Docs::write`).
 #[derive(serde::Serialize)]
 struct List {
     #[serde(flatten)]
@@ -291,16 +287,16 @@ struct List {
 
 #[derive(serde::Serialize)]
 struct Embedded {
-    items: Vec<Box<RawValue>>,
+    items: Vec<Doc>,
 }
 
 /// A document with its `_links.self` first, spliced into the stored JSON text without
 /// parsing it.
-fn item(collection: &str, id: &str, doc: &str) -> Result<Box<RawValue>, ApiError> {
+fn item(collection: &str, id: &str, doc: &str) -> String {
     let href = json!(format!("/hal/{}/{}", links::segment(collection), links::segment(id)));
     let rest = doc.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
     let sep = if rest.starts_with('}') { "" } else { "," };
-    body::stored(format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}"))
+    format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}")
 }
 
 /// An error in Akeneo's shape: `{"code": status, "message": "..."}`.

@@ -27,7 +27,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod access;
-mod body;
+pub mod body;
 mod browse;
 mod error;
 mod guard;

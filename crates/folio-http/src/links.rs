@@ -56,7 +56,8 @@ pub(crate) fn header(links: &[(&str, String)]) -> Option<HeaderValue> {
 
 /// Percent-encodes one path segment (a collection name or an id).
 pub(crate) fn segment(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+    // Through `Cow` rather than `Display`: most segments need no escaping and are copied as they are.
+    std::borrow::Cow::from(percent_encoding::utf8_percent_encode(text, SEGMENT)).into_owned()
 }
 
 /// Everything but unreserved characters is escaped in a path segment.

@@ -26,11 +26,10 @@ use axum::routing::{get, post};
 use folio_engine::page::plan;
 use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, transparent};
 use folio_store::{Count, Query};
-use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
 use crate::access::Caller;
-use crate::body;
+use crate::body::{Doc, Docs};
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -403,11 +402,8 @@ async fn list_page(
     for (rel, href) in &links {
         pagination.insert(format!("{rel}_page_url"), json!(href));
     }
-    let data = page
-        .records
-        .iter()
-        .map(|r| body::stored(r.doc.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut docs = Docs::with_capacity(page.records.len());
+    let data = page.records.into_iter().map(|r| docs.add(r.doc)).collect();
     let out = Answer {
         owner,
         query: filter_json,
@@ -415,10 +411,11 @@ async fn list_page(
         required,
         data,
     };
-    Ok(respond(StatusCode::OK, body::write(&out), &links))
+    Ok(respond(StatusCode::OK, docs.write(&out), &links))
 }
 
-/// The response: the request echoed, `pagination` completed, and `data` copied verbatim.
+/// The response: the request echoed, `pagination` completed, and `data` copied verbatim (by
+/// `Docs::write`).
 #[derive(serde::Serialize)]
 struct Answer {
     owner: Json,
@@ -426,7 +423,7 @@ struct Answer {
     pagination: serde_json::Map<String, Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     required: Option<Json>,
-    data: Vec<Box<RawValue>>,
+    data: Vec<Doc>,
 }
 
 fn filter_is_empty(query: &Json) -> bool {

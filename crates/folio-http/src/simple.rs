@@ -25,7 +25,7 @@ use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
 use crate::access::Caller;
-use crate::body;
+use crate::body::{Doc, Docs};
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -331,17 +331,14 @@ async fn list_page(
         },
     ));
 
-    let records = page
-        .records
-        .iter()
-        .map(|r| body::stored(r.doc.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut docs = Docs::with_capacity(page.records.len());
+    let records: Vec<Doc> = page.records.into_iter().map(|r| docs.add(r.doc)).collect();
     // `{"status": ..., "<collection>": [records]}`, records copied verbatim.
     let text = format!(
         "{{\"status\":{},{}:{}}}",
         json!({"code": OK.0, "description": OK.1}),
         Json::from(collection),
-        body::write(&records)
+        docs.write(&records)
     );
     Ok(respond(text, &out, Some(total)))
 }

@@ -97,7 +97,8 @@ pub struct Total {
 pub struct Record {
     /// The record's key in the query's sort (its id is the last value).
     pub key: Key,
-    /// The document, as JSON text exactly as stored.
+    /// The document, as JSON text exactly as stored. Stores only hold and build text written
+    /// by `serde_json`, so it is always a JSON object and callers embed it without checking.
     pub doc: String,
 }
 

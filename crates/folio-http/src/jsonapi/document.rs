@@ -6,11 +6,10 @@ use folio_engine::{CollectionSchema, Limits, Value};
 use folio_store::{CollectionInfo, Record, Total};
 use serde::Serialize;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::MEDIA_TYPE;
 use super::request::ListRequest;
-use crate::body;
+use crate::body::{self, Doc, Docs};
 use crate::error::ApiError;
 use crate::links::{self};
 
@@ -39,13 +38,12 @@ struct Resource<'a> {
     #[serde(rename = "type")]
     ty: &'a str,
     id: String,
-    /// The document as the store returned it (projected there), without parsing it into a
-    /// tree here.
-    attributes: Box<RawValue>,
+    /// The document as the store returned it (projected there), copied verbatim.
+    attributes: Doc,
     links: SelfLink,
 }
 
-/// A page: written with `body::write`, so attributes are copied verbatim.
+/// A page: written with `Docs::write`, so attributes are copied verbatim.
 #[derive(Serialize)]
 struct List<'a> {
     data: Vec<Resource<'a>>,
@@ -67,13 +65,17 @@ struct SelfLink {
 }
 
 /// A page of records.
-pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &Links) -> Response {
+pub(super) fn list(req: &ListRequest, records: Vec<Record>, meta: &Meta, links: &Links) -> Response {
     let schema = &req.query.schema;
-    let data: Result<Vec<Resource<'_>>, ApiError> = records.iter().map(|r| resource(schema, r.id(), &r.doc)).collect();
-    let data = match data {
-        Ok(data) => data,
-        Err(e) => return error(&e),
-    };
+    let prefix = self_prefix(schema);
+    let mut docs = Docs::with_capacity(records.len());
+    let data: Vec<Resource<'_>> = records
+        .into_iter()
+        .map(|r| {
+            let id = body::id_text(r.id());
+            resource(schema, &prefix, id, docs.add(r.doc))
+        })
+        .collect();
     let mut links_json = serde_json::Map::new();
     links_json.insert("self".into(), json!(links.self_));
     let mut header_links = Vec::new();
@@ -106,7 +108,7 @@ pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &L
     links::respond(
         StatusCode::OK,
         MEDIA_TYPE,
-        body::write(&List {
+        docs.write(&List {
             data,
             meta: meta_json,
             links: links_json,
@@ -117,19 +119,21 @@ pub(super) fn list(req: &ListRequest, records: &[Record], meta: &Meta, links: &L
 
 /// One record.
 pub(super) fn record(schema: &CollectionSchema, id: &Value, doc: &str) -> Response {
-    match resource(schema, id, doc) {
-        Ok(resource) => {
-            let self_ = resource.links.self_.clone();
-            respond(
-                StatusCode::OK,
-                body::write(&One {
-                    data: resource,
-                    links: SelfLink { self_ },
-                }),
-            )
-        }
-        Err(e) => error(&e),
-    }
+    let mut docs = Docs::with_capacity(1);
+    let resource = resource(
+        schema,
+        &self_prefix(schema),
+        body::id_text(id),
+        docs.add(doc.to_owned()),
+    );
+    let self_ = resource.links.self_.clone();
+    respond(
+        StatusCode::OK,
+        docs.write(&One {
+            data: resource,
+            links: SelfLink { self_ },
+        }),
+    )
 }
 
 /// The list of collections.
@@ -176,16 +180,22 @@ pub(super) fn error(e: &ApiError) -> Response {
     respond(status, json!({"errors": [object]}).to_string())
 }
 
-fn resource<'a>(schema: &'a CollectionSchema, id: &Value, doc: &str) -> Result<Resource<'a>, ApiError> {
-    let attributes = body::stored(doc.to_owned())?;
-    let id = body::id_text(id);
-    let self_ = format!("/jsonapi/{}/{}", links::segment(&schema.name), links::segment(&id));
-    Ok(Resource {
+/// The start of a record's `self` link, `/jsonapi/{collection}/`, written once per page.
+fn self_prefix(schema: &CollectionSchema) -> String {
+    format!("/jsonapi/{}/", links::segment(&schema.name))
+}
+
+fn resource<'a>(schema: &'a CollectionSchema, prefix: &str, id: String, attributes: Doc) -> Resource<'a> {
+    let segment = links::segment(&id);
+    let mut self_ = String::with_capacity(prefix.len() + segment.len());
+    self_.push_str(prefix);
+    self_.push_str(&segment);
+    Resource {
         ty: &schema.name,
         id,
         attributes,
         links: SelfLink { self_ },
-    })
+    }
 }
 
 fn respond(status: StatusCode, body: String) -> Response {

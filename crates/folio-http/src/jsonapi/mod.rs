@@ -87,7 +87,7 @@ async fn list_page(
     let listing = run(state, caller, collection, raw).await?;
     Ok(document::list(
         &listing.req,
-        &listing.records,
+        listing.records,
         &listing.meta,
         &listing.links,
     ))

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Two or more folio binaries on the same data, in one run: requests/s of each as a ratio to the first.
+
+    cp target/release/folio target/folio-before     # then change the code and rebuild
+    python3 bench/ab.py target/folio-before target/release/folio
+    python3 bench/ab.py A B --size 1000000 --rounds 7 --seconds 5
+
+Every binary serves the same demo store (built by the first one, cached under
+target/bench-data); they are measured in turn, round after round, so that a noisy machine
+slows them alike, and the median round of each is compared. Two pages are measured:
+the first page of 100 records sorted by -upload_create_time under `wrk -t2 -c16` (the
+throughput of bench/run.py's item 1), and a 1000-record cursor page from the middle of the
+walk under `wrk -t1 -c1` (one client walking, item 3).
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+
+sys.dont_write_bytecode = True
+
+from harness import data, measure, procs, servers  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("binaries", nargs="+", help="folio binaries; the first is the baseline")
+    ap.add_argument("--size", type=int, default=100_000, help="demo entries (default 100000)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    ap.add_argument("--seconds", type=int, default=3, help="seconds of wrk per page and round (default 3)")
+    args = ap.parse_args()
+    if len(args.binaries) < 2:
+        ap.error("give at least two binaries")
+    procs.ensure_apt("wrk", "wrk")
+    data_dir = data.folio_demo(args.binaries[0], args.size)
+
+    pages = {"first page of 100, wrk -t2 -c16": (2, 16), "cursor page of 1000, wrk -t1 -c1": (1, 1)}
+    rps = {(b, p): [] for b in args.binaries for p in pages}
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for n, binary in enumerate(args.binaries):
+            server = stack.enter_context(servers.folio(binary, ["--data-dir", data_dir], f"ab-{n}"))
+            jsonapi = f"{server.base}/jsonapi/entries"
+            walk = measure.walk(f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D=1000&sort=-upload_create_time", "data",
+                                120, {args.size // 2000 * 1000}, 1000)
+            urls[binary] = [f"{jsonapi}?page%5Bsize%5D=100&sort=-upload_create_time",
+                            server.base + next(iter(walk["links"].values()))]
+        for r in range(args.rounds):
+            procs.log(f"round {r + 1}/{args.rounds}")
+            for (page, (threads, conns)), n in zip(pages.items(), range(2)):
+                for binary in args.binaries:
+                    rps[(binary, page)].append(measure.wrk(urls[binary][n], threads, conns, args.seconds)["rps"])
+
+    base = args.binaries[0]
+    print(f"\n{args.size:,} demo entries, {args.rounds} rounds of {args.seconds} s, median requests/s, one run\n")
+    print("| binary | " + " | ".join(pages) + " |")
+    print("|---|" + "---:|" * len(pages))
+    for binary in args.binaries:
+        cells = []
+        for page in pages:
+            mine, theirs = statistics.median(rps[(binary, page)]), statistics.median(rps[(base, page)])
+            cells.append(f"{mine:,.0f} ({mine / theirs:.2f}x)")
+        print(f"| {os.path.relpath(binary)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
