@@ -2,9 +2,9 @@
 """How close `folio harvest` comes to what `folio serve` can deliver to one client.
 
 Starts `folio serve --demo` (release build) on 127.0.0.1, then alternates, in one run:
-`wrk -t1 -c1` on a cursor page from the middle of the walk (the server's single-client
-ceiling, with no client-side work), and a full `folio harvest` of the collection with the
-same page size into a file. Prints records/s of both and their ratio per round, and the
+`wrk -t1 -c1` requesting, in order and over and over, the URLs of every page of the walk
+(the server's single-client ceiling: the same pages, with no client-side work), and a full
+`folio harvest` of the collection with the same page size into a file. Prints records/s of both and their ratio per round, and the
 median ratio.
 
     python3 bench/harvest.py                 # 100,000 entries, pages of 1000, 5 rounds
@@ -51,11 +51,11 @@ def main():
         base = server.stdout.readline().strip().removeprefix("listening on ")
         first = {"jsonapi": f"/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D={args.page_size}",
                  "simple": f"/simple/entries?per_page={args.page_size}"}[args.style]
-        middle = middle_page(base, first, args.size // args.page_size // 2, args.style)
+        pages = walk_urls(base, first, args.style)
         ratios = []
         with tempfile.TemporaryDirectory() as tmp:
             for round_ in range(args.rounds):
-                ceiling = wrk(client_core, base + middle) * args.page_size
+                ceiling = wrk(client_core, base, pages) * args.page_size
                 out = os.path.join(tmp, f"h{round_}.jsonl")
                 started = time.perf_counter()
                 subprocess.run(client_core + [FOLIO, "harvest", base + first, "--out", out, "--quiet"], check=True,
@@ -70,19 +70,32 @@ def main():
         server.wait(timeout=30)
 
 
-def middle_page(base, first, steps, style):
-    url = first
-    for _ in range(steps):
+def walk_urls(base, first, style):
+    """The URL of every page of the walk, in order."""
+    urls, url = [], first
+    while url:
+        urls.append(url)
         with urllib.request.urlopen(base + url) as r:
             if style == "jsonapi":
-                url = json.load(r)["links"]["next"]
+                url = json.load(r)["links"].get("next")
             else:
-                url = re.search(r'<([^>]+)>; rel="next"', r.headers["Link"]).group(1)
-    return url
+                found = re.search(r'<([^>]+)>; rel="next"', r.headers.get("Link", ""))
+                url = found and found.group(1)
+    return urls
 
 
-def wrk(core, url):
-    out = subprocess.run(core + ["wrk", "-t1", "-c1", "-d4s", url], capture_output=True, text=True, check=True).stdout
+def wrk(core, base, paths):
+    """Pages per second one connection gets, asking for `paths` in turn."""
+    lua = ("local paths = {" + ", ".join(json.dumps(p) for p in paths) + "}\n"
+           "local i = 0\n"
+           "function request() i = i % #paths + 1; return wrk.format(\"GET\", paths[i]) end\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    try:
+        out = subprocess.run(core + ["wrk", "-t1", "-c1", "-d4s", "-s", script.name, base],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
     return float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
 
 

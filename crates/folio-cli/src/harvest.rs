@@ -211,7 +211,12 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
             tracing::info!(records = s.records, pages = s.pages, retries = s.retries, total = ?s.declared, "harvesting");
         }
     };
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // One thread: fetches overlap with the writing of pages as tasks, not threads, and a
+    // request spawned early is sent at the next yield instead of waiting for another worker.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let result = runtime.block_on(harvest(&options, &output, args.resume, &mut progress));
     bar.finish_and_clear();
     let summary = result.context("the harvest stopped")?;

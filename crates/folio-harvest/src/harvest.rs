@@ -200,6 +200,10 @@ pub async fn harvest(
             // decides.
             if guess != request {
                 early = start(&guess, &mut seen_positions).ok();
+                // Let the fetch send its request now: a task spawned from a worker waits in
+                // that worker's own slot, which no other worker takes, until this task
+                // yields, and the rest of this page is CPU work that does not yield.
+                tokio::task::yield_now().await;
             }
         }
         let response = match (task.join().await, fallback.take()) {
