@@ -4,11 +4,16 @@
 Starts `folio serve --demo` (release build) on 127.0.0.1, then alternates, in one run:
 `wrk -t1 -c1` requesting, in order and over and over, the URLs of every page of the walk
 (the server's single-client ceiling: the same pages, with no client-side work), and a full
-`folio harvest` of the collection with the same page size into a file. Prints records/s of both and their ratio per round, and the
-median ratio.
+`folio harvest` of the collection with the same page size into a file (or, with --out stdout,
+to /dev/null). Prints records/s of both and their ratio per round, and the median ratio.
 
-    python3 bench/harvest.py                 # 100,000 entries, pages of 1000, 5 rounds
-    python3 bench/harvest.py --rounds 3 --style simple
+    python3 bench/harvest.py                 # 1,000,000 entries, pages of 1000, 5 rounds
+    python3 bench/harvest.py --size 100000 --rounds 3 --style simple
+    python3 bench/harvest.py --out stdout    # to /dev/null: without the cost of the disk
+    python3 bench/harvest.py --harvesters target/folio-before target/release/folio   # A/B
+
+With --harvesters, each round runs every given binary's `folio harvest` in turn (the server is
+always target/release/folio), so that two builds of the harvester are compared in one run.
 
 With --pin (the default when the machine has two cores or more), the server runs on core 0
 and the client (wrk, or the harvester) on core 1, as if they were on two machines: on two
@@ -32,12 +37,17 @@ FOLIO = os.path.join(ROOT, "target", "release", "folio")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--size", type=int, default=1_000_000, help="demo entries (built once, cached)")
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--style", choices=["jsonapi", "simple"], default="jsonapi")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
                     help="server on core 0, client on core 1 (default with two cores or more)")
+    ap.add_argument("--harvesters", nargs="+", default=[FOLIO], metavar="BIN",
+                    help="folio binaries whose harvest to measure, in turn (default: the release build)")
+    ap.add_argument("--out", choices=["file", "stdout"], default="file",
+                    help="harvest into a file (--out, synced and checkpointed) or to standard output "
+                         "(/dev/null): the difference is the cost of the disk")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -52,19 +62,24 @@ def main():
         first = {"jsonapi": f"/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D={args.page_size}",
                  "simple": f"/simple/entries?per_page={args.page_size}"}[args.style]
         pages = walk_urls(base, first, args.style)
-        ratios = []
+        ratios = {bin_: [] for bin_ in args.harvesters}
         with tempfile.TemporaryDirectory() as tmp:
             for round_ in range(args.rounds):
                 ceiling = wrk(client_core, base, pages) * args.page_size
-                out = os.path.join(tmp, f"h{round_}.jsonl")
-                started = time.perf_counter()
-                subprocess.run(client_core + [FOLIO, "harvest", base + first, "--out", out, "--quiet"], check=True,
-                               stderr=subprocess.DEVNULL)
-                rate = args.size / (time.perf_counter() - started)
-                ratios.append(rate / ceiling)
-                print(f"round {round_ + 1}: server to one client {ceiling:9.0f} records/s, "
-                      f"harvest {rate:9.0f} records/s, ratio {rate / ceiling:.2f}")
-        print(f"median ratio harvest / single-client ceiling: {statistics.median(ratios):.2f}")
+                for bin_ in args.harvesters:
+                    out = os.path.join(tmp, f"h{round_}.jsonl")
+                    started = time.perf_counter()
+                    where = ["--out", out] if args.out == "file" else []
+                    subprocess.run(client_core + [bin_, "harvest", base + first, "--quiet"] + where, check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    rate = args.size / (time.perf_counter() - started)
+                    ratios[bin_].append(rate / ceiling)
+                    name = f" {bin_}" if len(args.harvesters) > 1 else ""
+                    print(f"round {round_ + 1}: server to one client {ceiling:9.0f} records/s, "
+                          f"harvest{name} {rate:9.0f} records/s, ratio {rate / ceiling:.2f}")
+        for bin_, got in ratios.items():
+            name = f" ({bin_})" if len(args.harvesters) > 1 else ""
+            print(f"median ratio harvest / single-client ceiling{name}: {statistics.median(got):.2f}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -52,7 +52,6 @@ impl Fetcher {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Fetches one page, retrying what may heal.
     /// Fetches one page, retrying what may heal. As soon as a successful answer's headers
     /// arrive, the target of its `Link: rel="next"` (if any) is sent to `early`, so the next
     /// page can be requested while this body is still being read.
@@ -132,6 +131,9 @@ impl Fetcher {
             && let Some(sender) = early.take()
         {
             let _ = sender.send(next.clone());
+            // Let the harvest send that request before this body is read: on a one-thread
+            // runtime, reading a body that has already arrived never yields on its own.
+            tokio::task::yield_now().await;
         }
         let bytes = response
             .bytes()

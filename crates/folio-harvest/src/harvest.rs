@@ -2,7 +2,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -10,15 +9,12 @@ use folio_engine::projection::assemble;
 use folio_engine::value::lookup;
 use serde::Serialize;
 
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::Checkpoint;
 use crate::error::HarvestError;
 use crate::extract::{self, Style};
 use crate::fetch::Fetcher;
 use crate::request::Request;
-
-/// The longest time between two checkpoints: a resumed harvest fetches again at most the
-/// pages of this last stretch.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+use crate::writer::Writer;
 
 /// A fetch on another task. Dropping it aborts the fetch, so no request outlives the
 /// harvest or a guess that turned out wrong.
@@ -116,7 +112,7 @@ pub async fn harvest(
     let started = Instant::now();
     let origin = origin_of(&options.start.url)?;
     let fetcher = Fetcher::new(options.headers.clone(), options.timeout, options.retries)?;
-    let (mut sink, mut state) = open(output, resume)?;
+    let (mut writer, mut state) = Writer::open(output, resume)?;
     let mut next = if state.pages == 0 {
         Some(options.start.clone())
     } else {
@@ -188,7 +184,6 @@ pub async fn harvest(
         Some(request) if !limit_reached(&state) => Some(start(request, &mut seen_positions)?),
         _ => None,
     };
-    let mut last_checkpoint = Instant::now();
     while let Some(Pending { request, task, link }) = pending.take() {
         let mut early: Option<Pending> = None;
         if guess_early
@@ -289,14 +284,9 @@ pub async fn harvest(
         state.next = next.clone();
         let stop = next.is_none() || limit_reached(&state);
 
-        // The page is written before the next request is checked, so that an error there
-        // loses none of its records. A checkpoint at most once a second (and at the end):
-        // each one costs two syncs.
-        let durable = stop || last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
-        sink.write_page(&lines, &mut state, durable)?;
-        if durable {
-            last_checkpoint = Instant::now();
-        }
+        // The page is handed to the writer before the next request is checked, so that an
+        // error there loses none of its records.
+        writer.write(lines, &state).await?;
         progress(&summary(&state, &next));
         let Some(next_request) = next.as_ref().filter(|_| !stop) else {
             break;
@@ -342,6 +332,7 @@ pub async fn harvest(
         }
     }
 
+    writer.finish()?;
     let result = summary(&state, &next);
     if let Output::File(path) = output {
         let mut manifest = path.as_os_str().to_owned();
@@ -358,70 +349,6 @@ pub async fn harvest(
         });
     }
     Ok(result)
-}
-
-/// Where pages are written.
-enum Sink {
-    Stdout(std::io::Stdout),
-    File { path: PathBuf, file: std::fs::File },
-}
-
-impl Sink {
-    /// Appends a page; for files with `durable`, syncs them and then records the checkpoint.
-    fn write_page(&mut self, lines: &[u8], state: &mut Checkpoint, durable: bool) -> Result<(), HarvestError> {
-        match self {
-            Sink::Stdout(out) => {
-                let mut out = out.lock();
-                out.write_all(lines)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| HarvestError::io("cannot write to standard output", e))
-            }
-            Sink::File { path, file } => {
-                let io = |e| HarvestError::io(format!("cannot write {}", path.display()), e);
-                file.write_all(lines).map_err(io)?;
-                if !durable {
-                    return Ok(());
-                }
-                file.sync_data().map_err(io)?;
-                state.bytes = file.stream_position().map_err(io)?;
-                checkpoint::save(path, state)
-            }
-        }
-    }
-}
-
-fn open(output: &Output, resume: bool) -> Result<(Sink, Checkpoint), HarvestError> {
-    let fresh = Checkpoint {
-        next: None,
-        records: 0,
-        pages: 0,
-        bytes: 0,
-        declared: None,
-        skip: 0,
-        cursors: false,
-    };
-    let path = match output {
-        Output::Stdout => return Ok((Sink::Stdout(std::io::stdout()), fresh)),
-        Output::File(path) => path.clone(),
-    };
-    let state = if resume {
-        checkpoint::load(&path)?.unwrap_or(fresh)
-    } else {
-        // A fresh harvest must not leave an older run's checkpoint for a later --resume.
-        checkpoint::remove(&path)?;
-        fresh
-    };
-    let io = |e| HarvestError::io(format!("cannot open {}", path.display()), e);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
-    // Anything after the checkpoint is a page that was not made durable: cut it.
-    file.set_len(state.bytes).map_err(io)?;
-    file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
-    Ok((Sink::File { path, file }, state))
 }
 
 fn origin_of(url: &str) -> Result<String, HarvestError> {

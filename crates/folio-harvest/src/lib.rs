@@ -46,6 +46,7 @@ mod extract;
 mod fetch;
 mod harvest;
 mod request;
+mod writer;
 
 pub use checkpoint::Checkpoint;
 pub use error::HarvestError;

@@ -2,7 +2,7 @@
 //! that loops.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -329,6 +329,44 @@ async fn offsets_walk_to_the_short_last_page() {
     assert!(summary.complete);
     assert_eq!(summary.pages, 10);
     assert_eq!(ids(&out), (0..95).map(|i| format!("r{i:03}")).collect::<Vec<_>>());
+}
+
+/// Refuses every request from the third on with 403 while the gate's flag is up.
+async fn broken_after_two(
+    axum::extract::State(gate): axum::extract::State<Arc<(AtomicU64, AtomicBool)>>,
+    req: HttpRequest,
+    next: Next,
+) -> Response {
+    if gate.0.fetch_add(1, Ordering::Relaxed) >= 2 && gate.1.load(Ordering::Relaxed) {
+        return (axum::http::StatusCode::FORBIDDEN, "not now").into_response();
+    }
+    next.run(req).await
+}
+
+/// A harvest that stops on an error that will not heal keeps every page it wrote before,
+/// synced and checkpointed; resumed once the server is fixed, it ends with every record once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_stopped_by_an_error_keeps_its_pages_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new((AtomicU64::new(0), AtomicBool::new(true)));
+    let app = folio_app(dir.path()).layer(axum::middleware::from_fn_with_state(gate.clone(), broken_after_two));
+    let base = serve(app).await;
+    let out = dir.path().join("broken.jsonl");
+    let start = Request::get(format!("{base}/jsonapi/entries?page[cursor]=1&page[size]=64"));
+    let err = harvest(&options(start.clone()), &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HarvestError::Status { status: 403, .. }), "{err}");
+    let saved = folio_harvest::checkpoint::load(&out).unwrap().expect("a checkpoint");
+    assert_eq!((saved.pages, saved.records), (2, 128));
+    assert_eq!(ids(&out).len(), 128);
+
+    gate.1.store(false, Ordering::Relaxed);
+    let rest = harvest(&options(start), &Output::File(out.clone()), true, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(rest.complete);
+    assert_eq!(ids(&out), demo_ids_by_id());
 }
 
 /// A harvest stopped by --max-records in the middle of a page, then resumed: the records of
