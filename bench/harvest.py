@@ -3,7 +3,8 @@
 
 Starts `folio serve --demo` (release build) on 127.0.0.1, then alternates, in one run:
 `wrk -t1 -c1` requesting, in order and over and over, the URLs of every page of the walk
-(the server's single-client ceiling: the same pages, with no client-side work), and a full
+(the server's single-client ceiling: the same pages, with no client-side work; measured
+before and after each harvest, and averaged), and a full
 `folio harvest` of the collection with the same page size into a file (or, with --out stdout,
 to /dev/null). Prints records/s of both and their ratio per round, and the median ratio.
 
@@ -64,15 +65,20 @@ def main():
         pages = walk_urls(base, first, args.style)
         ratios = {bin_: [] for bin_ in args.harvesters}
         with tempfile.TemporaryDirectory() as tmp:
+            after = wrk(client_core, base, pages) * args.page_size
             for round_ in range(args.rounds):
-                ceiling = wrk(client_core, base, pages) * args.page_size
                 for bin_ in args.harvesters:
+                    before = after
                     out = os.path.join(tmp, f"h{round_}.jsonl")
                     started = time.perf_counter()
                     where = ["--out", out] if args.out == "file" else []
                     subprocess.run(client_core + [bin_, "harvest", base + first, "--quiet"] + where, check=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     rate = args.size / (time.perf_counter() - started)
+                    # The ceiling is measured right before and right after each harvest, so
+                    # that a machine that slows down or speeds up meanwhile affects both.
+                    after = wrk(client_core, base, pages) * args.page_size
+                    ceiling = (before + after) / 2
                     ratios[bin_].append(rate / ceiling)
                     name = f" {bin_}" if len(args.harvesters) > 1 else ""
                     print(f"round {round_ + 1}: server to one client {ceiling:9.0f} records/s, "
@@ -107,7 +113,7 @@ def wrk(core, base, paths):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:
-        out = subprocess.run(core + ["wrk", "-t1", "-c1", "-d4s", "-s", script.name, base],
+        out = subprocess.run(core + ["wrk", "-t1", "-c1", "-d3s", "-s", script.name, base],
                              capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
