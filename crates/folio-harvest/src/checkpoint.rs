@@ -1,4 +1,4 @@
-//! Checkpoints: where a harvest writing to a file stands, saved after every durable page.
+//! Checkpoints: where a harvest writing to a file stands, saved each time the file is synced.
 //!
 //! The checkpoint (`FILE.checkpoint`, JSON) holds the next request, the records written so far
 //! and the length of the output file at that point. It is written to a temporary file and

@@ -9,8 +9,8 @@
 //!   [`HarvestError`] that says why.
 //! - A position or a page seen before is a loop and stops the harvest; next links may not
 //!   leave the first URL's origin.
-//! - Writing to a file, each page is made durable and then recorded in a [`Checkpoint`], so a
-//!   killed harvest resumes with every record exactly once.
+//! - Writing to a file, pages are synced in steps on a writer thread and each step recorded in
+//!   a [`Checkpoint`], so a killed harvest resumes with every record exactly once.
 //!
 //! # Example
 //! ```no_run
