@@ -101,6 +101,13 @@ pub(crate) struct ServeArgs {
           value_parser = parse_seconds)]
     request_timeout: f64,
 
+    /// The longest a client may take to send a whole request head, in seconds, and the
+    /// longest a keep-alive connection stays idle; then the connection is closed (so that
+    /// clients that never finish a request cannot hold connections).
+    #[arg(long, default_value_t = folio_http::DEFAULT_HEADER_READ_TIMEOUT.as_secs_f64(), value_name = "SECONDS",
+          value_parser = parse_seconds)]
+    header_read_timeout: f64,
+
     /// Requests answered at once; more wait for a slot, within --request-timeout.
     #[arg(long, default_value_t = folio_http::DEFAULT_MAX_CONCURRENT_REQUESTS as u32, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -257,7 +264,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         drop(stdout);
         tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/entries?page%5Bcursor%5D=1'");
         let app = folio_http::router(state);
-        folio_http::serve(listener, app, shutdown_signal())
+        let header_read_timeout = std::time::Duration::from_secs_f64(args.header_read_timeout);
+        folio_http::serve(listener, app, header_read_timeout, shutdown_signal())
             .await
             .context("the server failed")?;
         tracing::info!("stopped");

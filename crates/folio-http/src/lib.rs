@@ -49,8 +49,8 @@ use tower_http::trace::TraceLayer;
 pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
 pub use state::{
-    AppState, DEFAULT_COUNT_CAP, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_REQUEST_TIMEOUT,
-    HttpConfig,
+    AppState, DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REQUEST_TIMEOUT, HttpConfig,
 };
 
 /// Builds the application: every style under its prefix, the OpenAPI document and its
@@ -74,12 +74,50 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
+///
+/// A connection whose request head does not arrive whole within `header_read_timeout` is
+/// closed, so that clients that open connections and never finish a request (slowloris)
+/// cannot hold them; the same limit closes idle keep-alive connections. This is hyper's own
+/// timeout, which `axum::serve` leaves inert (it sets no timer), hence this accept loop.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    header_read_timeout: std::time::Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, for one: wait for connections to close.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = connections.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+    Ok(())
 }
 
 /// Paths outside every style: an RFC 9457 problem.

@@ -46,6 +46,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 /// The default [`HttpConfig::request_timeout`]: 30 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default time a client has to send a whole request head, and the longest a keep-alive
+/// connection stays idle (see [`crate::serve`]): 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The default [`HttpConfig::max_concurrent_requests`]: enough for every read connection
 /// to stay busy with requests queued behind it, few enough that the largest pages (10,000
 /// records, about 10 MB each) cannot exhaust memory.

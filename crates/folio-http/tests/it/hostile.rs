@@ -656,3 +656,41 @@ async fn requests_beyond_the_concurrency_limit_wait_for_a_slot() {
     let statuses = requests.join_all().await;
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
 }
+
+/// A client that opens a connection and never finishes its request head (slowloris) is
+/// disconnected once the header read timeout passes, while other clients are still answered.
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    demo::build(&store, 20, &|_| {}).unwrap();
+    let state = folio_http::AppState::new(std::sync::Arc::new(store), crate::server::SECRET, HttpConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let timeout = std::time::Duration::from_millis(500);
+    tokio::spawn(folio_http::serve(
+        listener,
+        folio_http::router(state),
+        timeout,
+        std::future::pending(),
+    ));
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = std::time::Instant::now();
+    slow.write_all(b"GET /jsonapi/entries HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // The server answers others meanwhile.
+    let other = reqwest::get(format!("http://{addr}/jsonapi/entries")).await.unwrap();
+    assert_eq!(other.status().as_u16(), 200);
+    // The slow connection is closed (EOF, whatever the server said before) well before this
+    // bound; without the timeout it would stay open for ever.
+    let mut said = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut said))
+        .await
+        .expect("the connection was closed")
+        .unwrap();
+    assert!(started.elapsed() >= timeout, "closed after {:?}", started.elapsed());
+}

@@ -53,9 +53,14 @@ pub(crate) fn spawn(state: AppState) -> String {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            folio_http::serve(listener, folio_http::router(state), std::future::pending())
-                .await
-                .unwrap();
+            folio_http::serve(
+                listener,
+                folio_http::router(state),
+                folio_http::DEFAULT_HEADER_READ_TIMEOUT,
+                std::future::pending(),
+            )
+            .await
+            .unwrap();
         });
     });
     format!("http://{}", rx.recv().unwrap())
