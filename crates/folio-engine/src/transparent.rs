@@ -1,13 +1,17 @@
 //! Transparent keys: search-after positions a user can read and write.
 //!
 //! With the id as the only sort field, a key is the id itself. Otherwise it is
-//! `<value>:<id>`, split at the last colon (so values may hold colons, as timestamps do, and
-//! ids may not). Values are written as query parameters write them: integers and floats in
+//! `<value>:<id>`, split at the last colon: values may hold colons (as timestamps do), and in
+//! the id `%` and `:` are written `%25` and `%3A`, so that ids may hold colons too (as URNs and
+//! DOIs do). Other `%` sequences in an id are read as they are. Values are written as query
+//! parameters write them: integers and floats in
 //! decimal, booleans as `true`/`false`, timestamps in RFC 3339 UTC (`2021-03-04T12:00:00Z`)
 //! or, for instants outside the years RFC 3339 can write, as microseconds since the epoch,
 //! strings as they are. A missing value is `$null`; a string that starts with `$` is written
 //! with one more `$` in front, so `$null` as text is `$$null`. Ids are never missing, so they
 //! need no escape and are always written as they are.
+
+use std::borrow::Cow;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -39,7 +43,7 @@ pub fn encode(schema: &CollectionSchema, sort: &Sort, key: &[Value]) -> String {
     };
     match fields {
         [_] => id,
-        [field, _] => format!("{}:{id}", write(&key[0], schema.type_of(field.column))),
+        [field, _] => format!("{}:{}", write(&key[0], schema.type_of(field.column)), escape_id(&id)),
         _ => unreachable!("checked above"),
     }
 }
@@ -67,7 +71,7 @@ pub fn decode(schema: &CollectionSchema, sort: &Sort, text: &str, param: &str) -
                 )));
             };
             let value = read(value, ty).map_err(|e| invalid(format!("has the value `{}`: {e}", shorten(value))))?;
-            Ok(vec![value, read_id(id)?])
+            Ok(vec![value, read_id(&unescape_id(id))?])
         }
         _ => Err(invalid("cannot be used with a sort on more than one path".into())),
     }
@@ -102,6 +106,40 @@ fn read(text: &str, ty: FieldType) -> Result<Value, crate::value::TypeMismatch> 
             _ => Err(e),
         }),
     }
+}
+
+/// An id as the end of `<value>:<id>`: without a colon, so the last colon ends the value.
+fn escape_id(id: &str) -> Cow<'_, str> {
+    if id.contains([':', '%']) {
+        Cow::Owned(id.replace('%', "%25").replace(':', "%3A"))
+    } else {
+        Cow::Borrowed(id)
+    }
+}
+
+/// Reverses [`escape_id`]: `%3A` (or `%3a`) is a colon and `%25` a `%`; anything else stays.
+fn unescape_id(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3);
+        match escape {
+            Some(e) if e.eq_ignore_ascii_case("%3a") => out.push(':'),
+            Some("%25") => out.push('%'),
+            _ => {
+                out.push('%');
+                rest = &rest[at + 1..];
+                continue;
+            }
+        }
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 fn shorten(text: &str) -> String {
@@ -146,7 +184,7 @@ mod tests {
     proptest! {
         /// Writing then reading a key gives the same key, for every type and for null.
         #[test]
-        fn round_trip((n, v) in (0usize..5).prop_flat_map(|n| (Just(n), value(n))), id in "[$a-zA-Z0-9_-]{1,20}", desc in any::<bool>()) {
+        fn round_trip((n, v) in (0usize..5).prop_flat_map(|n| (Just(n), value(n))), id in "[$a-zA-Z0-9_:%-]{1,20}", desc in any::<bool>()) {
             let schema = schema(IdType::String);
             let path = &schema.indexed[n].path;
             let sort = Sort::parse(&format!("{}{path}", if desc { "-" } else { "" }), &schema, "order_by").unwrap();
@@ -188,6 +226,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("RFC 3339"), "{e}");
+    }
+
+    /// Ids with colons (URNs, DOIs) are written with `%3A`, so the last colon still ends the
+    /// value; `%` is written `%25`, and other `%` sequences are read as they are.
+    #[test]
+    fn ids_may_hold_colons() {
+        let schema = schema(IdType::String);
+        let by_t = Sort::parse("t", &schema, "order_by").unwrap();
+        let key = vec![Value::Int(0), Value::Text("urn:isbn:0451450523".into())];
+        let text = encode(&schema, &by_t, &key);
+        assert_eq!(text, "1970-01-01T00:00:00Z:urn%3Aisbn%3A0451450523");
+        assert_eq!(decode(&schema, &by_t, &text, "p").unwrap(), key);
+        let key = vec![Value::Int(0), Value::Text("100%:%3A".into())];
+        assert_eq!(encode(&schema, &by_t, &key), "1970-01-01T00:00:00Z:100%25%3A%253A");
+        assert_eq!(
+            decode(&schema, &by_t, "1970-01-01T00:00:00Z:a%41%3a%", "p").unwrap(),
+            vec![Value::Int(0), Value::Text("a%41:%".into())]
+        );
     }
 
     #[test]
