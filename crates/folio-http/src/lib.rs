@@ -15,11 +15,11 @@
 //! # Example
 //! ```no_run
 //! # async fn run(store: std::sync::Arc<dyn folio_store::Store>) -> std::io::Result<()> {
-//! use folio_http::{AppState, HttpConfig, router, serve};
+//! use folio_http::{AppState, DEFAULT_HEADER_READ_TIMEOUT, HttpConfig, router, serve};
 //!
 //! let state = AppState::new(store, b"a secret of at least 32 bytes....", HttpConfig::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! serve(listener, router(state), std::future::pending()).await
+//! serve(listener, router(state), DEFAULT_HEADER_READ_TIMEOUT, std::future::pending()).await
 //! # }
 //! ```
 
