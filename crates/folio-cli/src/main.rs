@@ -6,6 +6,7 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
 mod access;
+mod drop;
 mod harvest;
 mod import;
 mod secret;
@@ -31,6 +32,7 @@ struct Cli {
 enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
+    Drop(drop::DropArgs),
     Harvest(harvest::HarvestArgs),
     Token(token::TokenArgs),
     Private(token::PrivateArgs),
@@ -49,6 +51,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
+        Command::Drop(args) => drop::run(args),
         Command::Harvest(args) => harvest::run(args),
         Command::Token(args) => token::run_token(args),
         Command::Private(args) => token::run_private(args),

@@ -225,3 +225,61 @@ fn declared_indexes_and_their_errors() {
         "{stderr}"
     );
 }
+
+/// `folio drop` against a running server on the store `store` (extra arguments of every
+/// command, e.g. `--postgres URL`): the collection answers 404 from the next request on, its
+/// cursors too, the other collection is untouched, a second drop names what there is, and
+/// the name can be imported again from scratch.
+pub(crate) async fn drop_while_serving(dir: &Path, store: &[&str]) {
+    let file = dir.join("records.jsonl");
+    let docs: Vec<Json> = (0..30)
+        .map(|i| json!({"doi": format!("10.1/{i:02}"), "year": 2000 + i % 5}))
+        .collect();
+    write_lines(&file, &docs);
+    for collection in ["dois", "keep"] {
+        let mut args = vec!["--collection", collection, "--id", "doi"];
+        args.extend(store);
+        let out = import(dir, &file, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let server = serve(dir, store);
+    let (status, first) = get_json(&format!("{}/jsonapi/dois?page[cursor]=1&page[size]=10", server.base)).await;
+    assert_eq!(status, 200, "{first}");
+    let next = format!("{}{}", server.base, first["links"]["next"].as_str().unwrap());
+
+    let data_dir = dir.to_str().unwrap();
+    let mut args = vec!["drop", "dois", "--data-dir", data_dir];
+    args.extend(store);
+    let out = folio(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("dropped the collection") && stderr.contains("records=30"),
+        "{stderr}"
+    );
+
+    let (status, body) = get_json(&format!("{}/jsonapi/dois", server.base)).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = get_json(&next).await;
+    assert_eq!(status, 404, "a cursor into the dropped collection: {body}");
+    assert_eq!(walk(&server.base, "keep", "").await.len(), 30);
+
+    let out = folio(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no collection `dois`") && stderr.contains("keep"),
+        "{stderr}"
+    );
+
+    let mut again = vec!["--collection", "dois", "--id", "doi"];
+    again.extend(store);
+    assert!(import(dir, &file, &again).status.success());
+    assert_eq!(walk(&server.base, "dois", "").await.len(), 30);
+}
+
+#[tokio::test]
+async fn a_dropped_collection_is_gone_for_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    drop_while_serving(dir.path(), &[]).await;
+}

@@ -209,3 +209,17 @@ fn nul_characters_are_refused_before_postgresql() {
         assert_eq!(body["data"][0]["attributes"], json!({"name": "n0"}));
     });
 }
+
+/// `folio drop --postgres` with a server running on the same database.
+#[test]
+fn a_dropped_collection_is_gone_for_a_running_server() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    rt.block_on(crate::import::drop_while_serving(
+        dir.path(),
+        &["--postgres", pg.url.as_str()],
+    ));
+}

@@ -1,0 +1,76 @@
+//! `folio drop`: remove a collection.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use folio_store::{PostgresStore, SqliteStore, Store};
+
+/// Remove a collection with its records and indexes, in one transaction.
+///
+/// Servers running on the same store answer 404 for the collection from their next request
+/// on; cursors into it become useless. Importing the same name again starts afresh.
+///
+/// Examples:
+///   folio drop dois
+///   folio drop dois --data-dir /srv/folio
+///   folio drop dois --postgres postgres://folio@db.example.org/folio
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct DropArgs {
+    /// The collection to remove.
+    collection: String,
+
+    /// Where the embedded store keeps its files.
+    #[arg(long, default_value = "./folio-data", value_name = "DIR")]
+    data_dir: PathBuf,
+
+    /// Remove it from PostgreSQL (postgres://user:password@host:port/database) instead of the
+    /// embedded store.
+    #[arg(long, value_name = "URL", env = "FOLIO_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
+}
+
+pub(crate) fn run(args: DropArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let name = &args.collection;
+        let records = match &args.postgres {
+            Some(url) => {
+                let store = PostgresStore::connect(url).await.context("cannot use PostgreSQL")?;
+                let records = count(&store, name).await?;
+                store.drop_collection(name).await?;
+                records
+            }
+            None => {
+                let store = SqliteStore::open(&args.data_dir)
+                    .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+                let records = count(&store, name).await?;
+                store.drop_collection(name)?;
+                records
+            }
+        };
+        tracing::info!(collection = %name, records, "dropped the collection");
+        Ok(())
+    })
+}
+
+/// The number of records of `name`, or an error that lists the collections there are.
+async fn count(store: &dyn Store, name: &str) -> anyhow::Result<u64> {
+    let collections = store.collections().await.context("cannot read the collections")?;
+    if let Some(info) = collections.iter().find(|c| c.schema.name == name) {
+        return Ok(info.count);
+    }
+    let names: Vec<&str> = collections.iter().map(|c| c.schema.name.as_str()).collect();
+    bail!(
+        "there is no collection `{name}`; collections: {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )
+}
