@@ -53,7 +53,9 @@ def main():
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    data_dir = os.path.join(ROOT, "target", "bench-data")
+    # One directory per size, shared with bench/run.py and bench/ab.py: a store rebuilt
+    # at another size would keep its larger file, and read differently.
+    data_dir = os.path.join(ROOT, "target", "bench-data", f"folio-{args.size}")
     server_core, client_core = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if args.pin else ([], [])
     server = subprocess.Popen(server_core + [FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
                               "--addr", "127.0.0.1:0", "--max-offset", "unlimited"],

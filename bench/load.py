@@ -79,12 +79,16 @@ def main():
     ap.add_argument("--duration", type=int, default=60)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=15, help="seconds of load before measuring")
+    ap.add_argument("--folio", metavar="BIN", help="the folio binary to load (default: build the release binary)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    data_dir = os.path.join(ROOT, "target", "bench-data")
-    server = subprocess.Popen([FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
+    if args.folio is None:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    # One directory per size, shared with bench/run.py and bench/ab.py: a store rebuilt
+    # at another size would keep its larger file, and read differently.
+    data_dir = os.path.join(ROOT, "target", "bench-data", f"folio-{args.size}")
+    server = subprocess.Popen([args.folio or FOLIO, "serve", "--demo", "--demo-size", str(args.size), "--data-dir", data_dir,
                                "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base = server.stdout.readline().strip().removeprefix("listening on ")
