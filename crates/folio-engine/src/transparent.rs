@@ -3,13 +3,14 @@
 //! With the id as the only sort field, a key is the id itself. Otherwise it is
 //! `<value>:<id>`, split at the last colon: values may hold colons (as timestamps do), and in
 //! the id `%` and `:` are written `%25` and `%3A`, so that ids may hold colons too (as URNs and
-//! DOIs do). Other `%` sequences in an id are read as they are. Values are written as query
-//! parameters write them: integers and floats in
-//! decimal, booleans as `true`/`false`, timestamps in RFC 3339 UTC (`2021-03-04T12:00:00Z`)
-//! or, for instants outside the years RFC 3339 can write, as microseconds since the epoch,
-//! strings as they are. A missing value is `$null`; a string that starts with `$` is written
-//! with one more `$` in front, so `$null` as text is `$$null`. Ids are never missing, so they
-//! need no escape and are always written as they are.
+//! DOIs do); other `%` sequences in an id are read as they are.
+//!
+//! Values are written as query parameters write them: integers and floats in decimal,
+//! booleans as `true`/`false`, timestamps in RFC 3339 UTC (`2021-03-04T12:00:00Z`) or, for
+//! instants outside the years RFC 3339 can write, as microseconds since the epoch, strings as
+//! they are. A missing value is `$null`; a string that starts with `$` is written with one
+//! more `$` in front, so `$null` as text is `$$null`. Ids are never missing, so they take no
+//! `$` escape.
 
 use std::borrow::Cow;
 

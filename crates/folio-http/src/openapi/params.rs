@@ -104,7 +104,7 @@ pub(super) fn query_param(name: &str, limits: &Limits, sortable: &[String]) -> O
         "page_after_value" => query(
             name,
             string(),
-            "the previous page's next_page_after_value: the id, or `<value>:<id>` when ordering by another path ($null: no value)",
+            "the previous page's next_page_after_value: the id, or `<value>:<id>` when ordering by another path ($null: no value; `:` and `%` in the id written `%3A` and `%25`)",
         ),
         "page" => query(
             name,
