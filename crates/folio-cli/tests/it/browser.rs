@@ -143,6 +143,12 @@ async fn api_ids(base: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// Clicks what `target` finds, then waits until `ready` finds something on the new page.
+async fn click_and_wait(client: &Client, target: Locator<'_>, ready: Locator<'_>) {
+    client.find(target).await.unwrap().click().await.unwrap();
+    client.wait().for_element(ready).await.unwrap();
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).unwrap();
@@ -164,65 +170,45 @@ async fn next_and_a_column_header_change_the_rows_in_chromium() {
 
     // From the collection list to the table.
     client.goto(&format!("{base}/")).await.unwrap();
-    client
-        .find(Locator::Css("a[href='/browse/entries']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client.wait().for_element(Locator::Css("td.id a")).await.unwrap();
+    click_and_wait(
+        &client,
+        Locator::Css("a[href='/browse/entries']"),
+        Locator::Css("td.id a"),
+    )
+    .await;
     let first = shown_ids(&client).await;
     assert_eq!(first, api_ids(&base, "page[number]=1").await);
     assert_eq!(first.len(), 25);
     screenshot(&client, "browse-page-1").await;
 
     // Next: the following 25 records in id order.
-    client
-        .find(Locator::LinkText("Next ›"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::XPath("//span[@class='current' and text()='2']"))
-        .await
-        .unwrap();
+    click_and_wait(
+        &client,
+        Locator::LinkText("Next ›"),
+        Locator::XPath("//span[@class='current' and text()='2']"),
+    )
+    .await;
     let second = shown_ids(&client).await;
     assert_eq!(second, api_ids(&base, "page[number]=2").await);
     assert!(second[0] > first[24], "page 2 starts after page 1 ends");
     screenshot(&client, "browse-page-2").await;
 
     // A column header sorts by it, from page 1; a second click reverses it.
-    client
-        .find(Locator::Css("th a[data-path='provider']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::XPath("//a[@data-path='provider' and contains(., '▲')]"))
-        .await
-        .unwrap();
+    click_and_wait(
+        &client,
+        Locator::Css("th a[data-path='provider']"),
+        Locator::XPath("//a[@data-path='provider' and contains(., '▲')]"),
+    )
+    .await;
     let ascending = shown_ids(&client).await;
     assert_eq!(ascending, api_ids(&base, "sort=provider").await);
     assert_ne!(ascending, first);
-    client
-        .find(Locator::Css("th a[data-path='provider']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::XPath("//a[@data-path='provider' and contains(., '▼')]"))
-        .await
-        .unwrap();
+    click_and_wait(
+        &client,
+        Locator::Css("th a[data-path='provider']"),
+        Locator::XPath("//a[@data-path='provider' and contains(., '▼')]"),
+    )
+    .await;
     assert_eq!(shown_ids(&client).await, api_ids(&base, "sort=-provider").await);
     screenshot(&client, "browse-sorted").await;
 
