@@ -20,6 +20,8 @@ use folio_engine::{
     transparent,
 };
 
+/// The demo's schema, as `folio_store::demo::schema` gives it (the engine cannot depend on the
+/// store, even for benches: the store depends on the engine).
 fn schema() -> CollectionSchema {
     let p = |path: &str, ty| IndexedPath {
         path: path.to_owned(),
