@@ -120,17 +120,7 @@ async fn run_curl(style: &str, command: &str) -> Vec<String> {
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200, "{command}");
     let body: Json = response.json().await.unwrap();
-    let (list, key) = match style {
-        "jsonapi" => (&body["data"], "id"),
-        "hal" => (&body["_embedded"]["items"], "entry_id"),
-        "query" => (&body["data"], "entry_id"),
-        _ => (&body["entries"], "entry_id"),
-    };
-    list.as_array()
-        .unwrap_or_else(|| panic!("{command}: {body}"))
-        .iter()
-        .map(|r| r[key].as_str().unwrap().to_owned())
-        .collect()
+    crate::styles::ids_of(style, &body)
 }
 
 /// Checks that every style with a request returns the table's records, and that the styles

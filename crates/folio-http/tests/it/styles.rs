@@ -37,7 +37,8 @@ fn rel(reply: &Reply, name: &str) -> Option<String> {
     header_links(reply).into_iter().find(|(r, _)| r == name).map(|(_, h)| h)
 }
 
-fn ids_of(style: &str, body: &Json) -> Vec<String> {
+/// The ids of the records of a page in `style` (`simple` for any other name).
+pub(crate) fn ids_of(style: &str, body: &Json) -> Vec<String> {
     let (list, key) = match style {
         "jsonapi" => (&body["data"], "id"),
         "hal" => (&body["_embedded"]["items"], "entry_id"),
