@@ -51,4 +51,4 @@ pub use limits::Limits;
 pub use page::{Key, Page, Plan, Position, Scan};
 pub use schema::{CollectionSchema, Column, FieldType, IdType, IndexedPath};
 pub use sort::{Direction, Sort, SortField};
-pub use value::Value;
+pub use value::{Value, ValueRef};

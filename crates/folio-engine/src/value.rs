@@ -25,6 +25,43 @@ pub enum Value {
     Text(String),
 }
 
+/// A [`Value`] borrowed from where it was read (a row, a buffer), so that reading a page's keys
+/// and ids allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    /// No value.
+    Null,
+    /// An integer, boolean or timestamp.
+    Int(i64),
+    /// A finite float.
+    Float(f64),
+    /// Text.
+    Text(&'a str),
+}
+
+impl ValueRef<'_> {
+    /// The owned value.
+    pub fn to_value(self) -> Value {
+        match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Text(t) => Value::Text(t.to_owned()),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(value: &'a Value) -> ValueRef<'a> {
+        match value {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Text(t) => ValueRef::Text(t),
+        }
+    }
+}
+
 /// Why a JSON value or a text does not fit a field type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected {expected}, got {got}")]

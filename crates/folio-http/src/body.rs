@@ -1,106 +1,126 @@
-//! Response bodies that embed stored documents as they are.
+//! Response bodies written straight into one buffer, stored documents copied in verbatim.
 //!
-//! Documents travel from the store as JSON text and go into bodies verbatim: a body struct
-//! holds a [`Doc`] where a document goes, the texts go into [`Docs`] in the same order, and
-//! [`Docs::write`] writes the body with each `Doc` replaced by its text. Turning a document into
-//! a `serde_json::Value` (as `json!` does) would parse it into a tree only to print it again.
+//! A page of 1000 demo records is about 440 kB of JSON, most of it stored documents. Each style
+//! writes its page into one [`Body`]: the per-record parts with the methods here (a document's
+//! bytes copied as they are; ids and links escaped only when they need it, and otherwise copied
+//! too), the few other members (links, counts, the echoed request) with serde_json.
 //!
-//! Documents are not checked on the way out either: stores only hand out JSON text that folio
-//! wrote itself with `serde_json` (the contract of `folio_store::Record::doc`). Checking each
-//! one again, as building a `RawValue` does, was the largest cost of a 1000-record page after
-//! SQLite's own work (BENCHMARKS.md, "Profile"; `cargo bench -p folio-http` compares the two).
+//! Documents are never parsed on the way out, not even to be checked: stores only hand out JSON
+//! text that folio wrote itself with serde_json (the contract of `folio_store::Record::doc`).
+//! Parsing them into trees (`json!`) cost 2 to 3 times the throughput; checking each one into a
+//! `RawValue` was the largest cost of a 1000-record page after SQLite's; and building each
+//! record's parts as `String`s for serde to escape was most of what remained (BENCHMARKS.md,
+//! "Profile"; `cargo bench -p folio-http --bench body` compares the ways).
 
-use std::sync::LazyLock;
+use std::borrow::Cow;
+use std::io::Write as _;
 
-use folio_engine::Value;
+use folio_engine::ValueRef;
+use folio_store::Records;
 use serde::Serialize;
-use serde_json::ser::Formatter;
-use serde_json::value::RawValue;
 
-/// Where a stored document goes in a body: written by [`Docs::write`] as the next document of
-/// its [`Docs`]. Written any other way it would be `null`, so every body holding one is written
-/// by `Docs::write`.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(transparent)]
-pub struct Doc(&'static RawValue);
+use crate::links;
 
-/// The stored documents of one body, in the order the body holds their [`Doc`]s.
+/// A JSON body under construction.
 #[derive(Debug, Default)]
-pub struct Docs {
-    texts: Vec<String>,
+pub struct Body {
+    out: Vec<u8>,
 }
 
-impl Docs {
-    /// Room for `n` documents.
-    pub fn with_capacity(n: usize) -> Docs {
-        Docs {
-            texts: Vec::with_capacity(n),
+impl Body {
+    /// A body with room for `bytes` bytes.
+    pub fn with_capacity(bytes: usize) -> Body {
+        Body {
+            out: Vec::with_capacity(bytes),
         }
     }
 
-    /// Takes the next document of the body (JSON text, as a store returned it) and returns what
-    /// the body holds in its place.
-    pub fn add(&mut self, text: String) -> Doc {
-        self.texts.push(text);
-        Doc(&MARK)
+    /// A body with room for the records of a page and `per_record` bytes around each, plus
+    /// what surrounds them.
+    pub fn for_records(records: &Records, per_record: usize) -> Body {
+        Body::with_capacity(records.doc_bytes() + records.len() * per_record + 2048)
     }
 
-    /// The body as JSON text, each [`Doc`] replaced by its document, copied as it is.
-    ///
-    /// # Panics
-    /// If the body holds a different number of `Doc`s than documents were added (a bug).
-    pub fn write(self, body: &impl Serialize) -> String {
-        let size = self.texts.iter().map(|t| t.len() + 128).sum::<usize>() + 1024;
-        let mut texts = self.texts.into_iter();
-        let mut out = Vec::with_capacity(size);
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, Splice { texts: &mut texts });
-        // Bodies are maps with string keys, strings, numbers and documents: writing them into
-        // memory cannot fail.
-        body.serialize(&mut ser).expect("response bodies always serialise");
-        assert!(texts.next().is_none(), "a body holds every document added for it");
-        // Every piece is UTF-8: serde_json writes UTF-8, and documents are `String`s.
-        String::from_utf8(out).expect("JSON text is UTF-8")
+    /// Appends text that is JSON (or a part of it) already: punctuation, member names,
+    /// stored documents.
+    pub fn raw(&mut self, json: &[u8]) -> &mut Body {
+        self.out.extend_from_slice(json);
+        self
+    }
+
+    /// Appends `text` as a JSON string, escaped as serde_json escapes it.
+    pub fn str(&mut self, text: &str) -> &mut Body {
+        if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.out.push(b'"');
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.push(b'"');
+        } else {
+            self.value(text);
+        }
+        self
+    }
+
+    /// Appends any serialisable value as JSON.
+    pub fn value(&mut self, value: &(impl Serialize + ?Sized)) -> &mut Body {
+        // Bodies are maps with string keys, strings, numbers and JSON values: writing them
+        // into memory cannot fail.
+        serde_json::to_writer(&mut self.out, value).expect("response bodies always serialise");
+        self
+    }
+
+    /// Appends an id as a JSON string (JSON:API ids are strings, whatever the id's type).
+    pub fn id(&mut self, id: ValueRef<'_>) -> &mut Body {
+        match id {
+            ValueRef::Int(i) => {
+                write!(self.out, "\"{i}\"").expect("writing into memory cannot fail");
+                self
+            }
+            other => self.str(&id_text(other)),
+        }
+    }
+
+    /// Appends an id percent-encoded as a path segment (the last segment of a record's link),
+    /// which needs no JSON escaping.
+    pub fn id_segment(&mut self, id: ValueRef<'_>) -> &mut Body {
+        match id {
+            ValueRef::Int(i) => write!(self.out, "{i}").expect("writing into memory cannot fail"),
+            other => links::push_segment(&mut self.out, &id_text(other)),
+        }
+        self
+    }
+
+    /// Appends the documents of `records` as a JSON array, each copied as it is.
+    pub fn docs(&mut self, records: &Records) -> &mut Body {
+        self.out.push(b'[');
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(record.doc());
+        }
+        self.out.push(b']');
+        self
+    }
+
+    /// The body's bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.out
     }
 }
 
-/// A body as JSON text, for bodies without stored documents.
-pub fn write(body: &impl Serialize) -> String {
-    Docs::default().write(body)
+/// A body holding one serialisable value.
+pub fn write(value: &impl Serialize) -> Vec<u8> {
+    let mut body = Body::default();
+    body.value(value);
+    body.finish()
 }
 
 /// An id as text, as links and JSON:API `id`s write it.
-pub(crate) fn id_text(id: &Value) -> String {
+pub(crate) fn id_text(id: ValueRef<'_>) -> Cow<'_, str> {
     match id {
-        Value::Text(t) => t.clone(),
-        Value::Int(i) => i.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// The raw value every [`Doc`] holds: one allocation, recognised by its address.
-static MARK: LazyLock<Box<RawValue>> =
-    LazyLock::new(|| RawValue::from_string("null".to_owned()).expect("`null` is JSON"));
-
-/// serde_json's compact output, except that the mark is replaced by the next document.
-struct Splice<'a> {
-    texts: &'a mut std::vec::IntoIter<String>,
-}
-
-impl Formatter for Splice<'_> {
-    fn write_raw_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        if std::ptr::eq(fragment.as_ptr(), MARK.get().as_ptr()) {
-            let text = self
-                .texts
-                .next()
-                .expect("a body holds no more documents than were added for it");
-            writer.write_all(text.as_bytes())
-        } else {
-            writer.write_all(fragment.as_bytes())
-        }
+        ValueRef::Text(t) => Cow::Borrowed(t),
+        ValueRef::Int(i) => Cow::Owned(i.to_string()),
+        other => Cow::Owned(format!("{:?}", other.to_value())),
     }
 }
 

@@ -19,12 +19,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use folio_engine::page::plan;
-use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, Value, transparent};
+use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, Value, ValueRef, transparent};
 use folio_store::{Count, Query};
 use serde_json::json;
 
 use crate::access::Caller;
-use crate::body::{self, Doc, Docs};
+use crate::body::Body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -51,7 +51,16 @@ async fn one(
     Path((collection, id)): Path<(String, String)>,
 ) -> Response {
     match state.record(&caller, &collection, &id).await {
-        Ok((_, _, doc)) => respond(StatusCode::OK, item(&collection, &id, &doc), &[]),
+        Ok((_, _, doc)) => {
+            let mut body = Body::with_capacity(doc.len() + 128);
+            item(
+                &mut body,
+                &self_prefix(&collection),
+                ValueRef::Text(&id),
+                doc.as_bytes(),
+            );
+            respond(StatusCode::OK, body.finish(), &[])
+        }
         Err(e) => error(&e),
     }
 }
@@ -204,8 +213,7 @@ async fn list_page(
     };
 
     let count = if with_count { Count::Exact } else { Count::Skip };
-    let result = state.page(&query, &plan(&query.sort, position, limit), count).await?;
-    let page = result.page;
+    let page = state.page(&query, &plan(&query.sort, position, limit), count).await?;
 
     let mut links: Vec<(&str, String)> = Vec::new();
     let mut body = serde_json::Map::new();
@@ -225,7 +233,7 @@ async fn list_page(
             if let Some(key) = &page.next {
                 links.push(("next", if within(number + 1) { at(number + 1) } else { after(key) }));
             }
-            if let Some(total) = result.total {
+            if let Some(total) = page.total {
                 let pages = total.count.div_ceil(limit).max(1);
                 if within(pages) {
                     links.push(("last", at(pages)));
@@ -250,53 +258,57 @@ async fn list_page(
             if let Some(key) = &page.next {
                 links.push(("next", after(key)));
             }
-            if let Some(total) = result.total {
+            if let Some(total) = page.total {
                 body.insert("items_count".into(), json!(total.count));
             }
         }
     }
-    let mut docs = Docs::with_capacity(page.records.len());
-    let items = page
-        .records
-        .iter()
-        .map(|r| docs.add(item(collection, &body::id_text(r.id()), &r.doc)))
-        .collect();
     let links_json: serde_json::Map<String, serde_json::Value> = links
         .iter()
         .map(|(rel, href)| ((*rel).to_owned(), json!({"href": href})))
         .collect();
-    let mut head = serde_json::Map::new();
-    head.insert("_links".into(), links_json.into());
-    head.extend(body);
+    // `{"_links": ..., <counts>, "_embedded": {"items": [...]}}`, items written in place.
+    let mut out = Body::for_records(&page.records, 160);
+    out.raw(b"{\"_links\":").value(&links_json);
+    for (name, value) in &body {
+        out.raw(b",").str(name).raw(b":").value(value);
+    }
+    out.raw(b",\"_embedded\":{\"items\":[");
+    let prefix = self_prefix(collection);
+    for (i, record) in page.records.iter().enumerate() {
+        if i > 0 {
+            out.raw(b",");
+        }
+        item(&mut out, &prefix, record.id(), record.doc());
+    }
+    out.raw(b"]}}");
     let header_links: Vec<(&str, String)> = links.into_iter().filter(|(rel, _)| *rel != "self").collect();
-    let out = List {
-        head,
-        embedded: Embedded { items },
-    };
-    Ok(respond(StatusCode::OK, docs.write(&out), &header_links))
+    Ok(respond(StatusCode::OK, out.finish(), &header_links))
 }
 
-/// A page: `_links` and the counts, then `_embedded.items` copied verbatim (by `Docs::write`).
-#[derive(serde::Serialize)]
-struct List {
-    #[serde(flatten)]
-    head: serde_json::Map<String, serde_json::Value>,
-    #[serde(rename = "_embedded")]
-    embedded: Embedded,
-}
-
-#[derive(serde::Serialize)]
-struct Embedded {
-    items: Vec<Doc>,
+/// `/hal/{collection}/`, percent-encoded: the start of every item's `self` link.
+fn self_prefix(collection: &str) -> Vec<u8> {
+    let mut prefix = b"/hal/".to_vec();
+    links::push_segment(&mut prefix, collection);
+    prefix.push(b'/');
+    prefix
 }
 
 /// A document with its `_links.self` first, spliced into the stored JSON text without
-/// parsing it.
-fn item(collection: &str, id: &str, doc: &str) -> String {
-    let href = json!(format!("/hal/{}/{}", links::segment(collection), links::segment(id)));
-    let rest = doc.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
-    let sep = if rest.starts_with('}') { "" } else { "," };
-    format!("{{\"_links\":{{\"self\":{{\"href\":{href}}}}}{sep}{rest}")
+/// parsing it: `{"_links":{"self":{"href":"<prefix><id>"}}, <the document's members>}`.
+fn item(body: &mut Body, self_prefix: &[u8], id: ValueRef<'_>, doc: &[u8]) {
+    let rest = doc
+        .trim_ascii_start()
+        .strip_prefix(b"{")
+        .map_or(&b"}"[..], <[u8]>::trim_ascii_start);
+    body.raw(b"{\"_links\":{\"self\":{\"href\":\"")
+        .raw(self_prefix)
+        .id_segment(id)
+        .raw(b"\"}}");
+    if !rest.starts_with(b"}") {
+        body.raw(b",");
+    }
+    body.raw(rest);
 }
 
 /// An error in Akeneo's shape: `{"code": status, "message": "..."}`.
@@ -310,7 +322,7 @@ pub(crate) fn error(e: &ApiError) -> Response {
     )
 }
 
-fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
+fn respond(status: StatusCode, body: impl Into<axum::body::Body>, links: &[(&str, String)]) -> Response {
     links::respond(status, "application/hal+json", body, links)
 }
 

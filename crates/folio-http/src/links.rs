@@ -60,6 +60,13 @@ pub(crate) fn segment(text: &str) -> String {
     std::borrow::Cow::from(percent_encoding::utf8_percent_encode(text, SEGMENT)).into_owned()
 }
 
+/// Percent-encodes one path segment onto `out`, without an intermediate `String`.
+pub(crate) fn push_segment(out: &mut Vec<u8>, text: &str) {
+    for part in percent_encoding::utf8_percent_encode(text, SEGMENT) {
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
 /// Everything but unreserved characters is escaped in a path segment.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
@@ -72,10 +79,10 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 pub(crate) fn respond(
     status: StatusCode,
     media_type: &'static str,
-    body: String,
+    body: impl Into<axum::body::Body>,
     links: &[(&str, String)],
 ) -> Response {
-    let mut response = (status, body).into_response();
+    let mut response = (status, body.into()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     if let Some(value) = self::header(links) {

@@ -29,7 +29,7 @@ use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
 use crate::access::Caller;
-use crate::body::{Doc, Docs};
+use crate::body::Body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -338,10 +338,9 @@ async fn list_page(
         page_number,
         page_after_value,
     } = check(schema, req, &state.config, prefix)?;
-    let result = state
+    let page = state
         .page(&query, &plan(&query.sort, position, page_size), Count::Exact)
         .await?;
-    let page = result.page;
     let next_value = page
         .next
         .as_ref()
@@ -395,35 +394,27 @@ async fn list_page(
     if let Some(v) = &next_value {
         pagination.insert("next_page_after_value".into(), json!(v));
     }
-    if let Some(total) = result.total {
+    if let Some(total) = page.total {
         pagination.insert("total".into(), json!(total.count));
     }
     pagination.insert("page_url".into(), json!(page_url));
     for (rel, href) in &links {
         pagination.insert(format!("{rel}_page_url"), json!(href));
     }
-    let mut docs = Docs::with_capacity(page.records.len());
-    let data = page.records.into_iter().map(|r| docs.add(r.doc)).collect();
-    let out = Answer {
-        owner,
-        query: filter_json,
-        pagination,
-        required,
-        data,
-    };
-    Ok(respond(StatusCode::OK, docs.write(&out), &links))
-}
-
-/// The response: the request echoed, `pagination` completed, and `data` copied verbatim (by
-/// `Docs::write`).
-#[derive(serde::Serialize)]
-struct Answer {
-    owner: Json,
-    query: Json,
-    pagination: serde_json::Map<String, Json>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    required: Option<Json>,
-    data: Vec<Doc>,
+    // `{"owner", "query", "pagination", "required"?, "data": [documents]}`, documents copied in
+    // place.
+    let mut body = Body::for_records(&page.records, 1);
+    body.raw(b"{\"owner\":")
+        .value(&owner)
+        .raw(b",\"query\":")
+        .value(&filter_json)
+        .raw(b",\"pagination\":")
+        .value(&pagination);
+    if let Some(required) = &required {
+        body.raw(b",\"required\":").value(required);
+    }
+    body.raw(b",\"data\":").docs(&page.records).raw(b"}");
+    Ok(respond(StatusCode::OK, body.finish(), &links))
 }
 
 fn filter_is_empty(query: &Json) -> bool {
@@ -455,7 +446,7 @@ fn error(e: &ApiError, origin: Origin) -> Response {
     respond(status, body.to_string(), &[])
 }
 
-fn respond(status: StatusCode, body: String, links: &[(&str, String)]) -> Response {
+fn respond(status: StatusCode, body: impl Into<axum::body::Body>, links: &[(&str, String)]) -> Response {
     links::respond(status, "application/json", body, links)
 }
 

@@ -25,7 +25,7 @@ use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
 
 use crate::access::Caller;
-use crate::body::{Doc, Docs};
+use crate::body::Body;
 use crate::error::ApiError;
 use crate::links::{self, Target};
 use crate::params::{self, invalid};
@@ -282,11 +282,10 @@ async fn list_page(
         &state.config,
         prefix,
     )?;
-    let result = state
+    let page = state
         .page(&query, &plan(&query.sort, position, per_page), Count::Exact)
         .await?;
-    let page = result.page;
-    let total = result.total.map_or(0, |t| t.count);
+    let total = page.total.map_or(0, |t| t.count);
 
     let mut carry = vec![("per_page".to_owned(), per_page.to_string())];
     if let Some(q) = &filter_json {
@@ -331,16 +330,16 @@ async fn list_page(
         },
     ));
 
-    let mut docs = Docs::with_capacity(page.records.len());
-    let records: Vec<Doc> = page.records.into_iter().map(|r| docs.add(r.doc)).collect();
-    // `{"status": ..., "<collection>": [records]}`, records copied verbatim.
-    let text = format!(
-        "{{\"status\":{},{}:{}}}",
-        json!({"code": OK.0, "description": OK.1}),
-        Json::from(collection),
-        docs.write(&records)
-    );
-    Ok(respond(text, &out, Some(total)))
+    // `{"status": ..., "<collection>": [documents]}`, documents copied in place.
+    let mut body = Body::for_records(&page.records, 1);
+    body.raw(b"{\"status\":")
+        .value(&json!({"code": OK.0, "description": OK.1}))
+        .raw(b",")
+        .str(collection)
+        .raw(b":")
+        .docs(&page.records)
+        .raw(b"}");
+    Ok(respond(body.finish(), &out, Some(total)))
 }
 
 /// The key of one record in a response: the collection's name without a trailing `s`
@@ -379,7 +378,7 @@ pub(crate) fn problem(e: &ApiError) -> Response {
     response
 }
 
-fn respond(body: String, links: &[(&str, String)], total: Option<u64>) -> Response {
+fn respond(body: impl Into<axum::body::Body>, links: &[(&str, String)], total: Option<u64>) -> Response {
     let mut response = links::respond(StatusCode::OK, "application/json", body, links);
     if let Some(total) = total {
         response

@@ -2,7 +2,7 @@
 //!
 //! # Brief overview
 //! - [`Store`] is the read side every HTTP style uses: list collections, look up a schema, run
-//!   a page [`Plan`] for a [`Query`], fetch one record.
+//!   a page [`Plan`] for a [`Query`] (its [`Records`] in one buffer), fetch one record.
 //! - [`SqliteStore`] keeps collections in one SQLite file (WAL, a pool of read connections),
 //!   with each indexed path as a real column indexed on `(path, id)`.
 //! - [`demo`] generates the deterministic demo dataset.
@@ -21,7 +21,7 @@
 //! let schema = store.schema("entries").await.unwrap();
 //! let query = Query::all(schema);
 //! let page = store.page(&query, &plan(&query.sort, Position::Start, 10), Count::Exact).await.unwrap();
-//! assert_eq!(page.page.records.len(), 10);
+//! assert_eq!(page.records.len(), 10);
 //! assert_eq!(page.total, Some(Total { count: 50, exact: true }));
 //! # });
 //! ```
@@ -31,7 +31,7 @@
 
 use std::sync::Arc;
 
-use folio_engine::{CollectionSchema, Filter, Key, Page, Plan, Sort, Value};
+use folio_engine::{CollectionSchema, Filter, Key, Plan, Sort, Value};
 
 pub mod demo;
 mod error;
@@ -39,12 +39,14 @@ pub mod infer;
 mod ingest;
 pub mod input;
 mod postgres;
+mod records;
 mod schemas;
 mod sqlite;
 mod totals;
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
+pub use records::{NewRecord, Record, Records};
 pub use sqlite::{DB_FILE, ImportStats, OnDuplicate, SqliteFileStore, SqliteStore};
 
 /// What to page through: a collection, a filter, a total sort order and a projection.
@@ -92,28 +94,18 @@ pub struct Total {
     pub exact: bool,
 }
 
-/// One record of a page.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// The record's key in the query's sort (its id is the last value).
-    pub key: Key,
-    /// The document, as JSON text exactly as stored. Stores only hold and build text written
-    /// by `serde_json`, so it is always a JSON object and callers embed it without checking.
-    pub doc: String,
-}
-
-impl Record {
-    /// The record's id.
-    pub fn id(&self) -> &Value {
-        self.key.last().expect("a key ends with the id")
-    }
-}
-
 /// A page of records and, when asked for, the number of records that match the filter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageResult {
-    /// The page.
-    pub page: Page<Record>,
+    /// The page's records, in page order.
+    pub records: Records,
+    /// The key after which the next page starts, when more records follow.
+    pub next: Option<Key>,
+    /// The key before which the previous page ends, when records may precede.
+    pub prev: Option<Key>,
+    /// Whether more records follow this page (even when `next` cannot be given, as for a
+    /// page of size 0).
+    pub has_more: bool,
     /// The number of matching records when asked for, read in the same snapshot as the page.
     pub total: Option<Total>,
 }

@@ -1,63 +1,92 @@
-use serde::Serialize;
-use serde_json::value::RawValue;
+use folio_engine::ValueRef;
+use proptest::prelude::*;
 
-use super::{Doc, Docs, write};
+use super::Body;
 
-#[derive(Serialize)]
-struct Page {
-    data: Vec<Item>,
-    note: &'static str,
+fn written(f: impl FnOnce(&mut Body)) -> String {
+    let mut body = Body::default();
+    f(&mut body);
+    String::from_utf8(body.finish()).unwrap()
 }
 
-#[derive(Serialize)]
-struct Item {
-    id: u32,
-    attributes: Doc,
+proptest! {
+    /// Strings come out exactly as serde_json writes them, whether or not they need escapes.
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them(text in any::<String>(), plain in "[a-zA-Z0-9 é/:-]{0,20}") {
+        for text in [&text, &plain] {
+            prop_assert_eq!(written(|b| { b.str(text); }), serde_json::to_string(text).unwrap());
+        }
+    }
+
+    /// An id segment reads back as the id once percent-decoded, and needs no JSON escaping.
+    #[test]
+    fn id_segments_are_percent_encoded(id in any::<String>()) {
+        let segment = written(|b| { b.id_segment(ValueRef::Text(&id)); });
+        prop_assert!(segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)), "{}", segment);
+        prop_assert_eq!(percent_encoding::percent_decode_str(&segment).decode_utf8().unwrap(), id.as_str());
+    }
+}
+
+#[test]
+fn ids_are_json_strings_whatever_their_type() {
+    assert_eq!(
+        written(|b| {
+            b.id(ValueRef::Int(-42));
+        }),
+        r#""-42""#
+    );
+    assert_eq!(
+        written(|b| {
+            b.id(ValueRef::Text("a\"b"));
+        }),
+        r#""a\"b""#
+    );
+    assert_eq!(
+        written(|b| {
+            b.id_segment(ValueRef::Int(-42));
+        }),
+        "-42"
+    );
+    assert_eq!(
+        written(|b| {
+            b.id_segment(ValueRef::Text("doi:10.1/x y"));
+        }),
+        "doi%3A10.1%2Fx%20y"
+    );
+}
+
+#[test]
+fn parts_are_written_in_order() {
+    let out = written(|b| {
+        b.raw(b"{\"a\":")
+            .value(&serde_json::json!([1, "x"]))
+            .raw(b",")
+            .str("b")
+            .raw(b":null}");
+    });
+    assert_eq!(out, r#"{"a":[1,"x"],"b":null}"#);
 }
 
 #[test]
 fn documents_are_copied_verbatim_in_order() {
     // Spacing, key order and number spelling survive: the text is copied, never re-encoded.
     let texts = [r#"{ "b" : 1.50, "a":[ ] }"#, r#"{"é":"\u00e9\n"}"#, "{}"];
-    let mut docs = Docs::with_capacity(texts.len());
-    let data = (0..)
-        .zip(texts)
-        .map(|(id, text)| Item {
-            id,
-            attributes: docs.add(text.to_owned()),
-        })
-        .collect();
-    let out = docs.write(&Page { data, note: "n" });
+    let mut records = folio_store::Records::with_capacity(texts.len());
+    for (id, text) in (0..).zip(texts) {
+        let mut record = records.push();
+        record.key(ValueRef::Int(id));
+        record.doc(text.as_bytes());
+    }
     assert_eq!(
-        out,
-        r#"{"data":[{"id":0,"attributes":{ "b" : 1.50, "a":[ ] }},{"id":1,"attributes":{"é":"\u00e9\n"}},{"id":2,"attributes":{}}],"note":"n"}"#
+        written(|b| {
+            b.docs(&records);
+        }),
+        r#"[{ "b" : 1.50, "a":[ ] },{"é":"\u00e9\n"},{}]"#
     );
-}
-
-#[test]
-fn other_raw_values_pass_through() {
-    let other = RawValue::from_string("[1, 2]".to_owned()).unwrap();
-    let mut docs = Docs::default();
-    let doc = docs.add(r#"{"x":true}"#.to_owned());
     assert_eq!(
-        docs.write(&(doc, &other, RawValue::NULL)),
-        r#"[{"x":true},[1, 2],null]"#
+        written(|b| {
+            b.docs(&folio_store::Records::default());
+        }),
+        "[]"
     );
-    assert_eq!(write(&serde_json::json!({"a": [1]})), r#"{"a":[1]}"#);
-}
-
-#[test]
-#[should_panic(expected = "a body holds every document added for it")]
-fn a_document_left_out_is_a_bug() {
-    let mut docs = Docs::default();
-    let _ = docs.add("{}".to_owned());
-    docs.write(&"no documents here");
-}
-
-#[test]
-#[should_panic(expected = "no more documents than were added")]
-fn a_doc_from_other_docs_is_a_bug() {
-    let mut others = Docs::default();
-    let doc = others.add("{}".to_owned());
-    Docs::default().write(&[doc]);
 }

@@ -328,8 +328,8 @@ fn table(h: &mut Html, req: &Request<'_>, listing: &Listing) {
         h.close("th");
     }
     h.raw("</tr></thead><tbody>");
-    for record in &listing.records {
-        let doc: Json = serde_json::from_str(&record.doc).unwrap_or(Json::Null);
+    for record in listing.records.iter() {
+        let doc: Json = serde_json::from_slice(record.doc()).unwrap_or(Json::Null);
         let id = body::id_text(record.id());
         h.raw("<tr>");
         for (column, path, _) in &columns {

@@ -2,16 +2,15 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use folio_engine::{CollectionSchema, Limits, Value};
-use folio_store::{CollectionInfo, Record, Total};
-use serde::Serialize;
+use folio_engine::{CollectionSchema, Limits, Value, ValueRef};
+use folio_store::{CollectionInfo, Records, Total};
 use serde_json::json;
 
 use super::MEDIA_TYPE;
 use super::request::ListRequest;
-use crate::body::{self, Doc, Docs};
+use crate::body::Body;
 use crate::error::ApiError;
-use crate::links::{self};
+use crate::links;
 
 /// The `links` of a list document.
 #[derive(Debug, Default)]
@@ -33,49 +32,17 @@ pub(crate) struct Meta {
     pub(crate) limits: Limits,
 }
 
-#[derive(Serialize)]
-struct Resource<'a> {
-    #[serde(rename = "type")]
-    ty: &'a str,
-    id: String,
-    /// The document as the store returned it (projected there), copied verbatim.
-    attributes: Doc,
-    links: SelfLink,
-}
-
-/// A page: written with `Docs::write`, so attributes are copied verbatim.
-#[derive(Serialize)]
-struct List<'a> {
-    data: Vec<Resource<'a>>,
-    meta: serde_json::Value,
-    links: serde_json::Map<String, serde_json::Value>,
-}
-
-/// One record.
-#[derive(Serialize)]
-struct One<'a> {
-    data: Resource<'a>,
-    links: SelfLink,
-}
-
-#[derive(Serialize)]
-struct SelfLink {
-    #[serde(rename = "self")]
-    self_: String,
-}
-
-/// A page of records.
-pub(super) fn list(req: &ListRequest, records: Vec<Record>, meta: &Meta, links: &Links) -> Response {
-    let schema = &req.query.schema;
-    let prefix = self_prefix(schema);
-    let mut docs = Docs::with_capacity(records.len());
-    let data: Vec<Resource<'_>> = records
-        .into_iter()
-        .map(|r| {
-            let id = body::id_text(r.id());
-            resource(schema, &prefix, id, docs.add(r.doc))
-        })
-        .collect();
+/// A page of records: `{"data": [resources], "meta": {...}, "links": {...}}`.
+pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Links) -> Response {
+    let resources = Resources::new(&req.query.schema);
+    let mut body = Body::for_records(records, resources.overhead());
+    body.raw(b"{\"data\":[");
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            body.raw(b",");
+        }
+        resources.write(&mut body, record.id(), record.doc());
+    }
     let mut links_json = serde_json::Map::new();
     links_json.insert("self".into(), json!(links.self_));
     let mut header_links = Vec::new();
@@ -105,35 +72,25 @@ pub(super) fn list(req: &ListRequest, records: Vec<Record>, meta: &Meta, links: 
     if let Some(page) = meta.page {
         meta_json["page"] = json!(page);
     }
-    links::respond(
-        StatusCode::OK,
-        MEDIA_TYPE,
-        docs.write(&List {
-            data,
-            meta: meta_json,
-            links: links_json,
-        }),
-        &header_links,
-    )
+    body.raw(b"],\"meta\":")
+        .value(&meta_json)
+        .raw(b",\"links\":")
+        .value(&links_json)
+        .raw(b"}");
+    links::respond(StatusCode::OK, MEDIA_TYPE, body.finish(), &header_links)
 }
 
-/// One record.
+/// One record: `{"data": resource, "links": {"self": ...}}`.
 pub(super) fn record(schema: &CollectionSchema, id: &Value, doc: &str) -> Response {
-    let mut docs = Docs::with_capacity(1);
-    let resource = resource(
-        schema,
-        &self_prefix(schema),
-        body::id_text(id),
-        docs.add(doc.to_owned()),
-    );
-    let self_ = resource.links.self_.clone();
-    respond(
-        StatusCode::OK,
-        docs.write(&One {
-            data: resource,
-            links: SelfLink { self_ },
-        }),
-    )
+    let resources = Resources::new(schema);
+    let mut body = Body::with_capacity(doc.len() + 2 * resources.overhead());
+    body.raw(b"{\"data\":");
+    resources.write(&mut body, id.into(), doc.as_bytes());
+    body.raw(b",\"links\":{\"self\":\"")
+        .raw(&resources.self_prefix)
+        .id_segment(id.into())
+        .raw(b"\"}}");
+    respond(StatusCode::OK, body.finish())
 }
 
 /// The list of collections.
@@ -180,24 +137,46 @@ pub(super) fn error(e: &ApiError) -> Response {
     respond(status, json!({"errors": [object]}).to_string())
 }
 
-/// The start of a record's `self` link, `/jsonapi/{collection}/`, written once per page.
-fn self_prefix(schema: &CollectionSchema) -> String {
-    format!("/jsonapi/{}/", links::segment(&schema.name))
+/// How the records of a collection are written as JSON:API resources:
+/// `{"type": ..., "id": ..., "attributes": <document>, "links": {"self": ...}}`, with the parts
+/// that are the same for every record written once per page.
+struct Resources {
+    /// `{"type":"<collection>","id":`
+    head: Vec<u8>,
+    /// `/jsonapi/<collection>/`, percent-encoded.
+    self_prefix: Vec<u8>,
 }
 
-fn resource<'a>(schema: &'a CollectionSchema, prefix: &str, id: String, attributes: Doc) -> Resource<'a> {
-    let segment = links::segment(&id);
-    let mut self_ = String::with_capacity(prefix.len() + segment.len());
-    self_.push_str(prefix);
-    self_.push_str(&segment);
-    Resource {
-        ty: &schema.name,
-        id,
-        attributes,
-        links: SelfLink { self_ },
+impl Resources {
+    fn new(schema: &CollectionSchema) -> Resources {
+        let mut head = Body::default();
+        head.raw(b"{\"type\":").str(&schema.name).raw(b",\"id\":");
+        let mut self_prefix = b"/jsonapi/".to_vec();
+        links::push_segment(&mut self_prefix, &schema.name);
+        self_prefix.push(b'/');
+        Resources {
+            head: head.finish(),
+            self_prefix,
+        }
+    }
+
+    /// Bytes written around a document, roughly (ids included): to size bodies.
+    fn overhead(&self) -> usize {
+        self.head.len() + self.self_prefix.len() + 128
+    }
+
+    fn write(&self, body: &mut Body, id: ValueRef<'_>, doc: &[u8]) {
+        body.raw(&self.head)
+            .id(id)
+            .raw(b",\"attributes\":")
+            .raw(doc)
+            .raw(b",\"links\":{\"self\":\"")
+            .raw(&self.self_prefix)
+            .id_segment(id)
+            .raw(b"\"}}");
     }
 }
 
-fn respond(status: StatusCode, body: String) -> Response {
+fn respond(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     links::respond(status, MEDIA_TYPE, body, &[])
 }

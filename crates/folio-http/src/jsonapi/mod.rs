@@ -87,7 +87,7 @@ async fn list_page(
     let listing = run(state, caller, collection, raw).await?;
     Ok(document::list(
         &listing.req,
-        listing.records,
+        &listing.records,
         &listing.meta,
         &listing.links,
     ))
@@ -99,7 +99,7 @@ pub(crate) struct Listing {
     /// The checked request.
     pub(crate) req: ListRequest,
     /// The page's records.
-    pub(crate) records: Vec<folio_store::Record>,
+    pub(crate) records: folio_store::Records,
     /// Total, page number, size and limits.
     pub(crate) meta: Meta,
     /// The links to this and the neighbouring pages (`/jsonapi/...` paths).
@@ -128,12 +128,11 @@ pub(crate) async fn run(
         TotalMode::Auto | TotalMode::Capped => Count::AtMost(state.config.count_cap),
         TotalMode::None => Count::Skip,
     };
-    let result = state
+    let page = state
         .page(&req.query, &plan(&req.query.sort, position, size), count)
         .await?;
-    let page = result.page;
     // Page counts only follow from an exact total.
-    let total_pages = result
+    let total_pages = page
         .total
         .filter(|t| t.exact)
         .map(|t| if size == 0 { 0 } else { t.count.div_ceil(size) });
@@ -190,7 +189,7 @@ pub(crate) async fn run(
         }
     };
     let meta = Meta {
-        total: result.total,
+        total: page.total,
         total_pages,
         page: page_number,
         size,

@@ -33,7 +33,7 @@ use crate::ingest::{self, Cell};
 use crate::input::Numbered;
 use crate::schemas::{self, Schemas};
 use crate::totals::Totals;
-use crate::{CollectionInfo, Count, ImportStats, OnDuplicate, PageResult, Query, Record, Store, StoreError, Total};
+use crate::{CollectionInfo, Count, ImportStats, OnDuplicate, PageResult, Query, Records, Store, StoreError, Total};
 use sql::{Param, Where};
 
 /// Rows per INSERT statement during imports (fewer when a row has many parameters).
@@ -576,28 +576,31 @@ impl Store for PostgresStore {
         let statement = tx.prepare_cached(&page_sql).await?;
         let rows = tx.query(&statement, &refs).await?;
         tx.commit().await?;
-        let mut records = Vec::with_capacity(rows.len());
+        let mut records = Records::with_capacity(rows.len());
         for row in &rows {
             let (key, next) = read_key(row, schema, query)?;
+            let built;
             let doc = match &query.fields {
-                None => row.try_get::<_, String>(next)?,
+                None => row.try_get::<_, &str>(next)?,
                 Some(fields) => {
                     let mut found = Vec::new();
                     for (i, path) in fields.iter().enumerate() {
-                        if let Some(text) = row.try_get::<_, Option<String>>(next + i)? {
-                            let value = serde_json::from_str(&text).map_err(|e| StoreError::Internal(e.to_string()))?;
+                        if let Some(text) = row.try_get::<_, Option<&str>>(next + i)? {
+                            let value = serde_json::from_str(text).map_err(|e| StoreError::Internal(e.to_string()))?;
                             found.push((path.clone(), value));
                         }
                     }
-                    assemble(found).to_string()
+                    built = assemble(found).to_string();
+                    &built
                 }
             };
-            records.push(Record { key, doc });
+            let mut record = records.push();
+            for value in &key {
+                record.key(value.into());
+            }
+            record.doc(doc.as_bytes());
         }
-        Ok(PageResult {
-            page: plan.assemble(records, |r| r.key.clone()),
-            total,
-        })
+        Ok(records.into_page(plan, total))
     }
 
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {

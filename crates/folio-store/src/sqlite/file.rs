@@ -281,6 +281,21 @@ impl Docs for Collection {
         select
     }
 
+    fn doc<'r>(
+        &self,
+        row: &'r Row<'_>,
+        start: usize,
+        fields: Option<&[String]>,
+        scratch: &'r mut Vec<u8>,
+    ) -> rusqlite::Result<&'r [u8]> {
+        scratch.clear();
+        scratch.extend_from_slice(self.build(row, start, fields)?.as_bytes());
+        Ok(scratch)
+    }
+}
+
+impl Collection {
+    /// The document (JSON text) of a row whose selected columns start at `start`.
     fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
         let mut doc = serde_json::Map::new();
         for (i, (name, _)) in self.doc_columns(fields).enumerate() {
@@ -288,9 +303,7 @@ impl Docs for Collection {
         }
         Ok(serde_json::Value::Object(doc).to_string())
     }
-}
 
-impl Collection {
     /// The (name, quoted name) of the columns a document holds, projected to `fields`.
     fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (String, String)> + 'a {
         let rowid = self.rowid.then(|| ("rowid".to_owned(), "rowid".to_owned()));

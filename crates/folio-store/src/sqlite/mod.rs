@@ -538,8 +538,16 @@ impl Docs for Native<'_> {
         select
     }
 
-    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
-        let Some(fields) = fields else { return row.get(start) };
+    fn doc<'r>(
+        &self,
+        row: &'r Row<'_>,
+        start: usize,
+        fields: Option<&[String]>,
+        scratch: &'r mut Vec<u8>,
+    ) -> rusqlite::Result<&'r [u8]> {
+        let Some(fields) = fields else {
+            return page::text(row, start);
+        };
         let mut found = Vec::with_capacity(fields.len());
         for (i, path) in fields.iter().enumerate() {
             if let Some(text) = row.get::<_, Option<String>>(start + i)? {
@@ -549,7 +557,9 @@ impl Docs for Native<'_> {
                 found.push((path.clone(), value));
             }
         }
-        Ok(assemble(found).to_string())
+        scratch.clear();
+        scratch.extend_from_slice(assemble(found).to_string().as_bytes());
+        Ok(scratch)
     }
 }
 

@@ -3,13 +3,14 @@
 //! Shared by folio's own tables and by SQLite files served as they are; they differ in their
 //! [`Layout`] (column names, NULLs) and in how they turn rows into documents ([`Docs`]).
 
-use folio_engine::Plan;
-use rusqlite::types::Value as Sql;
+use folio_engine::{Plan, ValueRef};
+use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 use rusqlite::{Connection, Row};
 
 use super::sql::{self, Layout, Where};
+use crate::records::NewRecord;
 use crate::totals::Totals;
-use crate::{Count, PageResult, Query, Record, StoreError, Total};
+use crate::{Count, PageResult, Query, Records, StoreError, Total};
 
 /// Rows reserved before a page is read: the largest page size any style allows, plus one.
 const MAX_PREALLOCATED_ROWS: usize = 10_001;
@@ -19,8 +20,15 @@ pub(crate) trait Docs {
     /// The expressions to select for the documents, projected to `fields` when given; any
     /// values they need are pushed onto `params` and named by their position there.
     fn select(&self, fields: Option<&[String]>, params: &mut Vec<Sql>) -> Vec<String>;
-    /// The document (JSON text) from the selected expressions, which start at column `start`.
-    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String>;
+    /// The document (JSON text) from the selected expressions, which start at column `start`:
+    /// borrowed from the row when it is stored whole, else built in `scratch`.
+    fn doc<'r>(
+        &self,
+        row: &'r Row<'_>,
+        start: usize,
+        fields: Option<&[String]>,
+        scratch: &'r mut Vec<u8>,
+    ) -> rusqlite::Result<&'r [u8]>;
 }
 
 /// One table to page through.
@@ -120,22 +128,39 @@ pub(crate) fn run(
     );
     let width = query.sort.fields().len();
     let mut stmt = tx.prepare_cached(&page_sql)?;
-    // Sized up front: growing a vector of a thousand records by doubling costs more than it
-    // seems, as each larger allocation makes the allocator consolidate its small free blocks.
-    let mut rows = Vec::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
+    let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
+    let mut scratch = Vec::new();
     let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
     while let Some(r) = found.next()? {
-        let key = (0..width)
-            .map(|i| r.get_ref(i).map(sql::read))
-            .collect::<Result<Vec<_>, _>>()?;
-        let doc = table.docs.build(r, width, fields)?;
-        rows.push(Record { key, doc });
+        let mut record = records.push();
+        for i in 0..width {
+            key_value(&mut record, r.get_ref(i)?);
+        }
+        record.doc(table.docs.doc(r, width, fields, &mut scratch)?);
     }
     drop(found);
     drop(stmt);
     tx.commit()?;
-    Ok(PageResult {
-        page: plan.assemble(rows, |r| r.key.clone()),
-        total,
-    })
+    Ok(records.into_page(plan, total))
+}
+
+/// Appends a key value read from SQLite: blobs (which no sortable column holds) read as NULL.
+fn key_value(record: &mut NewRecord<'_>, value: SqlRef<'_>) {
+    match value {
+        SqlRef::Null | SqlRef::Blob(_) => record.key(ValueRef::Null),
+        SqlRef::Integer(i) => record.key(ValueRef::Int(i)),
+        SqlRef::Real(f) => record.key(ValueRef::Float(f)),
+        SqlRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(text) => record.key(ValueRef::Text(text)),
+            // Only files folio serves as they are (`--sqlite`) can hold such text.
+            Err(_) => record.key(ValueRef::Text(&String::from_utf8_lossy(t))),
+        },
+    }
+}
+
+/// The bytes of a text (or blob) column.
+pub(crate) fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    row.get_ref(i)?
+        .as_bytes()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
 }

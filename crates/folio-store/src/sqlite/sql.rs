@@ -65,17 +65,6 @@ pub(crate) fn bind(v: &Value) -> Sql {
     }
 }
 
-/// The engine value of a column read back from SQLite.
-pub(crate) fn read(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef as R;
-    match v {
-        R::Null | R::Blob(_) => Value::Null,
-        R::Integer(i) => Value::Int(i),
-        R::Real(f) => Value::Float(f),
-        R::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-    }
-}
-
 /// A WHERE clause under construction, with its parameters in order.
 pub(crate) struct Where<'a> {
     layout: &'a dyn Layout,

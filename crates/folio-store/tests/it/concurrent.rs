@@ -79,9 +79,8 @@ fn walk_while_writing(rt: &tokio::runtime::Runtime, store: &dyn Store, write: Wr
     for step in 1u64.. {
         let page = rt
             .block_on(store.page(&query, &plan(&query.sort, position, PAGE), Count::Skip))
-            .unwrap()
-            .page;
-        seen.extend(page.records.iter().map(|r| r.id().clone()));
+            .unwrap();
+        seen.extend(page.records.iter().map(|r| r.id().to_value()));
         let Some(key) = page.next else { break };
         position = Position::After(key);
         // The writer runs freely; the walk only makes sure it keeps up, so that writes land
