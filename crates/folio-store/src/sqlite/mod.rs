@@ -389,7 +389,12 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     )?;
     // Read connections never write; `query_only` makes that a guarantee.
     conn.pragma_update(None, "query_only", "ON")?;
-    conn.pragma_update(None, "mmap_size", 268_435_456i64)?;
+    // The whole file mapped (SQLite caps this at its compile-time maximum, 2 GiB): a walk
+    // reads rows all over the table, and every page past the mapping was a `pread` into this
+    // connection's cache, a tenth of the server's time on a 1000-record page of a 780 MB file
+    // mapped 256 MiB deep (BENCHMARKS.md, "Export"). The mapping is the page cache itself:
+    // it costs address space, not memory.
+    conn.pragma_update(None, "mmap_size", i64::MAX)?;
     conn.pragma_update(None, "cache_size", -32_768i64)?; // 32 MiB per connection
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
