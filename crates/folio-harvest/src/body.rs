@@ -1,78 +1,110 @@
-//! A response body checked to be whole JSON in one pass, with its top level split into
-//! members (or elements) kept as spans of the text: nothing below the top level is copied or
-//! parsed into a tree, and records are later cut out of the text as `&str`.
+//! A response body checked to be whole JSON in one pass ([`crate::scan`]), with its shallow
+//! parts kept as spans of the text: nothing is copied or parsed into a tree, and records are
+//! cut out of the text as `&str`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 
-use serde::Deserializer as _;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// A JSON body and where its top-level parts are in it.
+use crate::scan::{self, Outline, SyntaxError};
+
+/// A JSON body and where its shallow parts are in it.
 #[derive(Debug)]
 pub(crate) struct Body {
     text: String,
-    top: Top,
-}
-
-/// The top level of a body.
-#[derive(Debug)]
-enum Top {
-    /// An object: each member's value.
-    Object(HashMap<String, Range<usize>>),
-    /// An array: each element.
-    Array(Vec<Range<usize>>),
-    /// Anything else.
-    Scalar,
+    outline: Outline,
 }
 
 impl Body {
-    /// Checks that `text` is one whole JSON value and splits its top level, in one pass.
-    pub(crate) fn parse(text: String) -> Result<Body, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(&text);
-        let top = deserializer.deserialize_any(TopVisitor { base: &text })?;
-        deserializer.end()?;
-        Ok(Body { text, top })
+    /// Checks that `text` is one whole JSON value and outlines it, in one pass.
+    pub(crate) fn parse(text: String) -> Result<Body, SyntaxError> {
+        let outline = scan::scan(&text)?;
+        Ok(Body { text, outline })
+    }
+
+    /// The body's text, to be used again ([`crate::buffers`]).
+    pub(crate) fn into_text(self) -> String {
+        self.text
+    }
+
+    /// Whether any part of the body spans lines (pretty-printed JSON).
+    pub(crate) fn multiline(&self) -> bool {
+        self.outline.multiline
     }
 
     /// The text of the top-level member `name`, if the body is an object that has it.
     pub(crate) fn member(&self, name: &str) -> Option<&str> {
-        match &self.top {
-            Top::Object(members) => members.get(name).map(|span| &self.text[span.clone()]),
-            _ => None,
-        }
+        self.members(self.start())?
+            .get(name)
+            .map(|span| &self.text[span.clone()])
     }
 
     /// The elements of the body itself if it is an array, else of its only array-valued
     /// member, as in `{"status": {...}, "entries": [...]}`.
     pub(crate) fn find_array(&self) -> Option<Vec<&str>> {
-        match &self.top {
-            Top::Array(elements) => Some(elements.iter().map(|span| &self.text[span.clone()]).collect()),
-            Top::Object(members) => {
-                let mut arrays = members
-                    .values()
-                    .map(|span| &self.text[span.clone()])
-                    .filter(|text| text.starts_with('['));
-                match (arrays.next(), arrays.next()) {
-                    (Some(one), None) => elements(one),
-                    _ => None,
+        let start = self.start();
+        if let Some(members) = self.members(start) {
+            let mut arrays = members
+                .values()
+                .map(|span| &self.text[span.clone()])
+                .filter(|text| text.starts_with('['));
+            return match (arrays.next(), arrays.next()) {
+                (Some(one), None) => self.elements(one),
+                _ => None,
+            };
+        }
+        let value = &self.text[start..self.text.trim_end().len()];
+        value.starts_with('[').then(|| self.elements(value))?
+    }
+
+    /// The JSON text at a dotted path, parsing only the objects on the way that the outline
+    /// does not hold already.
+    pub(crate) fn at(&self, path: &str) -> Option<&str> {
+        let mut span = self.start()..self.text.trim_end().len();
+        let mut segments = path.split('.');
+        while let Some(segment) = segments.next() {
+            let Some(members) = self.members(span.start) else {
+                // Deeper than the outline: parse the objects left on the way.
+                let mut current = &self.text[span];
+                for segment in std::iter::once(segment).chain(segments) {
+                    let mut members: HashMap<String, &RawValue> = serde_json::from_str(current).ok()?;
+                    current = members.remove(segment)?.get();
                 }
+                return Some(current);
+            };
+            span = members.get(segment)?.clone();
+        }
+        Some(&self.text[span])
+    }
+
+    /// The elements of `array`, a JSON array text within this body (or any other JSON array
+    /// text), each as its own text; `None` if it is not an array.
+    pub(crate) fn elements<'a>(&'a self, array: &'a str) -> Option<Vec<&'a str>> {
+        let start = (array.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        let span = start..start.wrapping_add(array.len());
+        match self.outline.arrays.get(&span) {
+            // The very text of an array the scan outlined (same place, same length).
+            Some(spans)
+                if self
+                    .text
+                    .get(span.clone())
+                    .is_some_and(|text| std::ptr::eq(text, array)) =>
+            {
+                Some(spans.iter().map(|span| &self.text[span.clone()]).collect())
             }
-            Top::Scalar => None,
+            _ => elements(array),
         }
     }
 
-    /// The JSON text at a dotted path, parsing only the objects on the way.
-    pub(crate) fn at(&self, path: &str) -> Option<&str> {
-        let mut segments = path.split('.');
-        let mut current = self.member(segments.next()?)?;
-        for segment in segments {
-            let mut members: HashMap<String, &RawValue> = serde_json::from_str(current).ok()?;
-            current = members.remove(segment)?.get();
-        }
-        Some(current)
+    /// Where the body's value starts, past any whitespace.
+    fn start(&self) -> usize {
+        self.text.len() - self.text.trim_start().len()
+    }
+
+    /// The members of the object starting at `start`, if the outline holds them.
+    fn members(&self, start: usize) -> Option<&HashMap<String, Range<usize>>> {
+        self.outline.objects.get(&start)
     }
 }
 
@@ -82,7 +114,7 @@ impl Body {
 /// strings and brackets: each byte is read once and nothing is checked again (a page's
 /// records are most of its body, and checking them twice cost a third of the harvester's
 /// time). On text that is not valid JSON the result is unspecified but never a panic.
-pub(crate) fn elements(array: &str) -> Option<Vec<&str>> {
+fn elements(array: &str) -> Option<Vec<&str>> {
     let inner = array.strip_prefix('[')?.strip_suffix(']')?;
     let bytes = inner.as_bytes();
     fn trim(text: &str) -> &str {
@@ -122,73 +154,32 @@ pub(crate) fn elements(array: &str) -> Option<Vec<&str>> {
     Some(elements)
 }
 
-/// Builds a [`Top`] while the deserializer checks the whole text; spans are found from where
-/// each borrowed `RawValue` lies in `base`.
-struct TopVisitor<'a> {
-    base: &'a str,
-}
-
-impl TopVisitor<'_> {
-    fn span(&self, raw: &RawValue) -> Range<usize> {
-        let start = raw.get().as_ptr() as usize - self.base.as_ptr() as usize;
-        start..start + raw.get().len()
-    }
-}
-
-impl<'de> Visitor<'de> for TopVisitor<'_> {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut members = HashMap::new();
-        while let Some(name) = map.next_key::<String>()? {
-            let raw: &RawValue = map.next_value()?;
-            members.insert(name, self.span(raw));
-        }
-        Ok(Top::Object(members))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(raw) = seq.next_element::<&RawValue>()? {
-            elements.push(self.span(raw));
-        }
-        Ok(Top::Array(elements))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
-        Ok(Top::Scalar)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn paths_and_records_come_from_the_outline_at_any_depth() {
+        let text = r#"{"_links": {"next": {"href": "/n"}}, "_embedded": {"items": [{"a": 1}, {"b": [2]}]}, "n": 2}"#;
+        let body = Body::parse(text.into()).unwrap();
+        let items = body.at("_embedded.items").unwrap();
+        assert_eq!(items, r#"[{"a": 1}, {"b": [2]}]"#);
+        let start = items.as_ptr() as usize - body.text.as_ptr() as usize;
+        assert!(
+            body.outline.arrays.contains_key(&(start..start + items.len())),
+            "outlined"
+        );
+        assert_eq!(body.elements(items), Some(vec![r#"{"a": 1}"#, r#"{"b": [2]}"#]));
+        // Deeper than the outline, and arrays it does not hold: read from the text.
+        assert_eq!(body.at("_links.next.href"), Some(r#""/n""#));
+        assert_eq!(body.at("_embedded.items.0"), None);
+        assert_eq!(body.elements("[3, [4]]"), Some(vec!["3", "[4]"]));
+        assert_eq!(body.at("n"), Some("2"));
+        assert_eq!(body.at("nope"), None);
+        assert!(!body.multiline());
+    }
 
     #[test]
     fn splits_objects_and_arrays() {

@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use crate::body::{Body, elements};
+use crate::body::Body;
 use crate::error::HarvestError;
 use crate::request::Request;
 
@@ -173,7 +173,7 @@ pub(crate) fn extract<'a>(
     let records = if path.is_empty() {
         body.find_array()
     } else {
-        body.at(path).and_then(elements)
+        body.at(path).and_then(|array| body.elements(array))
     };
     let records = records.ok_or_else(|| {
         unrecognised(&format!(

@@ -9,9 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::body::Body;
+use crate::buffers::Buffers;
 use crate::error::HarvestError;
 use crate::extract::{Response, link_next};
 use crate::request::Request;
+
+/// The most bytes reserved for a body before it arrives, whatever its `Content-Length` says.
+const MAX_RESERVED_BYTES: u64 = 64 << 20;
 
 /// An HTTP client that retries. Clones share the connection pool and the retry count, so a
 /// page can be fetched on another task while the previous one is written.
@@ -22,13 +26,16 @@ pub(crate) struct Fetcher {
     max_retries: u32,
     retries: Arc<AtomicU64>,
     jitter: u64,
+    buffers: Buffers,
 }
 
 impl Fetcher {
+    /// A fetcher reading bodies into buffers of `buffers`.
     pub(crate) fn new(
         headers: Vec<(String, String)>,
         timeout: Duration,
         max_retries: u32,
+        buffers: Buffers,
     ) -> Result<Fetcher, HarvestError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -44,6 +51,7 @@ impl Fetcher {
             max_retries,
             retries: Arc::default(),
             jitter: seed | 1,
+            buffers,
         })
     }
 
@@ -135,10 +143,19 @@ impl Fetcher {
             // runtime, reading a body that has already arrived never yields on its own.
             tokio::task::yield_now().await;
         }
-        let bytes = response
-            .bytes()
+        let mut bytes = self.buffers.take();
+        // The announced length is a hint, trusted only so far: a server cannot make the
+        // harvester reserve more than this up front.
+        let hint = response.content_length().unwrap_or(0).min(MAX_RESERVED_BYTES);
+        bytes.reserve(usize::try_from(hint).unwrap_or(0));
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| Retry::because(format!("the body was cut short: {e}")))?;
+            .map_err(|e| Retry::because(format!("the body was cut short: {e}")))?
+        {
+            bytes.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             let body: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
             return Ok(Err(HarvestError::Status {
@@ -147,8 +164,7 @@ impl Fetcher {
                 body,
             }));
         }
-        let text = String::from_utf8(Vec::from(bytes))
-            .map_err(|e| Retry::because(format!("the body is not UTF-8 text: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| Retry::because(format!("the body is not UTF-8 text: {e}")))?;
         let body = Body::parse(text).map_err(|e| Retry::because(format!("the body is not whole JSON: {e}")))?;
         Ok(Ok(Response {
             body,

@@ -9,6 +9,7 @@ use folio_engine::projection::assemble;
 use folio_engine::value::lookup;
 use serde::Serialize;
 
+use crate::buffers::Buffers;
 use crate::checkpoint::Checkpoint;
 use crate::error::HarvestError;
 use crate::extract::{self, Style};
@@ -111,8 +112,14 @@ pub async fn harvest(
 ) -> Result<Summary, HarvestError> {
     let started = Instant::now();
     let origin = origin_of(&options.start.url)?;
-    let fetcher = Fetcher::new(options.headers.clone(), options.timeout, options.retries)?;
-    let (mut writer, mut state) = Writer::open(output, resume)?;
+    let buffers = Buffers::default();
+    let fetcher = Fetcher::new(
+        options.headers.clone(),
+        options.timeout,
+        options.retries,
+        buffers.clone(),
+    )?;
+    let (mut writer, mut state) = Writer::open(output, resume, buffers.clone())?;
     let mut next = if state.pages == 0 {
         Some(options.start.clone())
     } else {
@@ -244,11 +251,13 @@ pub async fn harvest(
                 .min(usize::try_from(max.saturating_sub(state.records)).unwrap_or(usize::MAX)),
             None => unseen.len(),
         };
-        let mut lines = Vec::with_capacity(unseen[..take].iter().map(|text| text.len() + 1).sum());
+        let multiline = response.body.multiline();
+        let mut lines = buffers.take();
+        lines.reserve(unseen[..take].iter().map(|text| text.len() + 1).sum());
         for &text in &unseen[..take] {
             match &options.fields {
                 // The server's own text, unless it spans lines (pretty-printed JSON).
-                None if !text.contains('\n') => lines.extend_from_slice(text.as_bytes()),
+                None if !multiline || !text.contains('\n') => lines.extend_from_slice(text.as_bytes()),
                 fields => {
                     let record: serde_json::Value = serde_json::from_str(text)
                         .map_err(|e| HarvestError::io("cannot read a record", std::io::Error::other(e)))?;
@@ -275,6 +284,7 @@ pub async fn harvest(
         } else {
             page.next
         };
+        buffers.give(response.body.into_text().into_bytes());
         // Page-number and offset walks also stop at the declared total, without asking for
         // an empty page.
         let numbered = matches!(style, Style::Pages { .. } | Style::Offsets { .. });

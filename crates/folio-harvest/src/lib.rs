@@ -40,12 +40,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod body;
+mod buffers;
 pub mod checkpoint;
 mod error;
 mod extract;
 mod fetch;
 mod harvest;
 mod request;
+mod scan;
 mod writer;
 
 pub use checkpoint::Checkpoint;

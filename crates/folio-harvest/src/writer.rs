@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::buffers::Buffers;
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::HarvestError;
 use crate::harvest::Output;
@@ -41,14 +42,14 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Opens `output` (cutting a file back to its checkpoint when resuming) and starts the
-    /// thread. Returns where the harvest stands: the checkpoint when resuming, else a fresh
-    /// start.
-    pub(crate) fn open(output: &Output, resume: bool) -> Result<(Writer, Checkpoint), HarvestError> {
+    /// thread, which gives the pages' buffers back to `buffers` once written. Returns where
+    /// the harvest stands: the checkpoint when resuming, else a fresh start.
+    pub(crate) fn open(output: &Output, resume: bool, buffers: Buffers) -> Result<(Writer, Checkpoint), HarvestError> {
         let (sink, state) = Sink::open(output, resume)?;
         let (pages, queue) = mpsc::channel(QUEUED_PAGES);
         let thread = std::thread::Builder::new()
             .name("folio-harvest-writer".into())
-            .spawn(move || sink.run(queue))
+            .spawn(move || sink.run(queue, &buffers))
             .map_err(|e| HarvestError::io("cannot start the writer thread", e))?;
         Ok((
             Writer {
@@ -151,13 +152,14 @@ impl Sink {
 
     /// The writer thread: appends pages until the queue closes, checkpointing as it goes and
     /// once more at the end.
-    fn run(mut self, mut queue: mpsc::Receiver<Page>) -> Result<(), HarvestError> {
+    fn run(mut self, mut queue: mpsc::Receiver<Page>, buffers: &Buffers) -> Result<(), HarvestError> {
         let mut unsaved: Option<Checkpoint> = None;
         let mut unsynced = 0u64;
         let mut last_sync = Instant::now();
         while let Some(page) = queue.blocking_recv() {
             self.append(&page.lines)?;
             unsynced += page.lines.len() as u64;
+            buffers.give(page.lines);
             unsaved = Some(page.state);
             if unsynced >= SYNC_EVERY_BYTES || last_sync.elapsed() >= SYNC_EVERY {
                 if let Some(state) = unsaved.take() {

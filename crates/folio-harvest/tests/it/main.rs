@@ -406,3 +406,38 @@ async fn max_pages_holds_with_concurrency() {
     assert_eq!((summary.pages, summary.records, summary.complete), (2, 100, false));
     assert_eq!(ids(&out), demo_ids_by_id()[..100]);
 }
+
+/// Pages printed over many lines: each record is still written as one line, the same JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pretty_printed_records_are_written_one_per_line() {
+    let record = |page: usize, i: usize| serde_json::json!({"id": format!("p{page}r{i}"), "n": {"list": [1, 2], "text": "a\nb"}});
+    let app = axum::Router::new().route(
+        "/rows",
+        axum::routing::get(
+            move |q: axum::extract::Query<std::collections::HashMap<String, usize>>| async move {
+                let page = q.get("page").copied().unwrap_or(1);
+                let rows: Vec<Json> = (0..if page < 3 { 3 } else { 1 }).map(|i| record(page, i)).collect();
+                let body = serde_json::to_string_pretty(&serde_json::json!({"rows": rows})).unwrap();
+                ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
+            },
+        ),
+    );
+    let base = serve(app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.jsonl");
+    let mut opts = options(Request::get(format!("{base}/rows")));
+    opts.style = Style::Pages { param: "page".into() };
+    harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    let lines: Vec<Json> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected: Vec<Json> = [(1, 3), (2, 3), (3, 1)]
+        .into_iter()
+        .flat_map(|(page, n)| (0..n).map(move |i| record(page, i)))
+        .collect();
+    assert_eq!(lines, expected);
+}
