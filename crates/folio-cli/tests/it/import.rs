@@ -272,10 +272,17 @@ pub(crate) async fn drop_while_serving(dir: &Path, store: &[&str]) {
         "{stderr}"
     );
 
+    // The same name again, with fewer records: the running server counted the dropped
+    // collection, and must not take that count for the new one's.
+    let fewer = dir.join("fewer.jsonl");
+    write_lines(&fewer, &docs[..10]);
     let mut again = vec!["--collection", "dois", "--id", "doi"];
     again.extend(store);
-    assert!(import(dir, &file, &again).status.success());
-    assert_eq!(walk(&server.base, "dois", "").await.len(), 30);
+    assert!(import(dir, &fewer, &again).status.success());
+    let (status, body) = get_json(&format!("{}/jsonapi/dois?page[size]=3", server.base)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["total"], 10, "{body}");
+    assert_eq!(walk(&server.base, "dois", "").await.len(), 10);
 }
 
 #[tokio::test]

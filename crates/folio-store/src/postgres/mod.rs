@@ -327,11 +327,7 @@ impl PostgresStore {
         for statement in indexes {
             tx.batch_execute(&statement).await?;
         }
-        tx.execute(
-            "UPDATE folio_collections SET generation = generation + 1 WHERE name = $1",
-            &[name],
-        )
-        .await?;
+        bump_generation(&tx, name).await?;
         tx.commit().await?;
         if create {
             self.schemas.insert(schema);
@@ -356,11 +352,7 @@ impl PostgresStore {
             let id = sql::param(id, schema.id_type.field_type());
             deleted += tx.execute(&statement, &[id.as_ref() as &(dyn ToSql + Sync)]).await?;
         }
-        tx.execute(
-            "UPDATE folio_collections SET generation = generation + 1 WHERE name = $1",
-            &[&collection],
-        )
-        .await?;
+        bump_generation(&tx, collection).await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -415,6 +407,21 @@ fn id_key(id: &Value) -> String {
 
 /// Reads a sort key from a row whose first columns are `sql::key_columns(sort)`; returns the
 /// key and the index of the next column.
+/// Gives `collection` a new generation, inside the transaction of a write to it: the
+/// transaction's own id.
+///
+/// Transaction ids never repeat, so neither do generations, not even for a collection dropped
+/// and imported again under the same name: a server that cached a total (or read a page ahead)
+/// for the dropped one cannot take it for the new one's.
+async fn bump_generation(tx: &deadpool_postgres::Transaction<'_>, collection: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE folio_collections SET generation = txid_current() WHERE name = $1",
+        &[&collection],
+    )
+    .await?;
+    Ok(())
+}
+
 fn read_key(row: &Row, schema: &CollectionSchema, query: &Query) -> Result<(Vec<Value>, usize), StoreError> {
     let mut key = Vec::with_capacity(query.sort.fields().len());
     let mut i = 0;

@@ -5,6 +5,7 @@
 //! ```sql
 //! CREATE TABLE folio_collections (name TEXT PRIMARY KEY, schema TEXT NOT NULL,
 //!                                 origin TEXT, generation INTEGER NOT NULL DEFAULT 0);
+//! CREATE TABLE folio_clock (generation INTEGER NOT NULL);  -- one row: the last generation given
 //! -- per collection, with one column cN per scalar indexed path:
 //! CREATE TABLE "folio_c_NAME" (rid INTEGER PRIMARY KEY, id <TEXT|INTEGER> NOT NULL UNIQUE,
 //!                              doc TEXT NOT NULL, c0 ..., c1 ...);
@@ -86,7 +87,11 @@ impl SqliteStore {
                  name TEXT PRIMARY KEY,
                  schema TEXT NOT NULL,
                  origin TEXT,
-                 generation INTEGER NOT NULL DEFAULT 0)",
+                 generation INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE IF NOT EXISTS folio_clock (generation INTEGER NOT NULL);
+             INSERT INTO folio_clock (generation)
+                 SELECT coalesce(max(generation), 0) FROM folio_collections
+                 WHERE NOT EXISTS (SELECT 1 FROM folio_clock)",
         )?;
         let readers = (0..readers.max(1))
             .map(|_| open_reader(&path))
@@ -305,10 +310,7 @@ impl SqliteStore {
         for statement in deferred_indexes {
             tx.execute_batch(&statement)?;
         }
-        tx.execute(
-            "UPDATE folio_collections SET generation = generation + 1 WHERE name = ?1",
-            [collection],
-        )?;
+        bump_generation(&tx, collection)?;
         tx.commit()?;
         if create {
             self.schemas.insert(schema);
@@ -354,10 +356,7 @@ impl SqliteStore {
                 deleted += 1;
             }
         }
-        tx.execute(
-            "UPDATE folio_collections SET generation = generation + 1 WHERE name = ?1",
-            [collection],
-        )?;
+        bump_generation(&tx, collection)?;
         tx.commit()?;
         Ok(deleted)
     }
@@ -487,6 +486,20 @@ fn create_in(
         tx.execute_batch(&statement)?;
     }
     Ok(Vec::new())
+}
+
+/// Gives `collection` a new generation, inside the transaction of a write to it.
+///
+/// Generations come from one clock for the whole file, so they never repeat, not even for a
+/// collection dropped and imported again under the same name: a server that cached a total
+/// (or read a page ahead) for the dropped one cannot take it for the new one's.
+fn bump_generation(tx: &Transaction<'_>, collection: &str) -> Result<(), StoreError> {
+    tx.execute_batch("UPDATE folio_clock SET generation = generation + 1")?;
+    tx.execute(
+        "UPDATE folio_collections SET generation = (SELECT generation FROM folio_clock) WHERE name = ?1",
+        [collection],
+    )?;
+    Ok(())
 }
 
 fn show(id: &Value) -> String {
