@@ -61,7 +61,7 @@ pub(crate) struct ImportArgs {
 
 /// The store an import writes to.
 enum Target {
-    Sqlite(SqliteStore),
+    Sqlite(Box<SqliteStore>),
     Postgres(Box<PostgresStore>, tokio::runtime::Runtime),
 }
 
@@ -75,10 +75,11 @@ impl Target {
                     .context("cannot use PostgreSQL")?;
                 Target::Postgres(Box::new(store), runtime)
             }
-            None => Target::Sqlite(
-                SqliteStore::open(&args.data_dir)
-                    .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?,
-            ),
+            None => {
+                Target::Sqlite(Box::new(SqliteStore::open(&args.data_dir).with_context(|| {
+                    format!("cannot open the store in {}", args.data_dir.display())
+                })?))
+            }
         })
     }
 

@@ -85,6 +85,14 @@ pub fn plan(sort: &Sort, position: Position, size: u64) -> Plan {
 }
 
 impl Plan {
+    /// The plan of the page a client walking forward asks for next, from `next` (this page's
+    /// next key): defined for plans that walk forward from the start or from a key, which
+    /// cursor walks do; `None` for others (offsets, backward pages).
+    pub fn following(&self, sort: &Sort, next: &Key) -> Option<Plan> {
+        matches!(self.position, Position::Start | Position::After(_))
+            .then(|| plan(sort, Position::After(next.clone()), self.size))
+    }
+
     /// Turns the rows the store fetched for this plan (in scan order) into a page.
     ///
     /// `key_of` gives the key of a row. Neighbour keys follow Datasette's rule: fetch one row
@@ -113,6 +121,31 @@ impl Plan {
             records: rows,
             next,
             prev,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_walks_follow_on_from_their_next_key() {
+        let sort = Sort::by_id();
+        let next = vec![Value::Int(7)];
+        let expected = plan(&sort, Position::After(next.clone()), 25);
+        for position in [Position::Start, Position::After(vec![Value::Int(3)])] {
+            assert_eq!(
+                plan(&sort, position, 25).following(&sort, &next),
+                Some(expected.clone())
+            );
+        }
+        for position in [
+            Position::End,
+            Position::Before(vec![Value::Int(3)]),
+            Position::Offset(50),
+        ] {
+            assert_eq!(plan(&sort, position, 25).following(&sort, &next), None);
         }
     }
 }

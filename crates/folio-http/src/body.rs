@@ -84,6 +84,8 @@ impl Body {
     pub fn id_segment(&mut self, id: ValueRef<'_>) -> &mut Body {
         match id {
             ValueRef::Int(i) => write!(self.out, "{i}").expect("writing into memory cannot fail"),
+            // Most ids: nothing to encode.
+            ValueRef::Text(t) if links::is_unreserved(t) => self.out.extend_from_slice(t.as_bytes()),
             other => links::push_segment(&mut self.out, &id_text(other)),
         }
         self

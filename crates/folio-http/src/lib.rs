@@ -27,6 +27,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod access;
+mod ahead;
 pub mod body;
 mod browse;
 mod error;

@@ -60,6 +60,13 @@ pub(crate) fn segment(text: &str) -> String {
     std::borrow::Cow::from(percent_encoding::utf8_percent_encode(text, SEGMENT)).into_owned()
 }
 
+/// Whether `text` is only unreserved characters (letters, digits, `-`, `_`, `.`, `~`): a path
+/// segment as it is, and a JSON string without escapes.
+pub(crate) fn is_unreserved(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
 /// Percent-encodes one path segment onto `out`, without an intermediate `String`.
 pub(crate) fn push_segment(out: &mut Vec<u8>, text: &str) {
     for part in percent_encoding::utf8_percent_encode(text, SEGMENT) {

@@ -12,6 +12,7 @@ use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limi
 use folio_store::{CollectionInfo, Count, PageResult, Query, Store};
 
 use crate::access::{AccessHandle, AccessPolicy, Caller};
+use crate::ahead::ReadAhead;
 use crate::error::ApiError;
 
 /// Limits of the HTTP API, per style.
@@ -90,6 +91,7 @@ pub struct AppState {
     codec: CursorCodec,
     pub(crate) config: HttpConfig,
     access: AccessHandle,
+    ahead: Arc<ReadAhead>,
 }
 
 impl AppState {
@@ -100,6 +102,7 @@ impl AppState {
             codec: CursorCodec::new(secret),
             config,
             access: AccessHandle::new(AccessPolicy::public()),
+            ahead: Arc::default(),
         }
     }
 
@@ -128,10 +131,10 @@ impl AppState {
         Ok(infos)
     }
 
-    /// Runs a page plan. The query's schema comes from [`AppState::schema`], so the access
-    /// check has been made.
+    /// Runs a page plan, reading ahead the page a walk asks for next ([`crate::ahead`]). The
+    /// query's schema comes from [`AppState::schema`], so the access check has been made.
     pub(crate) async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, ApiError> {
-        Ok(self.store.page(query, plan, count).await?)
+        Ok(self.ahead.page(&self.store, query, plan, count).await?)
     }
 
     /// The cursor token for a keyset position of `query`, bound to the principal `caller`

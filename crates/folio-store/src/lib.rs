@@ -50,7 +50,7 @@ pub use records::{NewRecord, Record, Records};
 pub use sqlite::{DB_FILE, ImportStats, OnDuplicate, SqliteFileStore, SqliteStore};
 
 /// What to page through: a collection, a filter, a total sort order and a projection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     /// The collection's schema.
     pub schema: Arc<CollectionSchema>,
@@ -108,6 +108,8 @@ pub struct PageResult {
     pub has_more: bool,
     /// The number of matching records when asked for, read in the same snapshot as the page.
     pub total: Option<Total>,
+    /// The collection's generation in that snapshot ([`Store::generation`]).
+    pub generation: String,
 }
 
 /// A collection and its size.
@@ -148,6 +150,19 @@ pub trait Store: Send + Sync + 'static {
     /// Runs a page plan: the records of `query` selected by `plan`, and the total `count`
     /// asks for.
     async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError>;
+
+    /// Reads a page nobody has asked for yet, which a walk is likely to ask for next (the HTTP
+    /// layer reads ahead with it): `None` when the store declines, as when it is busy or the
+    /// read would cost more than a guess is worth. Stores whose reads wake no thread can read
+    /// the page as [`Store::page`] does, which is the default.
+    async fn page_ahead(&self, query: &Query, plan: &Plan, count: Count) -> Result<Option<PageResult>, StoreError> {
+        self.page(query, plan, count).await.map(Some)
+    }
+
+    /// The collection's generation: a text that changes with every write to the collection
+    /// and never comes back, not even for a collection dropped and created again. A page read
+    /// at the generation the collection is still at is the page a read now would give.
+    async fn generation(&self, collection: &str) -> Result<String, StoreError>;
 
     /// The document with the given id, if there is one.
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError>;

@@ -6,10 +6,10 @@
 //! [`Records`] keeps every record's key and document end to end in one buffer instead, and the
 //! HTTP styles copy documents from it straight into response bodies.
 //!
-//! Each record is its key values, encoded (a tag byte, then eight bytes for a number, or a
-//! length and the bytes for a text), followed by its document. Keys are decoded into [`Key`]s
-//! only where a page needs them (its first and last record, for cursors); ids are read in
-//! place.
+//! Each record is its key values, encoded (a tag byte, then eight bytes for a number, or where
+//! the text lies in a second buffer that holds only text), followed by its document. Keys are
+//! decoded into [`Key`]s only where a page needs them (its first and last record, for
+//! cursors); ids are read in place.
 //!
 //! Stores build a page with [`Records::with_capacity`], [`Records::push`] per row fetched
 //! (in scan order) and [`Records::into_page`].
@@ -25,6 +25,8 @@ const MAX_RESERVED_BYTES: usize = 64 << 20;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Records {
     bytes: Vec<u8>,
+    /// The text values of keys, which are read back as `&str` without checking them again.
+    texts: String,
     spans: Vec<Span>,
     /// How many records the page may hold (for the reservation after the first one).
     expected: usize,
@@ -49,6 +51,7 @@ impl Records {
     pub fn with_capacity(rows: usize) -> Records {
         Records {
             bytes: Vec::new(),
+            texts: String::new(),
             spans: Vec::with_capacity(rows),
             expected: rows,
         }
@@ -93,8 +96,8 @@ impl Records {
 
     /// Makes the page of `plan` from the rows it fetched (in scan order): the extra row
     /// dropped, the order made the page's, and the neighbours' keys taken
-    /// ([`Plan::assemble`]).
-    pub fn into_page(mut self, plan: &Plan, total: Option<Total>) -> PageResult {
+    /// ([`Plan::assemble`]), with the total and the generation they were read with.
+    pub fn into_page(mut self, plan: &Plan, total: Option<Total>, generation: String) -> PageResult {
         let spans = std::mem::take(&mut self.spans);
         let page = plan.assemble(spans, |&span| Record { records: &self, span }.key());
         self.spans = page.records;
@@ -104,24 +107,26 @@ impl Records {
             prev: page.prev,
             has_more: page.has_more,
             total,
+            generation,
         }
     }
 
     /// The value encoded at `at`, and where the next one starts.
     fn value_at(&self, at: usize) -> (ValueRef<'_>, usize) {
-        let number = |at: usize| -> [u8; 8] {
-            self.bytes[at..at + 8]
-                .try_into()
-                .expect("numbers are encoded as eight bytes")
+        let number = |at: usize| -> u64 {
+            u64::from_le_bytes(
+                self.bytes[at..at + 8]
+                    .try_into()
+                    .expect("numbers are encoded as eight bytes"),
+            )
         };
+        let index = |at: usize| usize::try_from(number(at)).expect("an index that was a usize");
         match self.bytes[at] {
-            INT => (ValueRef::Int(i64::from_le_bytes(number(at + 1))), at + 9),
-            FLOAT => (ValueRef::Float(f64::from_le_bytes(number(at + 1))), at + 9),
+            INT => (ValueRef::Int(number(at + 1) as i64), at + 9),
+            FLOAT => (ValueRef::Float(f64::from_bits(number(at + 1))), at + 9),
             TEXT => {
-                let len = usize::try_from(u64::from_le_bytes(number(at + 1))).expect("a length that was a usize");
-                let start = at + 9;
-                let text = std::str::from_utf8(&self.bytes[start..start + len]).expect("encoded from a str");
-                (ValueRef::Text(text), start + len)
+                let start = index(at + 1);
+                (ValueRef::Text(&self.texts[start..start + index(at + 9)]), at + 17)
             }
             _ => (ValueRef::Null, at + 1),
         }
@@ -153,8 +158,9 @@ impl NewRecord<'_> {
             }
             ValueRef::Text(t) => {
                 bytes.push(TEXT);
+                bytes.extend_from_slice(&(self.records.texts.len() as u64).to_le_bytes());
                 bytes.extend_from_slice(&(t.len() as u64).to_le_bytes());
-                bytes.extend_from_slice(t.as_bytes());
+                self.records.texts.push_str(t);
             }
         }
     }
@@ -174,9 +180,11 @@ impl NewRecord<'_> {
         if records.spans.len() == 1 {
             // Growing a buffer of hundreds of kilobytes by doubling copies it again and again;
             // the first record tells roughly how much the page needs.
-            let per_record = (records.bytes.len() - self.key) + (records.bytes.len() - self.key) / 4;
-            let want = per_record.saturating_mul(records.expected.saturating_sub(1));
-            records.bytes.reserve(want.min(MAX_RESERVED_BYTES));
+            let rest = records.expected.saturating_sub(1);
+            let room = |first: usize| (first + first / 4).saturating_mul(rest).min(MAX_RESERVED_BYTES);
+            let (bytes, texts) = (room(records.bytes.len() - self.key), room(records.texts.len()));
+            records.bytes.reserve(bytes);
+            records.texts.reserve(texts);
         }
     }
 }
@@ -280,7 +288,7 @@ mod tests {
             new.key(ValueRef::Int(id));
             new.doc(format!("{{\"n\":{id}}}").as_bytes());
         }
-        let page = records.into_page(&plan, None);
+        let page = records.into_page(&plan, None, "1".into());
         let ids: Vec<_> = page.records.iter().map(|r| r.id()).collect();
         assert_eq!(ids, [ValueRef::Int(4), ValueRef::Int(5)]);
         assert_eq!(page.records.get(0).unwrap().doc(), b"{\"n\":4}");

@@ -1,6 +1,7 @@
 //! HTTP tests against a real folio server on an ephemeral port.
 
 mod access;
+mod ahead;
 mod browse;
 mod filters;
 mod hostile;

@@ -407,6 +407,18 @@ fn id_key(id: &Value) -> String {
 
 /// Reads a sort key from a row whose first columns are `sql::key_columns(sort)`; returns the
 /// key and the index of the next column.
+/// The generation of `collection` as `client` (a connection or a transaction) sees it.
+async fn generation_in(client: &impl deadpool_postgres::GenericClient, collection: &str) -> Result<String, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT generation FROM folio_collections WHERE name = $1",
+            &[&collection],
+        )
+        .await?
+        .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
+    Ok(row.get::<_, i64>(0).to_string())
+}
+
 /// Gives `collection` a new generation, inside the transaction of a write to it: the
 /// transaction's own id.
 ///
@@ -497,14 +509,10 @@ impl Store for PostgresStore {
             .read_only(true)
             .start()
             .await?;
+        let generation = generation_in(&tx, name).await?;
         let total = match count {
             Count::Skip => None,
             Count::Exact | Count::AtMost(_) => {
-                let generation: i64 = tx
-                    .query_opt("SELECT generation FROM folio_collections WHERE name = $1", &[name])
-                    .await?
-                    .ok_or_else(|| StoreError::UnknownCollection(name.clone()))?
-                    .get(0);
                 let cap = if let Count::AtMost(cap) = count {
                     Some(cap)
                 } else {
@@ -514,7 +522,7 @@ impl Store for PostgresStore {
                     Some(cap) => format!("{} at most {cap}", query.filter.canonical()),
                     None => query.filter.canonical(),
                 };
-                let counted = match self.totals.get(name, &canonical, &generation.to_string()) {
+                let counted = match self.totals.get(name, &canonical, &generation) {
                     Some(n) => n,
                     None => {
                         let mut w = Where::new(schema);
@@ -531,7 +539,7 @@ impl Store for PostgresStore {
                             w.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
                         let n: i64 = tx.query_one(&count_sql, &refs).await?.get(0);
                         let n = u64::try_from(n).unwrap_or(0);
-                        self.totals.put(name, &canonical, generation.to_string(), n);
+                        self.totals.put(name, &canonical, generation.clone(), n);
                         n
                     }
                 };
@@ -607,7 +615,11 @@ impl Store for PostgresStore {
             }
             record.doc(doc.as_bytes());
         }
-        Ok(records.into_page(plan, total))
+        Ok(records.into_page(plan, total, generation))
+    }
+
+    async fn generation(&self, collection: &str) -> Result<String, StoreError> {
+        generation_in(&self.client().await?, collection).await
     }
 
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {

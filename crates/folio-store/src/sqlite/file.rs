@@ -314,6 +314,26 @@ impl Collection {
     }
 }
 
+/// Runs a page plan on one table or view of the file at `path`.
+fn read_page(
+    conn: &Connection,
+    c: &Collection,
+    path: &Path,
+    totals: &Totals,
+    query: &Query,
+    plan: &Plan,
+    count: Count,
+) -> Result<PageResult, StoreError> {
+    let generation = |_: &Connection| Ok(generation(path));
+    let table = Table {
+        sql_name: c.sql_name.clone(),
+        layout: c,
+        docs: c,
+        generation: &generation,
+    };
+    page::run(conn, totals, &table, query, plan, count)
+}
+
 /// A column value as JSON: blobs become lowercase hex text.
 fn json(v: ValueRef<'_>) -> serde_json::Value {
     match v {
@@ -364,16 +384,23 @@ impl Store for SqliteFileStore {
         let c = self.collection(&query.schema.name)?;
         let (query, plan, totals, path) = (query.clone(), plan.clone(), Arc::clone(&self.totals), self.path.clone());
         pool::read(&self.readers, move |conn| {
-            let generation = |_: &Connection| Ok(generation(&path));
-            let table = Table {
-                sql_name: c.sql_name.clone(),
-                layout: &*c,
-                docs: &*c,
-                generation: &generation,
-            };
-            page::run(conn, &totals, &table, &query, &plan, count)
+            read_page(conn, &c, &path, &totals, &query, &plan, count)
         })
         .await
+    }
+
+    /// Read on the calling thread, within a few milliseconds, as the embedded store does.
+    async fn page_ahead(&self, query: &Query, plan: &Plan, count: Count) -> Result<Option<PageResult>, StoreError> {
+        let c = self.collection(&query.schema.name)?;
+        pool::speculate(&self.readers, |conn| {
+            read_page(conn, &c, &self.path, &self.totals, query, plan, count)
+        })
+    }
+
+    async fn generation(&self, collection: &str) -> Result<String, StoreError> {
+        // Every collection of the file changes with the file: two `stat`s, no query.
+        self.collection(collection)?;
+        Ok(generation(&self.path))
     }
 
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {

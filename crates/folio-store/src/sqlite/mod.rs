@@ -488,6 +488,35 @@ fn create_in(
     Ok(Vec::new())
 }
 
+/// Runs a page plan on one of folio's own tables.
+fn read_page(
+    conn: &Connection,
+    totals: &Totals,
+    query: &Query,
+    plan: &Plan,
+    count: Count,
+) -> Result<PageResult, StoreError> {
+    let name = &query.schema.name;
+    let native = Native { collection: name };
+    let generation = |conn: &Connection| generation_of(conn, name);
+    let table = Table {
+        sql_name: sql::table(name),
+        layout: &native,
+        docs: &native,
+        generation: &generation,
+    };
+    page::run(conn, totals, &table, query, plan, count)
+}
+
+/// The generation of `collection` as `conn` sees it (in its transaction, if one is open).
+fn generation_of(conn: &Connection, collection: &str) -> Result<String, StoreError> {
+    conn.prepare_cached("SELECT generation FROM folio_collections WHERE name = ?1")?
+        .query_row([collection], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|g| g.to_string())
+        .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
+}
+
 /// Gives `collection` a new generation, inside the transaction of a write to it.
 ///
 /// Generations come from one clock for the whole file, so they never repeat, not even for a
@@ -627,24 +656,20 @@ impl Store for SqliteStore {
     async fn page(&self, query: &Query, plan: &Plan, count: Count) -> Result<PageResult, StoreError> {
         let (query, plan, totals) = (query.clone(), plan.clone(), Arc::clone(&self.totals));
         pool::read(&self.readers, move |conn| {
-            let name = query.schema.name.clone();
-            let native = Native { collection: &name };
-            let generation = |conn: &Connection| -> Result<String, StoreError> {
-                conn.prepare_cached("SELECT generation FROM folio_collections WHERE name = ?1")?
-                    .query_row([&name], |r| r.get::<_, i64>(0))
-                    .optional()?
-                    .map(|g| g.to_string())
-                    .ok_or_else(|| StoreError::UnknownCollection(name.clone()))
-            };
-            let table = Table {
-                sql_name: sql::table(&name),
-                layout: &native,
-                docs: &native,
-                generation: &generation,
-            };
-            page::run(conn, &totals, &table, &query, &plan, count)
+            read_page(conn, &totals, &query, &plan, count)
         })
         .await
+    }
+
+    /// Read on the calling thread, within a few milliseconds ([`pool::speculate`]): the
+    /// blocking pool would wake two threads for a page that may never be asked for.
+    async fn page_ahead(&self, query: &Query, plan: &Plan, count: Count) -> Result<Option<PageResult>, StoreError> {
+        pool::speculate(&self.readers, |conn| read_page(conn, &self.totals, query, plan, count))
+    }
+
+    async fn generation(&self, collection: &str) -> Result<String, StoreError> {
+        let name = collection.to_owned();
+        pool::quick(&self.readers, move |conn| generation_of(conn, &name)).await
     }
 
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError> {

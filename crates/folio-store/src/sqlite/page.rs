@@ -37,13 +37,13 @@ pub(crate) struct Table<'a> {
     pub(crate) sql_name: String,
     pub(crate) layout: &'a dyn Layout,
     pub(crate) docs: &'a dyn Docs,
-    /// Identifies the table's current contents: cached totals are used only while it is
-    /// unchanged. Read inside the page's transaction.
+    /// Identifies the table's current contents: cached totals (and pages read ahead) are
+    /// used only while it is unchanged. Read inside the page's transaction.
     pub(crate) generation: &'a dyn Fn(&Connection) -> Result<String, StoreError>,
 }
 
 /// Counts the records of `query` as `count` asks (cached per generation) and runs `plan`, in
-/// one snapshot.
+/// one snapshot, whose generation the page carries.
 pub(crate) fn run(
     conn: &Connection,
     totals: &Totals,
@@ -55,10 +55,10 @@ pub(crate) fn run(
     let name = &query.schema.name;
     // One read transaction: the total and the page see the same snapshot.
     let tx = conn.unchecked_transaction()?;
+    let generation = (table.generation)(&tx)?;
     let total = match count {
         Count::Skip => None,
         Count::Exact | Count::AtMost(_) => {
-            let generation = (table.generation)(&tx)?;
             let cap = match count {
                 Count::AtMost(cap) => Some(cap),
                 _ => None,
@@ -86,7 +86,7 @@ pub(crate) fn run(
                         .prepare_cached(&count_sql)?
                         .query_row(rusqlite::params_from_iter(&w.params), |r| r.get(0))?;
                     let n = u64::try_from(n).unwrap_or(0);
-                    totals.put(name, &key, generation, n);
+                    totals.put(name, &key, generation.clone(), n);
                     n
                 }
             };
@@ -141,7 +141,7 @@ pub(crate) fn run(
     drop(found);
     drop(stmt);
     tx.commit()?;
-    Ok(records.into_page(plan, total))
+    Ok(records.into_page(plan, total, generation))
 }
 
 /// Appends a key value read from SQLite: blobs (which no sortable column holds) read as NULL.

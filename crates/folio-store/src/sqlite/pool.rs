@@ -7,6 +7,7 @@
 
 use std::ops::Deref;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -38,6 +39,48 @@ pub(crate) async fn read<T: Send + 'static>(
     .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
 }
 
+/// Runs `work`, a point query of microseconds, right here on an idle connection when one is
+/// free, so that no thread is woken for it; else on the blocking pool, as [`read`] does.
+pub(crate) async fn quick<T: Send + 'static>(
+    pool: &Arc<Pool>,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match pool.idle() {
+        Some(conn) => work(&conn),
+        None => read(pool, work).await,
+    }
+}
+
+/// How long a speculative read may run before SQLite interrupts it: about what a page of
+/// 10,000 records takes.
+const SPECULATION: Duration = Duration::from_millis(5);
+
+/// Runs `work`, a read nobody is waiting for yet, right here on an idle connection (no thread
+/// is woken for it), for at most [`SPECULATION`]: `None` when no connection is idle or SQLite
+/// was interrupted at the deadline. The bound keeps a speculation from holding up the async
+/// worker it runs on, whatever the read turns out to cost.
+pub(crate) fn speculate<T>(
+    pool: &Pool,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let Some(conn) = pool.idle() else {
+        return Ok(None);
+    };
+    let deadline = Instant::now() + SPECULATION;
+    // Checked every thousand virtual machine steps: microseconds apart.
+    conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+    let result = work(&conn);
+    conn.progress_handler(0, None::<fn() -> bool>);
+    match result {
+        Err(StoreError::Database(rusqlite::Error::SqliteFailure(e, _)))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
+}
+
 /// A fixed set of connections.
 pub(crate) struct Pool {
     idle: Mutex<Vec<Connection>>,
@@ -53,6 +96,15 @@ impl Pool {
             idle: Mutex::new(conns),
             returned: Condvar::new(),
         }
+    }
+
+    /// Takes a connection if one is idle, without waiting.
+    pub(crate) fn idle(&self) -> Option<Pooled<'_>> {
+        let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
+        Some(Pooled {
+            pool: self,
+            conn: Some(conn),
+        })
     }
 
     /// Takes a connection, waiting for one to be returned if all are in use.
@@ -89,5 +141,35 @@ impl Drop for Pooled<'_> {
             self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             self.pool.returned.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts to `n` in SQL: about `n` virtual machine steps.
+    fn count_to(conn: &Connection, n: i64) -> Result<i64, StoreError> {
+        Ok(conn.query_row(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1) SELECT count(*) FROM c",
+            [n],
+            |r| r.get(0),
+        )?)
+    }
+
+    #[test]
+    fn speculations_end_at_their_deadline_and_leave_the_connection_as_it_was() {
+        let pool = Pool::new(vec![Connection::open_in_memory().unwrap()]);
+        assert_eq!(speculate(&pool, |conn| count_to(conn, 10)).unwrap(), Some(10));
+        // Far longer than the deadline: interrupted, and no error.
+        assert_eq!(speculate(&pool, |conn| count_to(conn, i64::MAX)).unwrap(), None);
+        // The connection went back without the deadline: a long read is not interrupted.
+        let started = Instant::now();
+        assert_eq!(count_to(&pool.get(), 3_000_000).unwrap(), 3_000_000);
+        assert!(started.elapsed() > SPECULATION, "the read took {:?}", started.elapsed());
+        // No idle connection: no speculation.
+        let held = pool.get();
+        assert_eq!(speculate(&pool, |conn| count_to(conn, 10)).unwrap(), None);
+        drop(held);
     }
 }
