@@ -122,7 +122,7 @@ def _memory(results):
         "### 4. Memory: peak resident set size",
         "",
         "Peak RSS is the kernel's high-water mark (VmHWM); it counts the pages of memory-mapped files "
-        "(folio maps up to 256 MiB of its SQLite file per read connection) as well as the heap. "
+        "(folio maps its whole SQLite file, up to 2 GiB, into every read connection: the page cache, shared) as well as the heap. "
         "Peak anonymous memory (heap, no mapped files) is sampled ten times a second. "
         "The PostgreSQL server's own processes are not counted.",
         "",
