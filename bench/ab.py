@@ -10,7 +10,9 @@ target/bench-data); they are measured in turn, round after round, so that a nois
 slows them alike, and the median round of each is compared. Two pages are measured:
 the first page of 100 records sorted by -upload_create_time under `wrk -t2 -c16` (the
 throughput of bench/run.py's item 1), and a 1000-record cursor page from the middle of the
-walk under `wrk -t1 -c1` (one client walking, item 3).
+walk under `wrk -t1 -c1` (one client walking, item 3); and a whole walk with pages of 1000
+by `folio harvest` (bench/run.py's item 3), always with the same harvester (--harvester, by
+default the last binary), so that only the server differs.
 """
 
 import argparse
@@ -30,14 +32,17 @@ def main():
     ap.add_argument("--size", type=int, default=100_000, help="demo entries (default 100000)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     ap.add_argument("--seconds", type=int, default=3, help="seconds of wrk per page and round (default 3)")
+    ap.add_argument("--harvester", help="the folio binary whose `harvest` walks every server (default: the last)")
     args = ap.parse_args()
     if len(args.binaries) < 2:
         ap.error("give at least two binaries")
     procs.ensure_apt("wrk", "wrk")
     data_dir = data.folio_demo(args.binaries[0], args.size)
 
+    harvester = args.harvester or args.binaries[-1]
     pages = {"first page of 100, wrk -t2 -c16": (2, 16), "cursor page of 1000, wrk -t1 -c1": (1, 1)}
-    rps = {(b, p): [] for b in args.binaries for p in pages}
+    walk_column = "walk with pages of 1000, folio harvest, records/s"
+    rps = {(b, p): [] for b in args.binaries for p in [*pages, walk_column]}
     with contextlib.ExitStack() as stack:
         urls = {}
         for n, binary in enumerate(args.binaries):
@@ -46,20 +51,26 @@ def main():
             walk = measure.walk(f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D=1000&sort=-upload_create_time", "data",
                                 120, {args.size // 2000 * 1000}, 1000)
             urls[binary] = [f"{jsonapi}?page%5Bsize%5D=100&sort=-upload_create_time",
-                            server.base + next(iter(walk["links"].values()))]
+                            server.base + next(iter(walk["links"].values())),
+                            f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D=1000&sort=-upload_create_time"]
         for r in range(args.rounds):
             procs.log(f"round {r + 1}/{args.rounds}")
             for (page, (threads, conns)), n in zip(pages.items(), range(2)):
                 for binary in args.binaries:
                     rps[(binary, page)].append(measure.wrk(urls[binary][n], threads, conns, args.seconds)["rps"])
+            for binary in args.binaries:
+                walked = measure.harvest(harvester, urls[binary][2], [], 600)
+                rps[(binary, walk_column)].append(walked["records_per_s"])
 
     base = args.binaries[0]
-    print(f"\n{args.size:,} demo entries, {args.rounds} rounds of {args.seconds} s, median requests/s, one run\n")
-    print("| binary | " + " | ".join(pages) + " |")
-    print("|---|" + "---:|" * len(pages))
+    print(f"\n{args.size:,} demo entries, {args.rounds} rounds of {args.seconds} s, median requests/s "
+          f"(the walk: records/s, harvested by {os.path.relpath(harvester)}), one run\n")
+    columns = [*pages, walk_column]
+    print("| binary | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
     for binary in args.binaries:
         cells = []
-        for page in pages:
+        for page in columns:
             mine, theirs = statistics.median(rps[(binary, page)]), statistics.median(rps[(base, page)])
             cells.append(f"{mine:,.0f} ({mine / theirs:.2f}x)")
         print(f"| {os.path.relpath(binary)} | " + " | ".join(cells) + " |")

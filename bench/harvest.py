@@ -6,7 +6,8 @@ Starts `folio serve --demo` (release build) on 127.0.0.1, then alternates, in on
 (the server's single-client ceiling: the same pages, with no client-side work; measured
 before and after each harvest, and averaged), and a full
 `folio harvest` of the collection with the same page size into a file (or, with --out stdout,
-to /dev/null). Prints records/s of both and their ratio per round, and the median ratio.
+to /dev/null). Prints records/s of both and their ratio per round, the harvester's CPU time
+(user and system), and the medians.
 
     python3 bench/harvest.py                 # 1,000,000 entries, pages of 1000, 5 rounds
     python3 bench/harvest.py --size 100000 --rounds 3 --style simple
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -66,17 +68,19 @@ def main():
                  "simple": f"/simple/entries?per_page={args.page_size}"}[args.style]
         pages = walk_urls(base, first, args.style)
         ratios = {bin_: [] for bin_ in args.harvesters}
+        cpu = {bin_: [] for bin_ in args.harvesters}
         with tempfile.TemporaryDirectory() as tmp:
             after = wrk(client_core, base, pages) * args.page_size
             for round_ in range(args.rounds):
                 for bin_ in args.harvesters:
                     before = after
                     out = os.path.join(tmp, f"h{round_}.jsonl")
-                    started = time.perf_counter()
+                    started, used = time.perf_counter(), children_cpu()
                     where = ["--out", out] if args.out == "file" else []
                     subprocess.run(client_core + [bin_, "harvest", base + first, "--quiet"] + where, check=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     rate = args.size / (time.perf_counter() - started)
+                    cpu[bin_].append(children_cpu() - used)
                     # The ceiling is measured right before and right after each harvest, so
                     # that a machine that slows down or speeds up meanwhile affects both.
                     after = wrk(client_core, base, pages) * args.page_size
@@ -84,13 +88,21 @@ def main():
                     ratios[bin_].append(rate / ceiling)
                     name = f" {bin_}" if len(args.harvesters) > 1 else ""
                     print(f"round {round_ + 1}: server to one client {ceiling:9.0f} records/s, "
-                          f"harvest{name} {rate:9.0f} records/s, ratio {rate / ceiling:.2f}")
+                          f"harvest{name} {rate:9.0f} records/s, ratio {rate / ceiling:.2f}, "
+                          f"harvester CPU {cpu[bin_][-1]:.2f} s")
         for bin_, got in ratios.items():
             name = f" ({bin_})" if len(args.harvesters) > 1 else ""
-            print(f"median ratio harvest / single-client ceiling{name}: {statistics.median(got):.2f}")
+            print(f"median ratio harvest / single-client ceiling{name}: {statistics.median(got):.2f}; "
+                  f"median harvester CPU {statistics.median(cpu[bin_]):.2f} s")
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def children_cpu():
+    """CPU seconds (user and system) used so far by the child processes that ended."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def walk_urls(base, first, style):
