@@ -159,6 +159,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::scan::tests::json_value;
 
     #[test]
     fn paths_and_records_come_from_the_outline_at_any_depth() {
@@ -193,33 +194,11 @@ mod tests {
         assert_eq!(Body::parse("3".into()).unwrap().find_array(), None);
     }
 
-    fn json() -> impl Strategy<Value = serde_json::Value> {
-        use serde_json::Value;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            // Quotes, backslashes, brackets, commas, control characters and any Unicode.
-            "[\"\\\\\\[\\]{},: a\\x00-\\x1f\u{e9}\u{1F600}]{0,12}".prop_map(Value::String),
-            any::<String>().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map("[a-z\"\\\\\\]]{0,4}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         /// The split that checks nothing agrees with serde_json's on every valid array,
         /// compact or pretty-printed.
         #[test]
-        fn elements_agree_with_serde_json(items in prop::collection::vec(json(), 0..8), pretty in any::<bool>()) {
+        fn elements_agree_with_serde_json(items in prop::collection::vec(json_value(), 0..8), pretty in any::<bool>()) {
             let array = serde_json::Value::Array(items);
             let text = if pretty {
                 serde_json::to_string_pretty(&array).unwrap()

@@ -392,4 +392,4 @@ fn string_end(bytes: &[u8], mut at: usize) -> Result<usize, (usize, &'static str
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,10 +1,11 @@
-//! The records of a page, kept in one buffer.
+//! The records of a page, kept in two buffers for all of them.
 //!
 //! A page of a thousand records used to be three thousand allocations (a key vector, an id and
 //! a document per record), freed again once the body was written; with glibc's allocator that
 //! was a quarter of the server's time on a 1000-record page (BENCHMARKS.md, "Export").
-//! [`Records`] keeps every record's key and document end to end in one buffer instead, and the
-//! HTTP styles copy documents from it straight into response bodies.
+//! [`Records`] keeps every record's key and document end to end in one buffer instead (and the
+//! text values of keys in a second), and the HTTP styles copy documents from it straight into
+//! response bodies.
 //!
 //! Each record is its key values, encoded (a tag byte, then eight bytes for a number, or where
 //! the text lies in a second buffer that holds only text), followed by its document. Keys are

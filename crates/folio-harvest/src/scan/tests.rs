@@ -122,8 +122,9 @@ fn errors_say_where() {
     assert_eq!(e.to_string(), "expected value at line 2 column 5");
 }
 
-/// Valid JSON of any shape, compact or pretty.
-fn json() -> impl Strategy<Value = String> {
+/// Any JSON value: every kind, strings with the characters that matter to a scan (quotes,
+/// backslashes, brackets, commas, control characters, any Unicode), nested a few levels.
+pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value;
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -132,18 +133,21 @@ fn json() -> impl Strategy<Value = String> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::from),
-        // Quotes, backslashes, brackets, commas, control characters and any Unicode.
         "[\"\\\\\\[\\]{},: a\\x00-\\x1f\u{e9}\u{1F600}]{0,12}".prop_map(Value::String),
         any::<String>().prop_map(Value::String),
     ];
-    let value = leaf.prop_recursive(4, 64, 6, |inner| {
+    leaf.prop_recursive(4, 64, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z\"\\\\]{0,4}", inner, 0..6)
+            prop::collection::btree_map("[a-z\"\\\\\\]]{0,4}", inner, 0..6)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
-    });
-    (value, any::<bool>()).prop_map(|(v, pretty)| {
+    })
+}
+
+/// A JSON text of any value, compact or pretty-printed.
+fn json() -> impl Strategy<Value = String> {
+    (json_value(), any::<bool>()).prop_map(|(v, pretty)| {
         if pretty {
             serde_json::to_string_pretty(&v).unwrap()
         } else {

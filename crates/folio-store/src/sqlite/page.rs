@@ -144,7 +144,8 @@ pub(crate) fn run(
     Ok(records.into_page(plan, total, generation))
 }
 
-/// Appends a key value read from SQLite: blobs (which no sortable column holds) read as NULL.
+/// Appends a key value read from SQLite: blobs (the empty blob is folio's marker of a missing
+/// value) read as NULL.
 fn key_value(record: &mut NewRecord<'_>, value: SqlRef<'_>) {
     match value {
         SqlRef::Null | SqlRef::Blob(_) => record.key(ValueRef::Null),
