@@ -110,13 +110,6 @@ impl Body {
     }
 }
 
-/// A body holding one serialisable value.
-pub fn write(value: &impl Serialize) -> Vec<u8> {
-    let mut body = Body::default();
-    body.value(value);
-    body.finish()
-}
-
 /// An id as text, as links and JSON:API `id`s write it.
 pub(crate) fn id_text(id: ValueRef<'_>) -> Cow<'_, str> {
     match id {

@@ -661,7 +661,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    /// Read on the calling thread, within a few milliseconds ([`pool::speculate`]): the
+    /// Read on the calling thread, within a few milliseconds (`pool::speculate`): the
     /// blocking pool would wake two threads for a page that may never be asked for.
     async fn page_ahead(&self, query: &Query, plan: &Plan, count: Count) -> Result<Option<PageResult>, StoreError> {
         pool::speculate(&self.readers, |conn| read_page(conn, &self.totals, query, plan, count))
