@@ -2,7 +2,7 @@
 //!
 //! # Brief overview
 //! - [`Store`] is the read side every HTTP style uses: list collections, look up a schema, run
-//!   a page [`Plan`] for a [`Query`] (its [`Records`] in one buffer), fetch one record.
+//!   a page [`Plan`] for a [`Query`] (its records as [`Records`]), fetch one record.
 //! - [`SqliteStore`] keeps collections in one SQLite file (WAL, a pool of read connections),
 //!   with each indexed path as a real column indexed on `(path, id)`.
 //! - [`demo`] generates the deterministic demo dataset.

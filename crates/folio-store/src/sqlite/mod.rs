@@ -390,7 +390,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "query_only", "ON")?;
     // The whole file mapped (SQLite caps this at its compile-time maximum, 2 GiB): a walk
     // reads rows all over the table, and every page past the mapping was a `pread` into this
-    // connection's cache, a tenth of the server's time on a 1000-record page of a 780 MB file
+    // connection's cache, about 15% of the server's time on a 1000-record page of a 780 MB file
     // mapped 256 MiB deep (BENCHMARKS.md, "Export"). The mapping is the page cache itself:
     // it costs address space, not memory.
     conn.pragma_update(None, "mmap_size", i64::MAX)?;
