@@ -6,24 +6,35 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use folio_harvest::{Options, Output, Request, Style, Summary, harvest};
+use folio_harvest::{Next, Options, Output, Plan, Request, Summary, Total, harvest};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Walk a paginated API from URL to its end and write every record as one JSON line.
 ///
-/// The pagination style is detected from the responses: JSON:API `links.next`, HAL
-/// `_links.next.href`, an RFC 8288 `Link: <...>; rel="next"` header, or, for a POST body
-/// given with --data, `pagination.next_page_after_value` copied into
-/// `pagination.page_after_value`. Other APIs: --cursor-path/--cursor-param, --page-param or
-/// --offset-param.
+/// How the API pages is detected from its responses, with no flags: next links (an RFC 8288
+/// `Link` header; `next`, `next_url`, `links.next`, `_links.next.href`, `@odata.nextLink`,
+/// `paging.next`... in the body), cursor tokens sent back as a query parameter
+/// (`next_cursor` -> `cursor`, `nextPageToken` -> `pageToken`, `metadata.continue` ->
+/// `continue`...), `has_more` with the last id (`starting_after`), and page numbers or offsets
+/// from a declared total or page count. Records are found under `data`, `results`, `items`,
+/// `rows`, `entries`, `records`, `hits.hits`, `value`, `_embedded.*`, the resource's name, or
+/// are the body itself. A guessed parameter is confirmed on the second page. The first line on
+/// stderr says what was detected; --explain shows it, with the flags that reproduce it,
+/// without writing anything.
+///
+/// A walk that ends while the API said there was more (a next position it could not follow,
+/// an exact total or page count not reached) fails with exit code 1: the harvest is never
+/// reported complete on a partial result.
 ///
 /// Failures that may heal (connection errors, truncated bodies, 429, 5xx) are retried with
 /// backoff, honouring Retry-After. With --out, every page is made durable and checkpointed,
-/// so after a crash `--resume` continues where it stopped with every record exactly once.
+/// so after a crash `--resume` continues where it stopped with every record exactly once. An
+/// existing file is never replaced without --overwrite.
 ///
 /// Examples:
 ///   folio harvest 'http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1&page[size]=1000' --out entries.jsonl
 ///   folio harvest --resume 'http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1&page[size]=1000' --out entries.jsonl
+///   folio harvest --explain 'https://api.example.org/items?limit=100'
 ///   folio harvest http://127.0.0.1:8080/query/entries/query --data '{"pagination": {"page_size": 1000}}'
 ///   folio harvest 'https://api.example.org/items?limit=100' --cursor-path meta.next_cursor --cursor-param cursor
 #[derive(Debug, Args)]
@@ -37,46 +48,81 @@ pub(crate) struct HarvestArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
-    /// Continue an interrupted harvest from the checkpoint of --out.
-    #[arg(long, requires = "out")]
+    /// Continue an interrupted harvest from the checkpoint of --out (the same URL and
+    /// --data: another walk is refused).
+    #[arg(long, requires = "out", conflicts_with = "overwrite")]
     resume: bool,
+
+    /// Replace --out if it already holds records (without it, an existing file is left
+    /// unchanged and the harvest refuses to start).
+    #[arg(long, requires = "out")]
+    overwrite: bool,
+
+    /// Fetch the first two pages, print what was detected and the flags that reproduce it,
+    /// and write no records.
+    #[arg(long, conflicts_with_all = ["out", "resume"])]
+    explain: bool,
 
     /// POST this JSON body instead of GET (the `query` style's body, for example).
     #[arg(long, value_name = "JSON")]
     data: Option<String>,
 
-    /// The pagination style, when detection is not wanted.
+    /// A preset for folio's own styles, when detection is not wanted.
     #[arg(long, value_enum, default_value_t = StyleArg::Auto)]
     style: StyleArg,
 
-    /// Dotted path of the next cursor in each body (implies --style cursor).
+    /// Dotted path of the next page's URL in each body, e.g. `--next-url-path paging.next`.
+    #[arg(long, value_name = "PATH")]
+    next_url_path: Option<String>,
+
+    /// Dotted path of the next cursor token in each body, sent back as --cursor-param, e.g.
+    /// `--cursor-path meta.next_cursor --cursor-param cursor`.
     #[arg(long, value_name = "PATH", requires = "cursor_param")]
     cursor_path: Option<String>,
 
-    /// Query parameter that takes the cursor.
-    #[arg(long, value_name = "NAME", requires = "cursor_path")]
+    /// Query parameter that takes the token of --cursor-path (or the last id, with
+    /// --more-path).
+    #[arg(long, value_name = "NAME")]
     cursor_param: Option<String>,
 
-    /// Query parameter of page numbers (implies --style pages): counts up from the URL's
-    /// value until an empty or short page.
+    /// Dotted path of a flag that is true while there are more records; each next request
+    /// sends the last record's --id-path as --cursor-param, e.g.
+    /// `--more-path has_more --cursor-param starting_after`.
+    #[arg(long, value_name = "PATH", requires = "cursor_param", conflicts_with = "cursor_path")]
+    more_path: Option<String>,
+
+    /// Member of each record that holds its id, with --more-path.
+    #[arg(long, value_name = "NAME", default_value = "id")]
+    id_path: String,
+
+    /// Query parameter of page numbers, counted up until an empty or short page, the declared
+    /// page count or the declared total, e.g. `--page-param page`.
     #[arg(long, value_name = "NAME")]
     page_param: Option<String>,
 
-    /// Query parameter of offsets (implies --style offsets): advances by the records of each
-    /// page until an empty or short page or the declared total.
+    /// The number of the API's first page (0 or 1), with --page-param, e.g.
+    /// `--page-param page --first-page 0`. Default: the URL's page, or 1.
+    #[arg(long, value_name = "N", requires = "page_param")]
+    first_page: Option<u64>,
+
+    /// Query parameter of offsets, advanced by the records of each page until an empty or
+    /// short page or the declared total, e.g. `--offset-param offset` (the URL keeps its
+    /// limit parameter).
     #[arg(long, value_name = "NAME", conflicts_with = "page_param")]
     offset_param: Option<String>,
 
-    /// Pages to fetch at once in page-number walks (--page-param) whose total is known from
+    /// Pages to fetch at once in page-number walks whose total or page count is known from
     /// the first page; they are written in order.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
 
-    /// Dotted path of the records in each body, when not where the style puts them.
+    /// Dotted path of the records' array in each body, when detection does not find it, e.g.
+    /// `--records-path response.docs`.
     #[arg(long, value_name = "PATH")]
     records_path: Option<String>,
 
-    /// Keep only these comma-separated dotted paths of each record.
+    /// Keep only these comma-separated dotted paths of each record, looked up in the record
+    /// and then in its `attributes` (JSON:API), e.g. `--fields name,population`.
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
     fields: Option<Vec<String>>,
 
@@ -109,7 +155,8 @@ pub(crate) struct HarvestArgs {
     #[arg(long)]
     follow_any_origin: bool,
 
-    /// Fail when the number of records differs from the total the API declared.
+    /// Fail when the number of records differs from the exact total the API declared (a
+    /// total marked as an estimate or a lower bound is never a mismatch).
     #[arg(long)]
     strict: bool,
 
@@ -122,14 +169,62 @@ pub(crate) struct HarvestArgs {
 enum StyleArg {
     /// Detect from the responses.
     Auto,
-    /// JSON:API `links.next`.
+    /// JSON:API: `links.next`, records in `data`.
     Jsonapi,
-    /// HAL `_links.next.href`.
+    /// HAL: `_links.next.href`, records in `_embedded.items`.
     Hal,
     /// RFC 8288 `Link` header.
     Link,
     /// `next_page_after_value` into the POST body's `page_after_value`.
     BodyCursor,
+}
+
+impl HarvestArgs {
+    /// The way of paging the flags name, and where they put the records; `None` detects.
+    fn next(&self) -> (Option<Next>, Option<String>) {
+        let records = self.records_path.clone();
+        let owned = |s: &str| s.to_owned();
+        let next = if let Some(path) = &self.next_url_path {
+            Next::Url { path: path.clone() }
+        } else if let (Some(path), Some(param)) = (&self.cursor_path, &self.cursor_param) {
+            Next::Token {
+                path: path.clone(),
+                param: param.clone(),
+            }
+        } else if let (Some(flag), Some(param)) = (&self.more_path, &self.cursor_param) {
+            Next::AfterLast {
+                flag: flag.clone(),
+                id: self.id_path.clone(),
+                param: param.clone(),
+            }
+        } else if let Some(param) = &self.page_param {
+            Next::Pages {
+                param: param.clone(),
+                first: self.first_page.unwrap_or(1),
+            }
+        } else if let Some(param) = &self.offset_param {
+            Next::Offsets { param: param.clone() }
+        } else {
+            return match self.style {
+                StyleArg::Auto => (None, records),
+                StyleArg::Jsonapi => (
+                    Some(Next::Url {
+                        path: owned("links.next"),
+                    }),
+                    records.or(Some(owned("data"))),
+                ),
+                StyleArg::Hal => (
+                    Some(Next::Url {
+                        path: owned("_links.next.href"),
+                    }),
+                    records.or(Some(owned("_embedded.items"))),
+                ),
+                StyleArg::Link => (Some(Next::LinkHeader), records),
+                StyleArg::BodyCursor => (Some(Next::BodyCursor), records.or(Some(owned("data")))),
+            };
+        };
+        (Some(next), records)
+    }
 }
 
 /// Runs `folio harvest`.
@@ -140,21 +235,10 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
         .map(serde_json::from_str::<serde_json::Value>)
         .transpose()
         .context("--data is not JSON")?;
-    let style = match (&args.cursor_path, &args.cursor_param, &args.page_param, args.style) {
-        (Some(path), Some(param), _, _) => Style::Cursor {
-            path: path.clone(),
-            param: param.clone(),
-        },
-        (_, _, Some(param), _) => Style::Pages { param: param.clone() },
-        (_, _, None, _) if args.offset_param.is_some() => Style::Offsets {
-            param: args.offset_param.clone().unwrap_or_default(),
-        },
-        (_, _, _, StyleArg::Auto) => Style::Auto,
-        (_, _, _, StyleArg::Jsonapi) => Style::JsonApi,
-        (_, _, _, StyleArg::Hal) => Style::Hal,
-        (_, _, _, StyleArg::Link) => Style::Link,
-        (_, _, _, StyleArg::BodyCursor) => Style::BodyCursor,
-    };
+    if args.cursor_param.is_some() && args.cursor_path.is_none() && args.more_path.is_none() {
+        bail!("--cursor-param needs --cursor-path (a token in the body) or --more-path (a has_more flag)");
+    }
+    let (next, records_path) = args.next();
     let headers = args
         .headers
         .iter()
@@ -168,8 +252,8 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
             url: args.url.clone(),
             body,
         },
-        style,
-        records_path: args.records_path.clone(),
+        next,
+        records_path,
         fields: args.fields.clone(),
         headers,
         timeout: Duration::from_secs(args.timeout),
@@ -180,7 +264,11 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
         follow_any_origin: args.follow_any_origin,
         strict: args.strict,
         concurrency: usize::from(args.concurrency),
+        overwrite: args.overwrite,
     };
+    if args.explain {
+        return explain(&args.url, options);
+    }
     let output = match &args.out {
         Some(path) => Output::File(path.clone()),
         None => Output::Stdout,
@@ -194,30 +282,32 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last_log = Instant::now();
     let quiet = args.quiet;
+    let mut told = false;
     let mut progress = |s: &Summary| {
+        if let (false, Some(plan)) = (told, &s.plan) {
+            // The first line on stderr: what was detected, so that a wrong guess shows at once.
+            told = true;
+            bar.suspend(|| eprintln!("{}", detected(plan, s.declared)));
+        }
         if let Some(total) = s.declared
-            && bar.length() != Some(total)
+            && bar.length() != Some(total.value)
         {
-            bar.set_length(total);
-            bar.set_style(
-                ProgressStyle::with_template("{pos}/{len} records {wide_bar} {per_sec} ({eta} left)")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
+            bar.set_length(total.value);
+            let template = if total.exact {
+                "{pos}/{len} records {wide_bar} {per_sec} ({eta} left)"
+            } else {
+                "{pos}/at least {len} records {wide_bar} {per_sec}"
+            };
+            bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
         }
         bar.set_position(s.records);
         bar.set_message(format!("{} pages, {} retries", s.pages, s.retries));
         if bar.is_hidden() && !quiet && last_log.elapsed() >= Duration::from_secs(10) {
             last_log = Instant::now();
-            tracing::info!(records = s.records, pages = s.pages, retries = s.retries, total = ?s.declared, "harvesting");
+            tracing::info!(records = s.records, pages = s.pages, retries = s.retries, total = ?s.declared.map(|t| t.to_string()), "harvesting");
         }
     };
-    // One thread: fetches overlap with the writing of pages as tasks, not threads, and a
-    // request spawned early is sent at the next yield instead of waiting for another worker.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = runtime.block_on(harvest(&options, &output, args.resume, &mut progress));
+    let result = runtime()?.block_on(harvest(&options, &output, args.resume, &mut progress));
     bar.finish_and_clear();
     let summary = result.context("the harvest stopped")?;
     let seconds = started.elapsed().as_secs_f64();
@@ -228,18 +318,80 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
         summary.retries,
         summary.records as f64 / seconds.max(1e-9),
         match (&summary.next, summary.complete) {
-            (_, true) => ", complete".to_owned(),
-            (Some(next), false) => format!(", stopped before {}", next.url),
+            (_, true) => format!(", complete: {}", summary.ended.as_deref().unwrap_or("no next page")),
+            (Some(next), false) => format!(
+                ", stopped before {} ({})",
+                next.url,
+                summary.ended.as_deref().unwrap_or("a limit was reached")
+            ),
             (None, false) => String::new(),
         }
     );
     if let (true, Some(declared)) = (summary.complete, summary.declared)
-        && declared != summary.records
+        && declared.exact
+        && declared.value != summary.records
     {
         eprintln!(
             "warning: the API declared {declared} records but {} were received",
             summary.records
         );
     }
+    Ok(())
+}
+
+/// One thread: fetches overlap with the writing of pages as tasks, not threads, and a request
+/// spawned early is sent at the next yield instead of waiting for another worker.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The line that says what was detected.
+fn detected(plan: &Plan, total: Option<Total>) -> String {
+    format!(
+        "detected: {plan}; declared total: {}",
+        total.map_or("none".to_owned(), |t| t.to_string())
+    )
+}
+
+/// `folio harvest --explain`: the first two pages, what was detected, and the flags that
+/// reproduce it.
+fn explain(url: &str, mut options: Options) -> anyhow::Result<()> {
+    options.max_pages = Some(2);
+    let summary = runtime()?
+        .block_on(harvest(&options, &Output::Discard, false, &mut |_| {}))
+        .context("the first pages could not be read")?;
+    let Some(plan) = &summary.plan else {
+        bail!("no page was read");
+    };
+    println!("{}", detected(plan, summary.declared));
+    println!(
+        "read {} records in {} pages{}",
+        summary.records,
+        summary.pages,
+        if summary.complete {
+            format!(
+                ", the whole walk ({})",
+                summary.ended.as_deref().unwrap_or("no next page")
+            )
+        } else {
+            String::new()
+        }
+    );
+    let quoted = |s: &str| {
+        if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c)) {
+            s.to_owned()
+        } else {
+            format!("'{}'", s.replace('\'', r"'\''"))
+        }
+    };
+    let flags: Vec<String> = plan.flags().iter().map(|f| quoted(f)).collect();
+    println!(
+        "the same without detection: folio harvest {} {}",
+        quoted(url),
+        flags.join(" ")
+    );
     Ok(())
 }

@@ -33,47 +33,33 @@ impl Body {
         self.outline.multiline
     }
 
-    /// The text of the top-level member `name`, if the body is an object that has it.
-    pub(crate) fn member(&self, name: &str) -> Option<&str> {
-        self.members(self.start())?
-            .get(name)
-            .map(|span| &self.text[span.clone()])
-    }
-
-    /// The elements of the body itself if it is an array, else of its only array-valued
-    /// member, as in `{"status": {...}, "entries": [...]}`.
-    pub(crate) fn find_array(&self) -> Option<Vec<&str>> {
-        let start = self.start();
-        if let Some(members) = self.members(start) {
-            let mut arrays = members
-                .values()
-                .map(|span| &self.text[span.clone()])
-                .filter(|text| text.starts_with('['));
-            return match (arrays.next(), arrays.next()) {
-                (Some(one), None) => self.elements(one),
-                _ => None,
-            };
-        }
-        let value = &self.text[start..self.text.trim_end().len()];
-        value.starts_with('[').then(|| self.elements(value))?
+    /// The body's whole value, without the whitespace around it.
+    pub(crate) fn whole(&self) -> Option<&str> {
+        Some(&self.text[self.start()..self.text.trim_end().len()])
     }
 
     /// The JSON text at a dotted path, parsing only the objects on the way that the outline
-    /// does not hold already.
+    /// does not hold already. A name with dots in it (`@odata.nextLink`) is matched whole
+    /// before it is taken apart.
     pub(crate) fn at(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('.').collect();
         let mut span = self.start()..self.text.trim_end().len();
-        let mut segments = path.split('.');
-        while let Some(segment) = segments.next() {
+        let mut i = 0;
+        while i < segments.len() {
             let Some(members) = self.members(span.start) else {
                 // Deeper than the outline: parse the objects left on the way.
                 let mut current = &self.text[span];
-                for segment in std::iter::once(segment).chain(segments) {
+                while i < segments.len() {
                     let mut members: HashMap<String, &RawValue> = serde_json::from_str(current).ok()?;
-                    current = members.remove(segment)?.get();
+                    let (taken, value) = longest(&segments[i..], |name| members.remove(name))?;
+                    current = value.get();
+                    i += taken;
                 }
                 return Some(current);
             };
-            span = members.get(segment)?.clone();
+            let (taken, value) = longest(&segments[i..], |name| members.get(name).cloned())?;
+            span = value;
+            i += taken;
         }
         Some(&self.text[span])
     }
@@ -106,6 +92,14 @@ impl Body {
     fn members(&self, start: usize) -> Option<&HashMap<String, Range<usize>>> {
         self.outline.objects.get(&start)
     }
+}
+
+/// The member that the most of `segments`, joined by dots, name (the longest first), and how
+/// many segments it took.
+fn longest<T>(segments: &[&str], mut get: impl FnMut(&str) -> Option<T>) -> Option<(usize, T)> {
+    (1..=segments.len())
+        .rev()
+        .find_map(|n| get(&segments[..n].join(".")).map(|value| (n, value)))
 }
 
 /// The elements of a JSON array text, each as its own text; `None` if it is not an array.
@@ -179,19 +173,21 @@ mod tests {
         assert_eq!(body.elements("[3, [4]]"), Some(vec!["3", "[4]"]));
         assert_eq!(body.at("n"), Some("2"));
         assert_eq!(body.at("nope"), None);
+        let dotted = Body::parse(r#"{"@odata.nextLink": "/n", "a": {"b.c": {"d": 1}}}"#.into()).unwrap();
+        assert_eq!(dotted.at("@odata.nextLink"), Some(r#""/n""#));
+        assert_eq!(dotted.at("a.b.c.d"), Some("1"));
         assert!(!body.multiline());
     }
 
     #[test]
     fn splits_objects_and_arrays() {
         let body = Body::parse(r#" {"data": [{"a": 1}, 2, "x"], "links": {"next": "/n?x=\"1\""}} "#.into()).unwrap();
-        assert_eq!(body.member("data"), Some(r#"[{"a": 1}, 2, "x"]"#));
+        assert_eq!(body.at("data"), Some(r#"[{"a": 1}, 2, "x"]"#));
         assert_eq!(body.at("links.next"), Some(r#""/n?x=\"1\"""#));
-        assert_eq!(body.find_array(), Some(vec![r#"{"a": 1}"#, "2", r#""x""#]));
-        let array = Body::parse("[1, {\"b\": [2]}]".into()).unwrap();
-        assert_eq!(array.find_array(), Some(vec!["1", "{\"b\": [2]}"]));
-        assert_eq!(array.member("b"), None);
-        assert_eq!(Body::parse("3".into()).unwrap().find_array(), None);
+        let array = Body::parse(" [1, {\"b\": [2]}]".into()).unwrap();
+        let whole = array.whole().unwrap();
+        assert_eq!(array.elements(whole), Some(vec!["1", "{\"b\": [2]}"]));
+        assert_eq!(array.at("b"), None);
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 //! Checkpoints: where a harvest writing to a file stands, saved each time the file is synced.
 //!
-//! The checkpoint (`FILE.checkpoint`, JSON) holds the next request, the records written so far
+//! The checkpoint (`FILE.checkpoint`, JSON) holds the walk's first request and plan, the next
+//! request, the records written so far
 //! and the length of the output file at that point. It is written to a temporary file and
 //! renamed over the old one, so it is always whole; the output is flushed and synced before,
 //! so the file is never shorter than the checkpoint says. A resumed harvest cuts the file back
@@ -12,11 +13,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HarvestError;
+use crate::plan::{Plan, Total};
 use crate::request::Request;
 
 /// Where a harvest stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// The walk's first request: a resumed harvest must be the same walk.
+    #[serde(default)]
+    pub start: Option<Request>,
+    /// How the walk reads its pages, once detected (and confirmed on the second page).
+    #[serde(default)]
+    pub plan: Option<Plan>,
     /// The next request, or `None` when the walk is complete.
     pub next: Option<Request>,
     /// Records written.
@@ -26,7 +34,7 @@ pub struct Checkpoint {
     /// Bytes of the output file that hold those records.
     pub bytes: u64,
     /// The total the API declared, if it did.
-    pub declared: Option<u64>,
+    pub declared: Option<Total>,
     /// Records of the `next` page already written (a harvest stopped by `--max-records` in the
     /// middle of a page resumes after them).
     #[serde(default)]

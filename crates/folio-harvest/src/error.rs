@@ -45,13 +45,64 @@ pub enum HarvestError {
         /// The first URL's origin.
         origin: String,
     },
-    /// The number of records differs from the total the API declared (with `--strict`).
-    #[error("received {got} records but the API declared {declared}")]
+    /// The number of records differs from the exact total the API declared (with `--strict`).
+    #[error("received {got} records but the API declared exactly {declared}")]
     CountMismatch {
         /// Records received.
         got: u64,
         /// The declared total.
         declared: u64,
+    },
+    /// The walk ended while the API said there was more.
+    #[error(
+        "the walk ended after {records} records, but {said}; the harvest is incomplete. If the API pages in a way folio did not detect, say how with --next-url-path, --cursor-path/--cursor-param, --page-param or --offset-param (`folio harvest --explain URL` shows what was detected)"
+    )]
+    EndedEarly {
+        /// Records received.
+        records: u64,
+        /// What the API said.
+        said: String,
+    },
+    /// No way of asking for the second page gave one that follows the first.
+    #[error(
+        "{url}: the second page could not be fetched as the first suggests (tried {tried}); nothing was written twice. Say how to page with --next-url-path, --cursor-path/--cursor-param, --page-param/--first-page or --offset-param"
+    )]
+    NotConfirmed {
+        /// The first page's URL.
+        url: String,
+        /// What was tried and why each failed.
+        tried: String,
+    },
+    /// `--resume` without a checkpoint.
+    #[error("nothing to resume: {0} does not exist; run without --resume to start the harvest")]
+    NothingToResume(std::path::PathBuf),
+    /// `--resume` of another walk.
+    #[error(
+        "the checkpoint is of another walk: it started at {was}, this one at {now}; resume with the first URL (and --data) of that walk, or choose another --out"
+    )]
+    OtherWalk {
+        /// The first request of the checkpoint's walk.
+        was: String,
+        /// This harvest's first request.
+        now: String,
+    },
+    /// The output file exists and would be replaced.
+    #[error("{path} exists ({bytes} bytes) and was left unchanged: {advice}")]
+    OutputExists {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// A `--fields` path that no record of the first page has.
+    #[error("--fields: no record of the first page has `{path}`; its records have {available}")]
+    NoSuchField {
+        /// The path.
+        path: String,
+        /// The paths the first record has.
+        available: String,
     },
     /// Reading or writing local files failed.
     #[error("{context}: {source}")]

@@ -11,8 +11,9 @@ use std::time::Duration;
 use crate::body::Body;
 use crate::buffers::Buffers;
 use crate::error::HarvestError;
-use crate::extract::{Response, link_next};
+use crate::plan::Response;
 use crate::request::Request;
+use crate::request::link_next;
 
 /// The most bytes reserved for a body before it arrives, whatever its `Content-Length` says.
 const MAX_RESERVED_BYTES: u64 = 64 << 20;
@@ -130,11 +131,14 @@ impl Fetcher {
             .get(reqwest::header::LINK)
             .and_then(|v| v.to_str().ok())
             .and_then(link_next);
-        let total_header = response
+        // Headers of pagination conventions: `X-Total-Count`, `X-Pagination`, `X-Next-Page`,
+        // `Content-Range`...
+        let headers: Vec<(String, String)> = response
             .headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("x-") || *name == reqwest::header::CONTENT_RANGE)
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
         if let (true, Some(next)) = (status.is_success(), &link)
             && let Some(sender) = early.take()
         {
@@ -169,7 +173,7 @@ impl Fetcher {
         Ok(Ok(Response {
             body,
             link_next: link,
-            total_header,
+            headers,
         }))
     }
 

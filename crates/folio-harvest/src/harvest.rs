@@ -8,18 +8,20 @@ use std::time::{Duration, Instant};
 use folio_engine::projection::assemble;
 use folio_engine::value::lookup;
 use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::buffers::Buffers;
 use crate::checkpoint::Checkpoint;
+use crate::detect::detect;
 use crate::error::HarvestError;
-use crate::extract::{self, Style};
 use crate::fetch::Fetcher;
-use crate::request::Request;
+use crate::plan::{Next, Plan, Response, Total, read};
+use crate::request::{Request, number_in, with_param};
 use crate::writer::Writer;
 
 /// A fetch on another task. Dropping it aborts the fetch, so no request outlives the
 /// harvest or a guess that turned out wrong.
-struct Task(tokio::task::JoinHandle<Result<extract::Response, HarvestError>>);
+struct Task(tokio::task::JoinHandle<Result<Response, HarvestError>>);
 
 impl Drop for Task {
     fn drop(&mut self) {
@@ -28,7 +30,7 @@ impl Drop for Task {
 }
 
 impl Task {
-    async fn join(mut self) -> Result<extract::Response, HarvestError> {
+    async fn join(mut self) -> Result<Response, HarvestError> {
         (&mut self.0)
             .await
             .map_err(|e| HarvestError::io("the fetch task failed", std::io::Error::other(e)))?
@@ -48,11 +50,12 @@ struct Pending {
 pub struct Options {
     /// The first request.
     pub start: Request,
-    /// How to find the next page.
-    pub style: Style,
-    /// Where records are in each body (dotted path), when not where the style puts them.
+    /// How to find the next page; `None` detects it from the first responses.
+    pub next: Option<Next>,
+    /// Where records are in each body (dotted path), when not where detection finds them.
     pub records_path: Option<String>,
-    /// Paths to keep of each record (nesting kept); `None` keeps records whole.
+    /// Paths to keep of each record (nesting kept); `None` keeps records whole. A path is
+    /// looked up in the record, then in its `attributes` (JSON:API resources).
     pub fields: Option<Vec<String>>,
     /// Headers sent with every request (only to the first URL's origin).
     pub headers: Vec<(String, String)>,
@@ -68,10 +71,12 @@ pub struct Options {
     pub allow_repeat: bool,
     /// Follow next links to other origins.
     pub follow_any_origin: bool,
-    /// Fail when the number of records differs from the declared total.
+    /// Fail when the number of records differs from the exact total the API declared.
     pub strict: bool,
     /// Pages fetched at once by page-number walks whose total is known (written in order).
     pub concurrency: usize,
+    /// Replace an output file that holds records (without a checkpoint of this walk).
+    pub overwrite: bool,
 }
 
 /// Where records go.
@@ -81,11 +86,15 @@ pub enum Output {
     Stdout,
     /// A file, with a checkpoint and a manifest beside it.
     File(PathBuf),
+    /// Nowhere: the walk is only looked at (`folio harvest --explain`).
+    Discard,
 }
 
 /// How a harvest went.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// How the walk reads its pages, once detected.
+    pub plan: Option<Plan>,
     /// Records written (in all runs, when resumed).
     pub records: u64,
     /// Pages fetched.
@@ -95,11 +104,23 @@ pub struct Summary {
     /// Seconds this run took.
     pub seconds: f64,
     /// The total the API declared, if it did.
-    pub declared: Option<u64>,
+    pub declared: Option<Total>,
     /// Whether the walk reached the end.
     pub complete: bool,
+    /// Why the walk ended.
+    pub ended: Option<String>,
     /// Where the walk stopped: the next request, if it did not reach the end.
     pub next: Option<Request>,
+}
+
+/// The second page of a walk whose way of paging is a guess: the first page's records, and
+/// the other ways to try, each with the request it makes of the first page.
+struct Confirming {
+    first_page: HashSet<u64>,
+    url: String,
+    trying: Next,
+    others: VecDeque<(Next, Request)>,
+    tried: Vec<String>,
 }
 
 /// Harvests into `output`; with `resume`, continues from the output file's checkpoint.
@@ -119,37 +140,34 @@ pub async fn harvest(
         options.retries,
         buffers.clone(),
     )?;
-    let (mut writer, mut state) = Writer::open(output, resume, buffers.clone())?;
+    let (mut writer, mut state) = Writer::open(output, resume, options.overwrite, &options.start, buffers.clone())?;
     let mut next = if state.pages == 0 {
         Some(options.start.clone())
     } else {
         state.next.clone()
     };
-    // A walk that switched from page numbers to cursor links stays switched when resumed.
-    let mut style = if state.cursors {
-        Style::Auto
-    } else {
-        options.style.clone()
-    };
-    let mut first_page = match &style {
-        Style::Pages { param } => Some((param.clone(), extract::page_of(&options.start, param)?)),
-        _ => None,
-    };
+    let mut plan: Option<Plan> = state.plan.clone();
+    let mut first_page = None;
+    let mut confirming: Option<Confirming> = None;
     let mut seen_positions: HashSet<u64> = HashSet::new();
     let mut seen_pages: HashSet<u64> = HashSet::new();
     let mut full_page = None;
-    let mut fallback: Option<Request> = None;
+    let mut fallback: Option<(Request, Next)> = None;
+    let mut ended: Option<String> = None;
+    let mut said_more: Option<String> = None;
     // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
     // holds the pages requested after the one being read, in order.
     let mut ahead: VecDeque<Pending> = VecDeque::new();
 
-    let summary = |state: &Checkpoint, next: &Option<Request>| Summary {
+    let summary = |state: &Checkpoint, next: &Option<Request>, ended: &Option<String>| Summary {
+        plan: state.plan.clone(),
         records: state.records,
         pages: state.pages,
         retries: fetcher.retries(),
         seconds: started.elapsed().as_secs_f64(),
         declared: state.declared,
         complete: next.is_none(),
+        ended: ended.clone(),
         next: next.clone(),
     };
     let limit_reached = |state: &Checkpoint| {
@@ -185,7 +203,7 @@ pub async fn harvest(
     let guess_early = options.max_pages.is_none()
         && options.max_records.is_none()
         && options.start.body.is_none()
-        && !matches!(options.style, Style::Pages { .. } | Style::Offsets { .. });
+        && !options.next.as_ref().is_some_and(Next::guessed);
 
     let mut pending = match &next {
         Some(request) if !limit_reached(&state) => Some(start(request, &mut seen_positions)?),
@@ -194,6 +212,7 @@ pub async fn harvest(
     while let Some(Pending { request, task, link }) = pending.take() {
         let mut early: Option<Pending> = None;
         if guess_early
+            && confirming.is_none()
             && let Ok(href) = link.await
             && let Ok(target) = url::Url::parse(&request.url).and_then(|base| base.join(&href))
         {
@@ -208,13 +227,63 @@ pub async fn harvest(
                 tokio::task::yield_now().await;
             }
         }
-        let response = match (task.join().await, fallback.take()) {
+        let fetched = task.join().await;
+        // The second page of a guessed way of paging: refused, or the first page again, means
+        // the guess was wrong; the next way is tried, and nothing is written.
+        if let Some(trial) = &mut confirming {
+            let wrong = match &fetched {
+                Err(HarvestError::Status {
+                    status: code @ 400..=499,
+                    ..
+                }) => Some(format!("{} answered {code}", trial.trying)),
+                Ok(response) => {
+                    let current = plan.clone().map(|p| Plan {
+                        next: trial.trying.clone(),
+                        ..p
+                    });
+                    match current.as_ref().map(|p| read(p, &request, response, full_page)) {
+                        Some(Ok(page)) if page.records.iter().any(|r| trial.first_page.contains(&hash(r))) => {
+                            Some(format!("{} gave records of the first page again", trial.trying))
+                        }
+                        _ => None,
+                    }
+                }
+                Err(_) => None,
+            };
+            if let Some(why) = wrong {
+                trial.tried.push(why);
+                let Some((other, retry)) = trial.others.pop_front() else {
+                    return Err(HarvestError::NotConfirmed {
+                        url: trial.url.clone(),
+                        tried: trial.tried.join("; "),
+                    });
+                };
+                tracing::debug!(tried = %trial.tried.join("; "), next = %other, "trying another way to the second page");
+                trial.trying = other.clone();
+                if let Some(p) = &mut plan {
+                    p.next = other;
+                }
+                pending = Some(start(&retry, &mut seen_positions)?);
+                continue;
+            }
+        }
+        if let Some(trial) = confirming.take() {
+            // Confirmed: the plan is final from here on.
+            if let Some(p) = &mut plan {
+                p.next = trial.trying;
+            }
+            state.plan = plan.clone();
+        }
+        let response = match (fetched, fallback.take()) {
             // Page numbers refused past a depth limit (as JSON:API-style APIs do past 10,000
             // records): go on with the cursor link the last page offered, from the same place.
-            (Err(HarvestError::Status { status: 400 | 422, .. }), Some(link)) if first_page.is_some() => {
+            (Err(HarvestError::Status { status: 400 | 422, .. }), Some((link, link_next))) if first_page.is_some() => {
                 tracing::info!(next = %link.url, "page numbers refused past a depth limit; following the cursor link");
                 ahead.clear();
-                style = Style::Auto;
+                if let Some(p) = &mut plan {
+                    p.next = link_next;
+                }
+                state.plan = plan.clone();
                 first_page = None;
                 state.cursors = true;
                 pending = Some(start(&link, &mut seen_positions)?);
@@ -222,7 +291,54 @@ pub async fn harvest(
             }
             (fetched, _) => fetched?,
         };
-        let page = extract::extract(&style, options.records_path.as_deref(), &request, &response, full_page)?;
+        let detected = match &plan {
+            Some(_) => None,
+            None => Some(detect(
+                &request,
+                &response,
+                options.next.as_ref(),
+                options.records_path.as_deref(),
+            )?),
+        };
+        let current = match (&plan, &detected) {
+            (Some(plan), _) => plan.clone(),
+            (None, Some(detected)) => detected.plan.clone(),
+            (None, None) => unreachable!("detected when there is no plan"),
+        };
+        let page = read(&current, &request, &response, full_page)?;
+        if let Some(detected) = detected {
+            // The first page: if the way to the second is a guess, it is checked there.
+            if current.next.guessed() && page.next.is_some() && !state.cursors {
+                let mut others = VecDeque::new();
+                for other in &detected.alternatives {
+                    let alternative = Plan {
+                        next: other.clone(),
+                        ..current.clone()
+                    };
+                    if let Some(request) = read(&alternative, &request, &response, full_page)?.next {
+                        others.push_back((other.clone(), request));
+                    }
+                }
+                confirming = Some(Confirming {
+                    first_page: page.records.iter().map(|r| hash(r)).collect(),
+                    url: request.url.clone(),
+                    trying: current.next.clone(),
+                    others,
+                    tried: Vec::new(),
+                });
+            } else {
+                state.plan = Some(current.clone());
+            }
+            if let Some(fields) = &options.fields {
+                check_fields(fields, &current, &response, &page.records)?;
+            }
+            plan = Some(current.clone());
+        }
+        if let (None, Next::Pages { param, first }) = (&first_page, &current.next)
+            && !state.cursors
+        {
+            first_page = Some((param.clone(), number_in(&options.start, param)?.unwrap_or(*first)));
+        }
         full_page.get_or_insert(page.records.len());
         fallback = page.link.clone();
         if !options.allow_repeat && !page.records.is_empty() {
@@ -251,45 +367,34 @@ pub async fn harvest(
                 .min(usize::try_from(max.saturating_sub(state.records)).unwrap_or(usize::MAX)),
             None => unseen.len(),
         };
-        let multiline = response.body.multiline();
         let mut lines = buffers.take();
         lines.reserve(unseen[..take].iter().map(|text| text.len() + 1).sum());
+        let shape = Shape::of(&current, &response, options.fields.as_deref());
         for &text in &unseen[..take] {
-            match &options.fields {
-                // The server's own text, unless it spans lines (pretty-printed JSON).
-                None if !multiline || !text.contains('\n') => lines.extend_from_slice(text.as_bytes()),
-                fields => {
-                    let record: serde_json::Value = serde_json::from_str(text)
-                        .map_err(|e| HarvestError::io("cannot read a record", std::io::Error::other(e)))?;
-                    let record = match fields {
-                        None => record,
-                        Some(paths) => assemble(
-                            paths
-                                .iter()
-                                .filter_map(|p| lookup(&record, p).map(|v| (p.clone(), v.clone()))),
-                        ),
-                    };
-                    serde_json::to_writer(&mut lines, &record)
-                        .map_err(|e| HarvestError::io("cannot encode a record", std::io::Error::other(e)))?;
-                }
-            }
-            lines.push(b'\n');
+            shape.write(text, &mut lines)?;
         }
         state.records += take as u64;
         state.pages += 1;
         state.declared = page.total.or(state.declared);
+        said_more = page.more.clone();
+        let empty = page.records.is_empty();
         next = if take < unseen.len() {
             state.skip = (skip + take) as u64;
             Some(request)
         } else {
             page.next
         };
+        if next.is_none() {
+            ended = Some(current.next.ended(empty));
+        }
+        let page_count = page.pages;
         buffers.give(response.body.into_text().into_bytes());
         // Page-number and offset walks also stop at the declared total, without asking for
         // an empty page.
-        let numbered = matches!(style, Style::Pages { .. } | Style::Offsets { .. });
-        if numbered && state.declared.is_some_and(|total| state.records >= total) {
+        let numbered = matches!(current.next, Next::Pages { .. } | Next::Offsets { .. });
+        if numbered && next.is_some() && state.declared.is_some_and(|total| state.records >= total.value) {
             next = None;
+            ended = Some("the declared total was reached".into());
         }
         state.next = next.clone();
         let stop = next.is_none() || limit_reached(&state);
@@ -297,7 +402,7 @@ pub async fn harvest(
         // The page is handed to the writer before the next request is checked, so that an
         // error there loses none of its records.
         writer.write(lines, &state).await?;
-        progress(&summary(&state, &next));
+        progress(&summary(&state, &next, &ended));
         let Some(next_request) = next.as_ref().filter(|_| !stop) else {
             break;
         };
@@ -323,42 +428,167 @@ pub async fn harvest(
             Some(under_way) => under_way,
             None => start(next_request, &mut seen_positions)?,
         });
-        if let (Some((param, first)), Some(total), Some(full), Some(in_order)) =
-            (&first_page, state.declared, full_page, &pending)
+        if let (Some((param, first)), Some(in_order), None) = (&first_page, &pending, &confirming)
             && options.concurrency > 1
-            && full > 0
+            && let Some(last) = last_page(*first, page_count, state.declared, full_page)
         {
-            let last = first + total.div_ceil(full as u64).max(1) - 1;
-            let scheduled = extract::page_of(&in_order.request, param)? + ahead.len() as u64;
+            let scheduled = number_in(&in_order.request, param)?.unwrap_or(*first) + ahead.len() as u64;
             // In flight: the next page, `ahead`, and no more than --max-pages allows.
             let mut room = (options.concurrency - 1).saturating_sub(ahead.len()) as u64;
             if let Some(max) = options.max_pages {
                 room = room.min(max.saturating_sub(state.pages + 1 + ahead.len() as u64));
             }
             for number in scheduled + 1..=last.min(scheduled + room) {
-                let request = extract::page_request(&options.start, param, number)?;
+                let request = with_param(&options.start, param, &number.to_string())?;
                 ahead.push_back(start(&request, &mut seen_positions)?);
             }
         }
     }
 
     writer.finish()?;
-    let result = summary(&state, &next);
+    if next.is_some() && limit_reached(&state) {
+        ended = Some(match options.max_records {
+            Some(max) if state.records >= max => format!("--max-records {max} was reached"),
+            _ => format!("--max-pages {} was reached", options.max_pages.unwrap_or_default()),
+        });
+    }
+    let result = summary(&state, &next, &ended);
     if let Output::File(path) = output {
         let mut manifest = path.as_os_str().to_owned();
         manifest.push(".manifest.json");
         let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
         std::fs::write(&manifest, json).map_err(|e| HarvestError::io("cannot write the manifest", e))?;
     }
-    if let (true, true, Some(declared)) = (result.complete, options.strict, state.declared)
-        && declared != state.records
-    {
-        return Err(HarvestError::CountMismatch {
-            got: state.records,
-            declared,
-        });
+    if result.complete {
+        // A walk that ended while the API said there was more ended early.
+        let short = state
+            .declared
+            .filter(|total| total.exact && state.records < total.value)
+            .map(|total| format!("the API declared {} records", total.value));
+        if let Some(said) = said_more
+            .map(|said| format!("the last page said so ({said})"))
+            .or(short)
+        {
+            return Err(HarvestError::EndedEarly {
+                records: state.records,
+                said,
+            });
+        }
+        if let (true, Some(total)) = (options.strict, state.declared)
+            && total.exact
+            && total.value != state.records
+        {
+            return Err(HarvestError::CountMismatch {
+                got: state.records,
+                declared: total.value,
+            });
+        }
+        if let Some(total) = state
+            .declared
+            .filter(|total| !total.exact && state.records < total.value)
+        {
+            tracing::warn!("the API declared {total} records but {} were received", state.records);
+        }
     }
     Ok(result)
+}
+
+/// The number of the last page of a page-number walk, from the declared page count or total.
+fn last_page(first: u64, pages: Option<u64>, total: Option<Total>, full_page: Option<usize>) -> Option<u64> {
+    let count = match (pages, total, full_page) {
+        (Some(pages), _, _) => pages,
+        (None, Some(total), Some(full)) if full > 0 => total.value.div_ceil(full as u64),
+        _ => return None,
+    };
+    Some(first + count.max(1) - 1)
+}
+
+/// Checks that every `--fields` path is in some record of the first page.
+fn check_fields(fields: &[String], plan: &Plan, response: &Response, records: &[&str]) -> Result<(), HarvestError> {
+    let shape = Shape::of(plan, response, None);
+    let parsed: Vec<Json> = records.iter().filter_map(|r| shape.value(r).ok()).collect();
+    if parsed.is_empty() {
+        return Ok(());
+    }
+    for path in fields {
+        if !parsed.iter().any(|record| field(record, path).is_some()) {
+            let mut available: Vec<String> = Vec::new();
+            if let Some(Json::Object(first)) = parsed.first() {
+                available.extend(first.keys().map(|k| format!("`{k}`")));
+                if let Some(Json::Object(attributes)) = first.get("attributes") {
+                    available.extend(attributes.keys().map(|k| format!("`{k}`")));
+                }
+            }
+            return Err(HarvestError::NoSuchField {
+                path: path.clone(),
+                available: if available.is_empty() {
+                    "no members".into()
+                } else {
+                    available.join(", ")
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The value of `path` in a record, or in its `attributes` (a JSON:API resource).
+fn field<'a>(record: &'a Json, path: &str) -> Option<&'a Json> {
+    lookup(record, path).or_else(|| record.get("attributes").and_then(|a| lookup(a, path)))
+}
+
+/// How records of one page are written: as the server sent them, or rebuilt (named columns,
+/// chosen fields, or a record spread over lines).
+struct Shape<'a> {
+    columns: Option<Vec<String>>,
+    fields: Option<&'a [String]>,
+    multiline: bool,
+}
+
+impl<'a> Shape<'a> {
+    fn of(plan: &Plan, response: &Response, fields: Option<&'a [String]>) -> Shape<'a> {
+        let columns = plan.columns.as_ref().and_then(|path| {
+            let names: Vec<String> = serde_json::from_value(crate::plan::value_at(&response.body, path)?).ok()?;
+            Some(names)
+        });
+        Shape {
+            columns,
+            fields,
+            multiline: response.body.multiline(),
+        }
+    }
+
+    /// A record as a value: arrays of values named by the columns.
+    fn value(&self, text: &str) -> Result<Json, HarvestError> {
+        let record: Json = serde_json::from_str(text)
+            .map_err(|e| HarvestError::io("cannot read a record", std::io::Error::other(e)))?;
+        Ok(match (&self.columns, record) {
+            (Some(names), Json::Array(values)) => Json::Object(names.iter().cloned().zip(values).collect()),
+            (_, record) => record,
+        })
+    }
+
+    /// Appends a record as one line.
+    fn write(&self, text: &str, lines: &mut Vec<u8>) -> Result<(), HarvestError> {
+        if self.columns.is_none() && self.fields.is_none() && (!self.multiline || !text.contains('\n')) {
+            // The server's own text.
+            lines.extend_from_slice(text.as_bytes());
+        } else {
+            let record = self.value(text)?;
+            let record = match self.fields {
+                None => record,
+                Some(paths) => assemble(
+                    paths
+                        .iter()
+                        .filter_map(|p| field(&record, p).map(|v| (p.clone(), v.clone()))),
+                ),
+            };
+            serde_json::to_writer(&mut *lines, &record)
+                .map_err(|e| HarvestError::io("cannot encode a record", std::io::Error::other(e)))?;
+        }
+        lines.push(b'\n');
+        Ok(())
+    }
 }
 
 fn origin_of(url: &str) -> Result<String, HarvestError> {

@@ -1,9 +1,11 @@
 //! Draining any paginated HTTP API to its end, resumably: the library behind `folio harvest`.
 //!
 //! # Brief overview
-//! - [`harvest`] walks from a first [`Request`] page by page, following the style's next
-//!   position ([`Style`]: JSON:API links, HAL links, `Link` headers, body cursors, generic
-//!   cursors, page numbers), writing each record as one JSON line.
+//! - [`harvest`] walks from a first [`Request`] page by page, writing each record as one JSON
+//!   line. How the API pages is detected from the first response (a [`Plan`]: where the
+//!   records are, where the [`Next`] position comes from, what [`Total`] it declares) and, when
+//!   the way to the next page is a guess, confirmed on the second; a walk that ends while the
+//!   API said there was more is an error, never a silent success.
 //! - Requests that fail in ways that may heal (connection errors, truncated bodies, 429, 5xx)
 //!   are retried with backoff and jitter, honouring `Retry-After`; others end the harvest with a
 //!   [`HarvestError`] that says why.
@@ -15,10 +17,10 @@
 //! # Example
 //! ```no_run
 //! # async fn run() -> Result<(), folio_harvest::HarvestError> {
-//! use folio_harvest::{Options, Output, Request, Style, harvest};
+//! use folio_harvest::{Options, Output, Request, harvest};
 //! let options = Options {
 //!     start: Request::get("http://127.0.0.1:8080/jsonapi/entries?page[cursor]=1&page[size]=1000"),
-//!     style: Style::Auto,
+//!     next: None,
 //!     records_path: None,
 //!     fields: None,
 //!     headers: Vec::new(),
@@ -30,6 +32,7 @@
 //!     follow_any_origin: false,
 //!     strict: false,
 //!     concurrency: 1,
+//!     overwrite: false,
 //! };
 //! let summary = harvest(&options, &Output::File("entries.jsonl".into()), false, &mut |_| {}).await?;
 //! println!("{} records", summary.records);
@@ -42,16 +45,17 @@
 mod body;
 mod buffers;
 pub mod checkpoint;
+mod detect;
 mod error;
-mod extract;
 mod fetch;
 mod harvest;
+mod plan;
 mod request;
 mod scan;
 mod writer;
 
 pub use checkpoint::Checkpoint;
 pub use error::HarvestError;
-pub use extract::Style;
 pub use harvest::{Options, Output, Summary, harvest};
+pub use plan::{Next, Plan, Source, Total};
 pub use request::Request;

@@ -18,6 +18,7 @@ use crate::buffers::Buffers;
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::HarvestError;
 use crate::harvest::Output;
+use crate::request::Request;
 
 /// The longest time between two checkpoints.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -44,8 +45,14 @@ impl Writer {
     /// Opens `output` (cutting a file back to its checkpoint when resuming) and starts the
     /// thread, which gives the pages' buffers back to `buffers` once written. Returns where
     /// the harvest stands: the checkpoint when resuming, else a fresh start.
-    pub(crate) fn open(output: &Output, resume: bool, buffers: Buffers) -> Result<(Writer, Checkpoint), HarvestError> {
-        let (sink, state) = Sink::open(output, resume)?;
+    pub(crate) fn open(
+        output: &Output,
+        resume: bool,
+        overwrite: bool,
+        start: &Request,
+        buffers: Buffers,
+    ) -> Result<(Writer, Checkpoint), HarvestError> {
+        let (sink, state) = Sink::open(output, resume, overwrite, start)?;
         let (pages, queue) = mpsc::channel(QUEUED_PAGES);
         let thread = std::thread::Builder::new()
             .name("folio-harvest-writer".into())
@@ -113,11 +120,21 @@ impl Drop for Writer {
 enum Sink {
     Stdout(std::io::Stdout),
     File { path: PathBuf, file: std::fs::File },
+    Discard,
 }
 
 impl Sink {
-    fn open(output: &Output, resume: bool) -> Result<(Sink, Checkpoint), HarvestError> {
+    /// Opens the output. A file that holds anything is only replaced with `overwrite`, and
+    /// only resumed from a checkpoint of the same walk.
+    fn open(
+        output: &Output,
+        resume: bool,
+        overwrite: bool,
+        start: &Request,
+    ) -> Result<(Sink, Checkpoint), HarvestError> {
         let fresh = Checkpoint {
+            start: Some(start.clone()),
+            plan: None,
             next: None,
             records: 0,
             pages: 0,
@@ -128,11 +145,35 @@ impl Sink {
         };
         let path = match output {
             Output::Stdout => return Ok((Sink::Stdout(std::io::stdout()), fresh)),
+            Output::Discard => return Ok((Sink::Discard, fresh)),
             Output::File(path) => path.clone(),
         };
         let state = if resume {
-            checkpoint::load(&path)?.unwrap_or(fresh)
+            let Some(saved) = checkpoint::load(&path)? else {
+                return Err(HarvestError::NothingToResume(checkpoint::path_for(&path)));
+            };
+            if let Some(was) = saved.start.as_ref().filter(|was| *was != start) {
+                return Err(HarvestError::OtherWalk {
+                    was: was.position(),
+                    now: start.position(),
+                });
+            }
+            if saved.plan.is_none() {
+                // Stopped before the second page confirmed how to page: start again.
+                fresh
+            } else {
+                saved
+            }
         } else {
+            let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+            if bytes > 0 && !overwrite {
+                let advice = if checkpoint::path_for(&path).exists() {
+                    "add --resume to continue its harvest from its checkpoint, or --overwrite to start again"
+                } else {
+                    "add --overwrite to replace it, or choose another --out"
+                };
+                return Err(HarvestError::OutputExists { path, bytes, advice });
+            }
             // A fresh harvest must not leave an older run's checkpoint for a later --resume.
             checkpoint::remove(&path)?;
             fresh
@@ -186,6 +227,7 @@ impl Sink {
             Sink::File { path, file } => file
                 .write_all(lines)
                 .map_err(|e| HarvestError::io(format!("cannot write {}", path.display()), e)),
+            Sink::Discard => Ok(()),
         }
     }
 

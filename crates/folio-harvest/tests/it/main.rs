@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request as HttpRequest;
-use axum::middleware::Next;
+use axum::middleware::Next as Middleware;
 use axum::response::{IntoResponse, Response};
-use folio_harvest::{HarvestError, Options, Output, Request, Style, harvest};
+use folio_harvest::{HarvestError, Next, Options, Output, Request, harvest};
 use folio_http::{AppState, HttpConfig};
 use folio_store::{SqliteStore, Store, demo};
 use serde_json::Value as Json;
@@ -44,7 +44,7 @@ async fn serve(app: axum::Router) -> String {
 fn options(start: Request) -> Options {
     Options {
         start,
-        style: Style::Auto,
+        next: None,
         records_path: None,
         fields: None,
         headers: Vec::new(),
@@ -56,6 +56,7 @@ fn options(start: Request) -> Options {
         follow_any_origin: false,
         strict: true,
         concurrency: 1,
+        overwrite: false,
     }
 }
 
@@ -129,7 +130,7 @@ async fn every_style_is_harvested_exactly_once_in_order() {
 
 /// Faults at random, but reproducibly: 429 with Retry-After, 500, bodies cut short,
 /// connections dropped mid-body.
-async fn faults(req: HttpRequest, next: Next) -> Response {
+async fn faults(req: HttpRequest, next: Middleware) -> Response {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let roll = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) % 8;
@@ -269,7 +270,10 @@ async fn page_numbers_fetched_concurrently_are_written_in_order() {
     let base = serve(folio_app_with(dir.path(), None)).await;
     for concurrency in [1, 4, 16] {
         let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=50")));
-        opts.style = Style::Pages { param: "page".into() };
+        opts.next = Some(Next::Pages {
+            param: "page".into(),
+            first: 1,
+        });
         opts.concurrency = concurrency;
         let out = dir.path().join(format!("pages_{concurrency}.jsonl"));
         let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
@@ -288,7 +292,10 @@ async fn page_numbers_switch_to_cursors_past_the_depth_limit() {
     let base = serve(folio_app(dir.path())).await;
     for concurrency in [1, 3] {
         let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=64")));
-        opts.style = Style::Pages { param: "page".into() };
+        opts.next = Some(Next::Pages {
+            param: "page".into(),
+            first: 1,
+        });
         opts.concurrency = concurrency;
         let out = dir.path().join(format!("switch_{concurrency}.jsonl"));
         let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
@@ -322,7 +329,7 @@ async fn offsets_walk_to_the_short_last_page() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rows.jsonl");
     let mut opts = options(Request::get(format!("{base}/rows?limit=10")));
-    opts.style = Style::Offsets { param: "offset".into() };
+    opts.next = Some(Next::Offsets { param: "offset".into() });
     let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
         .await
         .unwrap();
@@ -335,7 +342,7 @@ async fn offsets_walk_to_the_short_last_page() {
 async fn broken_after_two(
     axum::extract::State(gate): axum::extract::State<Arc<(AtomicU64, AtomicBool)>>,
     req: HttpRequest,
-    next: Next,
+    next: Middleware,
 ) -> Response {
     if gate.0.fetch_add(1, Ordering::Relaxed) >= 2 && gate.1.load(Ordering::Relaxed) {
         return (axum::http::StatusCode::FORBIDDEN, "not now").into_response();
@@ -396,7 +403,10 @@ async fn max_pages_holds_with_concurrency() {
     let dir = tempfile::tempdir().unwrap();
     let base = serve(folio_app_with(dir.path(), None)).await;
     let mut opts = options(Request::get(format!("{base}/simple/entries?per_page=50")));
-    opts.style = Style::Pages { param: "page".into() };
+    opts.next = Some(Next::Pages {
+        param: "page".into(),
+        first: 1,
+    });
     opts.concurrency = 4;
     opts.max_pages = Some(2);
     let out = dir.path().join("two.jsonl");
@@ -426,7 +436,10 @@ async fn pretty_printed_records_are_written_one_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rows.jsonl");
     let mut opts = options(Request::get(format!("{base}/rows")));
-    opts.style = Style::Pages { param: "page".into() };
+    opts.next = Some(Next::Pages {
+        param: "page".into(),
+        first: 1,
+    });
     harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
         .await
         .unwrap();

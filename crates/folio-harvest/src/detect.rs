@@ -1,0 +1,863 @@
+//! Detecting how an API pages from its first response: where the records are, where the next
+//! position comes from, and what totals it declares.
+//!
+//! The first body is read whole (once), and its members are looked up by name, to three
+//! levels down, outside the records. Names are compared normalised ([`norm`]: lower case,
+//! letters and digits only), so `next_page_url`, `nextPageUrl` and `NextPageURL` are one name.
+//! In order, the next position is:
+//! 1. for a POST body, folio's `pagination.next_page_after_value`;
+//! 2. a URL in the body under a next-link name ([`NEXT_URLS`]), or an `href` under one;
+//! 3. an RFC 8288 `Link` header;
+//! 4. a token under a cursor name ([`token_params`]), sent back as a query parameter whose
+//!    name is learnt from the convention, each candidate confirmed on the second page;
+//! 5. a `has_more`-like flag with the last record's `id` (Stripe's `starting_after`);
+//! 6. page numbers or offsets, in the parameter the first URL names or the response uses,
+//!    when the URL names one or the response declares more than its page holds.
+//!
+//! Candidates that the harvester makes up (4 to 6) come with alternatives; the walk tries them
+//! in order on the second page, keeping the first whose page follows the first without
+//! overlap ([`crate::harvest`]).
+
+use serde_json::Value as Json;
+
+use crate::error::HarvestError;
+use crate::plan::{Next, Plan, Response, Source, as_count, qualifies_total};
+use crate::request::{Request, params_of};
+
+/// Names of members that hold the next page's URL.
+const NEXT_URLS: [&str; 13] = [
+    "next",
+    "nexturl",
+    "nextlink",
+    "odatanextlink",
+    "nextpageurl",
+    "nextpagelink",
+    "nextpage",
+    "nextrecordsurl",
+    "nexthref",
+    "nexturi",
+    "nextpageuri",
+    "nextpagehref",
+    "nextresultsurl",
+];
+
+/// Names of arrays that hold records, in order of preference.
+const RECORDS: [&str; 11] = [
+    "data", "results", "items", "rows", "entries", "records", "value", "content", "docs", "hits", "objects",
+];
+
+/// Names of declared totals.
+const TOTALS: [&str; 17] = [
+    "total",
+    "count",
+    "totalcount",
+    "totalresults",
+    "totalitems",
+    "totalrecords",
+    "totalelements",
+    "totalentries",
+    "totalhits",
+    "totalrows",
+    "totalsize",
+    "itemscount",
+    "numfound",
+    "odatacount",
+    "filteredtablerowscount",
+    "resultcount",
+    "recordcount",
+];
+
+/// Names of declared page counts.
+const PAGE_COUNTS: [&str; 8] = [
+    "totalpages",
+    "pages",
+    "pagecount",
+    "lastpage",
+    "numpages",
+    "pagescount",
+    "totalpagecount",
+    "numberofpages",
+];
+
+/// Names of flags that say whether there are more records.
+const MORE_FLAGS: [&str; 8] = [
+    "hasmore",
+    "more",
+    "hasnext",
+    "hasnextpage",
+    "morepages",
+    "hasmoreitems",
+    "hasmorepages",
+    "moreresults",
+];
+
+/// Names of the current page number in a response, with the query parameter that takes one.
+const CURRENT_PAGES: [(&str, &str); 7] = [
+    ("page", "page"),
+    ("currentpage", "page"),
+    ("pagenumber", ""),
+    ("pageno", ""),
+    ("pageindex", ""),
+    ("curpage", "page"),
+    ("number", "page"),
+];
+
+/// Query parameters of page numbers.
+const PAGE_PARAMS: [&str; 9] = [
+    "page",
+    "p",
+    "_page",
+    "page[number]",
+    "pagenumber",
+    "page_number",
+    "pageNumber",
+    "pageNo",
+    "pageIndex",
+];
+
+/// Query parameters of offsets.
+const OFFSET_PARAMS: [&str; 9] = [
+    "offset",
+    "start",
+    "skip",
+    "_start",
+    "from",
+    "startIndex",
+    "start_index",
+    "page[offset]",
+    "$skip",
+];
+
+/// Names of an offset in a response.
+const OFFSETS: [&str; 4] = ["offset", "start", "skip", "startindex"];
+
+/// Members of each record that hold its id, for `has_more` walks.
+const IDS: [&str; 3] = ["id", "_id", "uuid"];
+
+/// Headers of declared totals, and of page counts; `x-pagination` holds JSON.
+const TOTAL_HEADERS: [&str; 4] = [
+    "x-total-count",
+    "x-total",
+    "x-pagination-total-count",
+    "x-total-results",
+];
+const PAGE_HEADERS: [&str; 2] = ["x-total-pages", "x-pagination-page-count"];
+
+/// A name compared as conventions spell it in any case: lower case, letters and digits only.
+pub(crate) fn norm(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// What was detected: the plan the walk starts with, and the other ways of paging to try, in
+/// order, if the second page shows that the plan's own guess was wrong.
+#[derive(Debug, Clone)]
+pub(crate) struct Detected {
+    pub(crate) plan: Plan,
+    pub(crate) alternatives: Vec<Next>,
+}
+
+/// A member of the first body, outside the records, with its dotted path.
+struct Field<'a> {
+    path: String,
+    name: String,
+    parent: String,
+    value: &'a Json,
+}
+
+/// The members of `value` to three levels down, breadth first, leaving out `skip` (the
+/// records) and arrays.
+fn fields<'a>(value: &'a Json, skip: Option<&str>) -> Vec<Field<'a>> {
+    let mut found = Vec::new();
+    let mut level: Vec<(String, String, &Json)> = vec![(String::new(), String::new(), value)];
+    for _ in 0..3 {
+        let mut deeper = Vec::new();
+        for (prefix, parent, value) in level {
+            let Json::Object(members) = value else { continue };
+            for (key, member) in members {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                if Some(path.as_str()) == skip {
+                    continue;
+                }
+                found.push(Field {
+                    path: path.clone(),
+                    name: norm(key),
+                    parent: parent.clone(),
+                    value: member,
+                });
+                if member.is_object() {
+                    deeper.push((path, norm(key), member));
+                }
+            }
+        }
+        level = deeper;
+    }
+    found
+}
+
+/// Whether a string is a URL or a reference relative to one, rather than an opaque token.
+fn url_like(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || text.starts_with('/')
+        || text.starts_with('?')
+        || text.starts_with("./")
+        || text.starts_with("../")
+}
+
+/// Detects the plan of a walk from its first request and response. `next` and
+/// `records_path`, when given, are used as they are; the rest is detected.
+pub(crate) fn detect(
+    request: &Request,
+    response: &Response,
+    next: Option<&Next>,
+    records_path: Option<&str>,
+) -> Result<Detected, HarvestError> {
+    let unrecognised = |message: String| HarvestError::Unrecognised {
+        url: request.url.clone(),
+        message,
+    };
+    let body: Json = response
+        .body
+        .whole()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Json::Null);
+    let (records, columns) = match records_path {
+        Some(path) => (Some(path.to_owned()), None),
+        None => find_records(request, &body).ok_or_else(|| {
+            unrecognised(format!(
+                "no array of records found (looked at the body itself, at {} and at the only array member); give their place with --records-path",
+                RECORDS.map(|n| format!("`{n}`")).join(", ")
+            ))
+        })?,
+    };
+    let list = records.as_deref().map_or(Some(&body), |path| pointer(&body, path));
+    let page_len = list.and_then(Json::as_array).map_or(0, Vec::len);
+    let fields = fields(&body, records.as_deref());
+
+    // Totals first: they tell page-number walks how far to go.
+    let mut total = None;
+    let mut total_exact = None;
+    for field in fields.iter().filter(|f| TOTALS.contains(&f.name.as_str())) {
+        let value = match field.value {
+            Json::Object(object) => object.get("value").and_then(as_count),
+            other => as_count(other),
+        };
+        if value.is_some_and(|v| v >= page_len as u64) {
+            total = Some(Source::Body {
+                path: field.path.clone(),
+            });
+            let prefix = field.path.rsplit_once('.').map(|(p, _)| p);
+            total_exact = fields
+                .iter()
+                .find(|f| f.path.rsplit_once('.').map(|(p, _)| p) == prefix && qualifies_total(&f.name))
+                .map(|f| f.path.clone());
+            break;
+        }
+    }
+    let pagination_header = response
+        .header("x-pagination")
+        .and_then(|h| serde_json::from_str::<Json>(h).ok());
+    if total.is_none() {
+        total = TOTAL_HEADERS
+            .iter()
+            .find(|name| response.header(name).is_some_and(|v| v.trim().parse::<u64>().is_ok()))
+            .map(|name| Source::Header {
+                name: (*name).to_owned(),
+                key: None,
+            })
+            .or_else(|| header_key(pagination_header.as_ref(), &["total", "total_count", "totalCount"]))
+            .or_else(|| {
+                response
+                    .header("content-range")
+                    .and_then(|v| v.rsplit_once('/'))
+                    .filter(|(_, n)| n.trim().parse::<u64>().is_ok())
+                    .map(|_| Source::Header {
+                        name: "content-range".into(),
+                        key: None,
+                    })
+            });
+    }
+    let pages = fields
+        .iter()
+        .find(|f| PAGE_COUNTS.contains(&f.name.as_str()) && as_count(f.value).is_some())
+        .map(|f| Source::Body { path: f.path.clone() })
+        .or_else(|| {
+            PAGE_HEADERS
+                .iter()
+                .find(|name| response.header(name).is_some_and(|v| v.trim().parse::<u64>().is_ok()))
+                .map(|name| Source::Header {
+                    name: (*name).to_owned(),
+                    key: None,
+                })
+        })
+        .or_else(|| header_key(pagination_header.as_ref(), &["total_pages", "totalPages", "last_page"]));
+    let more = fields
+        .iter()
+        .find(|f| MORE_FLAGS.contains(&f.name.as_str()) && f.value.is_boolean())
+        .map(|f| f.path.clone());
+
+    let mut plan = Plan {
+        records,
+        columns,
+        next: Next::Nothing,
+        total,
+        total_exact,
+        pages,
+        more,
+    };
+    let declared_total = plan
+        .total
+        .as_ref()
+        .and_then(|s| response.number(s))
+        .and_then(|n| match n {
+            Json::Object(o) => o.get("value").and_then(as_count),
+            other => as_count(&other),
+        });
+    let declared_pages = plan
+        .pages
+        .as_ref()
+        .and_then(|s| response.number(s))
+        .and_then(|n| as_count(&n));
+
+    if let Some(forced) = next {
+        plan.next = forced.clone();
+        return Ok(Detected {
+            plan,
+            alternatives: Vec::new(),
+        });
+    }
+
+    // 1. folio's `query` style: a POST body cursor.
+    if request.body.is_some() && body.get("pagination").is_some_and(Json::is_object) {
+        plan.next = Next::BodyCursor;
+        return Ok(Detected {
+            plan,
+            alternatives: Vec::new(),
+        });
+    }
+    // A "total" no larger than the first page, on an API that names a next page, counts the
+    // page, not the collection.
+    let named_next = |plan: &mut Plan| {
+        if declared_total.is_some_and(|t| t <= page_len as u64) {
+            plan.total = None;
+            plan.total_exact = None;
+        }
+    };
+    // 2. A next URL in the body (or a next-link name that is null on a last page).
+    let url = fields.iter().find(|f| {
+        let named =
+            NEXT_URLS.contains(&f.name.as_str()) || (f.name == "href" && NEXT_URLS.contains(&f.parent.as_str()));
+        named && f.value.as_str().is_some_and(url_like)
+    });
+    if let Some(field) = url {
+        plan.next = Next::Url {
+            path: field.path.clone(),
+        };
+        named_next(&mut plan);
+        return Ok(Detected {
+            plan,
+            alternatives: Vec::new(),
+        });
+    }
+    // 3. A `Link` header.
+    if response.link_next.is_some() {
+        plan.next = Next::LinkHeader;
+        named_next(&mut plan);
+        return Ok(Detected {
+            plan,
+            alternatives: Vec::new(),
+        });
+    }
+    let url_params = params_of(request)?;
+    // 4. A cursor token.
+    let token = fields.iter().find_map(|f| {
+        let usable = match f.value {
+            Json::String(s) => !s.is_empty() && !url_like(s),
+            Json::Number(_) => true,
+            _ => false,
+        };
+        let params = token_params(f);
+        (usable && !params.is_empty()).then_some((f, params))
+    });
+    if let Some((field, mut params)) = token {
+        // A parameter the first URL already names goes first.
+        params.sort_by_key(|p| !url_params.contains(p));
+        let mut candidates = params.into_iter().map(|param| Next::Token {
+            path: field.path.clone(),
+            param,
+        });
+        plan.next = candidates.next().unwrap_or(Next::Nothing);
+        return Ok(Detected {
+            plan,
+            alternatives: candidates.collect(),
+        });
+    }
+    // 5. `has_more` and the last record's id.
+    let last = list.and_then(Json::as_array).and_then(|l| l.last());
+    if let (Some(flag), Some(true)) = (
+        plan.more.clone(),
+        plan.more
+            .as_deref()
+            .and_then(|p| pointer(&body, p))
+            .and_then(Json::as_bool),
+    ) {
+        let id = IDS.iter().find(|id| last.and_then(|r| r.get(**id)).is_some());
+        let Some(id) = id else {
+            return Err(unrecognised(format!(
+                "`{flag}` is true, but the records have no id to continue after; say how to page with --cursor-path/--cursor-param, --page-param or --offset-param"
+            )));
+        };
+        let mut params = vec![
+            "starting_after".to_owned(),
+            "after".to_owned(),
+            "after_id".to_owned(),
+            "cursor".to_owned(),
+        ];
+        params.sort_by_key(|p| !url_params.contains(p));
+        let mut candidates = params.into_iter().map(|param| Next::AfterLast {
+            flag: flag.clone(),
+            id: (*id).to_owned(),
+            param,
+        });
+        plan.next = candidates.next().unwrap_or(Next::Nothing);
+        return Ok(Detected {
+            plan,
+            alternatives: candidates.collect(),
+        });
+    }
+    // 6. Page numbers or offsets.
+    let declares_more = declared_total.is_some_and(|t| t > page_len as u64) || declared_pages.is_some_and(|p| p > 1);
+    let numbered = |params: &[&str]| -> Option<String> {
+        params
+            .iter()
+            .find(|p| crate::request::number_in(request, p).ok().flatten().is_some())
+            .map(|p| (*p).to_owned())
+    };
+    let url_offset = numbered(&OFFSET_PARAMS);
+    let url_page = numbered(&PAGE_PARAMS);
+    // An offset the response states, beside a total or a limit its page fills.
+    let limit_filled = fields.iter().any(|f| {
+        ["limit", "size", "pagesize", "perpage"].contains(&f.name.as_str())
+            && as_count(f.value) == Some(page_len as u64)
+    });
+    let response_offset = fields.iter().find(|f| {
+        OFFSETS.contains(&f.name.as_str())
+            && as_count(f.value).is_some()
+            && (f.parent.is_empty() || f.parent.contains("pag") || f.parent == "meta")
+    });
+    let current_page = fields.iter().find_map(|f| {
+        let (_, param) = CURRENT_PAGES.iter().find(|(name, _)| *name == f.name)?;
+        // Spring's `number` is a page number only beside a page count.
+        if f.name == "number" && plan.pages.is_none() {
+            return None;
+        }
+        let value = as_count(f.value)?;
+        let key = f.path.rsplit('.').next().unwrap_or(&f.path);
+        Some((
+            if param.is_empty() {
+                key.to_owned()
+            } else {
+                (*param).to_owned()
+            },
+            value,
+        ))
+    });
+    let page_walk = |param: String, first: u64| Next::Pages { param, first };
+    let (first, alternatives) = if let Some(param) = url_offset {
+        (Next::Offsets { param }, Vec::new())
+    } else if let Some(param) = url_page {
+        // The URL's number is the first page's: 0 or 1 as the API counts, or further on.
+        let first = crate::request::number_in(request, &param)?.unwrap_or(1);
+        (page_walk(param, first), Vec::new())
+    } else if let Some(field) = response_offset.filter(|_| declares_more || (page_len > 0 && limit_filled)) {
+        let key = field.path.rsplit('.').next().unwrap_or(&field.path).to_owned();
+        (Next::Offsets { param: key }, Vec::new())
+    } else if let Some((param, number)) = current_page.clone().filter(|_| declares_more) {
+        (page_walk(param, number), Vec::new())
+    } else if declares_more || response.header("x-next-page").is_some_and(|v| !v.trim().is_empty()) {
+        // Nothing says where numbering starts: page 1 is tried first (an API that counts
+        // from 0 answers the next page), then page 2 (page 1 was the first page again).
+        (page_walk("page".into(), 0), vec![page_walk("page".into(), 1)])
+    } else {
+        (Next::Nothing, Vec::new())
+    };
+    if first == Next::Nothing && declares_more {
+        let said = match (declared_total, declared_pages) {
+            (Some(t), _) if t > page_len as u64 => format!("declares {t} records and the first page holds {page_len}"),
+            (_, Some(p)) if p > 1 => format!("declares {p} pages"),
+            _ => "says there are more records".to_owned(),
+        };
+        return Err(unrecognised(format!(
+            "the API {said}, but names no next page that folio recognises; say how to page with --next-url-path, --cursor-path/--cursor-param, --page-param or --offset-param"
+        )));
+    }
+    plan.next = first;
+    Ok(Detected { plan, alternatives })
+}
+
+/// The query parameters a token may go back as, best first; none if the field is not a
+/// cursor token.
+fn token_params(field: &Field<'_>) -> Vec<String> {
+    let key = field.path.rsplit('.').next().unwrap_or(&field.path);
+    let numeric = field.value.is_number();
+    let known: &[&str] = match (field.name.as_str(), field.parent.as_str()) {
+        ("nextcursor", _) => &["cursor"],
+        ("nextpage", _) => &["cursor", "page"],
+        ("continue", _) => &["continue"],
+        ("nexttoken", _) => &["pagination_token", "next_token", "token"],
+        ("after", "cursors") => &["after"],
+        ("endcursor", _) => &["after"],
+        ("next", _) => &["cursor", "_next", "next", "page"],
+        ("nextmarker" | "marker", _) => &["marker"],
+        ("nextcontinuationtoken", _) => &["continuation-token", "continuationToken"],
+        ("offset", _) if !numeric => &["offset"],
+        ("scrollid", _) => return Vec::new(),
+        (name, _) if name.starts_with("next") && name.len() > 4 => &[],
+        _ => return Vec::new(),
+    };
+    let mut params: Vec<String> = known.iter().map(|p| (*p).to_owned()).collect();
+    // `next_page_token` -> `page_token`, `nextPageToken` -> `pageToken`.
+    let derived = key
+        .strip_prefix("next_")
+        .or_else(|| key.strip_prefix("next-"))
+        .or_else(|| key.strip_prefix("Next"))
+        .or_else(|| key.strip_prefix("next"))
+        .filter(|rest| !rest.is_empty())
+        .map(|rest| {
+            let mut chars = rest.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        });
+    params.extend(derived);
+    if numeric {
+        params.push("page".into());
+    }
+    params.push(key.to_owned());
+    params.push("cursor".into());
+    let mut unique = Vec::new();
+    for param in params {
+        if !unique.contains(&param) {
+            unique.push(param);
+        }
+    }
+    unique.truncate(5);
+    unique
+}
+
+/// A key of the `X-Pagination` header's JSON, as a [`Source`].
+fn header_key(header: Option<&Json>, keys: &[&str]) -> Option<Source> {
+    let header = header?;
+    keys.iter()
+        .find(|key| header.get(**key).and_then(as_count).is_some())
+        .map(|key| Source::Header {
+            name: "x-pagination".into(),
+            key: Some((*key).to_owned()),
+        })
+}
+
+/// The value at a dotted path of a parsed body, a name with dots in it matched whole first.
+fn pointer<'a>(value: &'a Json, path: &str) -> Option<&'a Json> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut current = value;
+    let mut i = 0;
+    while i < segments.len() {
+        let (taken, next) = (1..=segments.len() - i)
+            .rev()
+            .find_map(|n| current.get(segments[i..i + n].join(".")).map(|v| (n, v)))?;
+        current = next;
+        i += taken;
+    }
+    Some(current)
+}
+
+/// Where the records are: `None` for a body that is the array, else a path; with the path of
+/// the column names when records are arrays of values.
+#[allow(clippy::type_complexity)]
+fn find_records(request: &Request, body: &Json) -> Option<(Option<String>, Option<String>)> {
+    if body.is_array() {
+        return Some((None, None));
+    }
+    let object = body.as_object()?;
+    let resource = resource_name(&request.url);
+    let arrays: Vec<(&String, &Vec<Json>)> = object
+        .iter()
+        .filter_map(|(k, v)| v.as_array().map(|a| (k, a)))
+        .collect();
+    // A name of the convention, the resource's own name, or the only array.
+    let by_name = RECORDS
+        .iter()
+        .find_map(|name| arrays.iter().find(|(k, _)| norm(k) == *name))
+        .or_else(|| {
+            resource
+                .as_ref()
+                .and_then(|r| arrays.iter().find(|(k, _)| norm(k) == norm(r)))
+        })
+        .map(|(k, _)| (*k).clone());
+    let path = by_name
+        .or_else(|| {
+            // `hits.hits`, `_embedded.items`, `data.items`, `response.docs`: an array one
+            // level down, under a name of the convention or the only one there.
+            object.iter().find_map(|(k, v)| {
+                let inner = v.as_object()?;
+                let inner_arrays: Vec<&String> = inner.iter().filter(|(_, v)| v.is_array()).map(|(k, _)| k).collect();
+                let named = inner_arrays.iter().find(|k| {
+                    RECORDS.contains(&norm(k).as_str()) || resource.as_ref().is_some_and(|r| norm(k) == norm(r))
+                });
+                let chosen = named.or(match (norm(k).as_str(), inner_arrays.as_slice()) {
+                    ("embedded" | "data" | "result" | "response" | "hits" | "payload", [only]) => Some(only),
+                    _ => None,
+                })?;
+                Some(format!("{k}.{chosen}"))
+            })
+        })
+        .or_else(|| match arrays.as_slice() {
+            [(only, _)] => Some((*only).clone()),
+            _ => None,
+        })?;
+    let records = pointer(body, &path)?.as_array()?;
+    // Rows of values, named by a `columns` array beside them.
+    let columns = records.first().filter(|r| r.is_array()).and_then(|_| {
+        let prefix = path.rsplit_once('.').map(|(p, _)| format!("{p}."));
+        let columns = format!("{}columns", prefix.unwrap_or_default());
+        pointer(body, &columns)
+            .and_then(Json::as_array)
+            .filter(|c| c.iter().all(Json::is_string))
+            .map(|_| columns)
+    });
+    Some((Some(path), columns))
+}
+
+/// The last segment of a URL's path, without an extension: `entries` of `/simple/entries`,
+/// `records` of `/db/records.json`.
+fn resource_name(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let segment = parsed.path_segments()?.rev().find(|s| !s.is_empty())?;
+    Some(segment.split('.').next().unwrap_or(segment).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::Body;
+
+    fn response(body: Json, headers: &[(&str, &str)]) -> Response {
+        Response {
+            body: Body::parse(body.to_string()).unwrap(),
+            link_next: headers
+                .iter()
+                .find(|(n, _)| *n == "link")
+                .and_then(|(_, v)| crate::request::link_next(v)),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn plan_of(url: &str, body: Json, headers: &[(&str, &str)]) -> Detected {
+        detect(&Request::get(url), &response(body, headers), None, None).unwrap()
+    }
+
+    #[test]
+    fn next_links_in_the_body_at_any_usual_place() {
+        let cases = [
+            (
+                serde_json::json!({"count": 9, "next": "http://h/a?page=2", "results": [1]}),
+                "next",
+                "results",
+            ),
+            (
+                serde_json::json!({"value": [1], "@odata.nextLink": "/a?$skip=1"}),
+                "@odata.nextLink",
+                "value",
+            ),
+            (
+                serde_json::json!({"data": [1], "links": {"next": "/a?c=2"}}),
+                "links.next",
+                "data",
+            ),
+            (
+                serde_json::json!({"_embedded": {"items": [1]}, "_links": {"next": {"href": "/a?p=2"}}}),
+                "_links.next.href",
+                "_embedded.items",
+            ),
+            (
+                serde_json::json!({"data": [1], "paging": {"next": "https://h/a?after=x"}}),
+                "paging.next",
+                "data",
+            ),
+            (
+                serde_json::json!({"records": [1], "nextRecordsUrl": "/services/q/01g-2000"}),
+                "nextRecordsUrl",
+                "records",
+            ),
+            (
+                serde_json::json!({"data": [1], "next_page_url": "http://h/a?page=2", "last_page": 3}),
+                "next_page_url",
+                "data",
+            ),
+        ];
+        for (body, next, records) in cases {
+            let detected = plan_of("http://h/a", body.clone(), &[]);
+            assert_eq!(detected.plan.next, Next::Url { path: next.into() }, "{body}");
+            assert_eq!(detected.plan.records.as_deref(), Some(records), "{body}");
+        }
+    }
+
+    #[test]
+    fn tokens_learn_their_parameter() {
+        let cases = [
+            (
+                serde_json::json!({"items": [1], "next_page": "Ij4xIg=="}),
+                "next_page",
+                "cursor",
+            ),
+            (
+                serde_json::json!({"items": [1], "nextPageToken": "t"}),
+                "nextPageToken",
+                "pageToken",
+            ),
+            (
+                serde_json::json!({"items": [1], "metadata": {"continue": "t"}}),
+                "metadata.continue",
+                "continue",
+            ),
+            (
+                serde_json::json!({"members": [1], "response_metadata": {"next_cursor": "t"}}),
+                "response_metadata.next_cursor",
+                "cursor",
+            ),
+            (
+                serde_json::json!({"data": [1], "meta": {"next_token": "t"}}),
+                "meta.next_token",
+                "pagination_token",
+            ),
+            (
+                serde_json::json!({"data": [1], "paging": {"cursors": {"after": "t", "before": "u"}}}),
+                "paging.cursors.after",
+                "after",
+            ),
+        ];
+        for (body, path, param) in cases {
+            let detected = plan_of("http://h/members", body.clone(), &[]);
+            assert_eq!(
+                detected.plan.next,
+                Next::Token {
+                    path: path.into(),
+                    param: param.into()
+                },
+                "{body}"
+            );
+            assert!(!detected.alternatives.is_empty(), "{body}: other parameters to try");
+        }
+    }
+
+    #[test]
+    fn page_numbers_and_offsets_from_what_the_response_declares() {
+        let page = plan_of(
+            "http://h/page",
+            serde_json::json!({"items": [1], "total": 5, "page": 1, "size": 1, "pages": 5}),
+            &[],
+        );
+        assert_eq!(
+            page.plan.next,
+            Next::Pages {
+                param: "page".into(),
+                first: 1
+            }
+        );
+        assert_eq!(page.plan.total, Some(Source::Body { path: "total".into() }));
+        let offset = plan_of(
+            "http://h/lo",
+            serde_json::json!({"items": [1], "total": 5, "limit": 1, "offset": 0}),
+            &[],
+        );
+        assert_eq!(offset.plan.next, Next::Offsets { param: "offset".into() });
+        let header = plan_of("http://h/x", serde_json::json!([1, 2]), &[("x-total-count", "9")]);
+        assert_eq!(
+            header.plan.next,
+            Next::Pages {
+                param: "page".into(),
+                first: 0
+            }
+        );
+        assert_eq!(
+            header.alternatives,
+            vec![Next::Pages {
+                param: "page".into(),
+                first: 1
+            }]
+        );
+        let url = plan_of("http://h/x?p=3", serde_json::json!([1, 2]), &[]);
+        assert_eq!(
+            url.plan.next,
+            Next::Pages {
+                param: "p".into(),
+                first: 3
+            }
+        );
+        let one = plan_of("http://h/x", serde_json::json!({"results": [1, 2], "count": 2}), &[]);
+        assert_eq!(one.plan.next, Next::Nothing);
+    }
+
+    #[test]
+    fn has_more_and_totals_that_are_not_exact() {
+        let stripe = plan_of(
+            "http://h/v1/customers",
+            serde_json::json!({"object": "list", "data": [{"id": "cus_1"}], "has_more": true}),
+            &[],
+        );
+        assert!(matches!(stripe.plan.next, Next::AfterLast { ref param, .. } if param == "starting_after"));
+        let es = plan_of(
+            "http://h/_search",
+            serde_json::json!({"hits": {"total": {"value": 10000, "relation": "gte"}, "hits": [1]}}),
+            &[],
+        );
+        assert_eq!(es.plan.records.as_deref(), Some("hits.hits"));
+        assert_eq!(
+            es.plan.total,
+            Some(Source::Body {
+                path: "hits.total".into()
+            })
+        );
+        let folio = plan_of(
+            "http://h/jsonapi/x",
+            serde_json::json!({"data": [1], "meta": {"total": 10000, "totalExact": false}, "links": {"next": "/n"}}),
+            &[],
+        );
+        assert_eq!(folio.plan.total_exact.as_deref(), Some("meta.totalExact"));
+    }
+
+    #[test]
+    fn rows_named_by_columns() {
+        let detected = plan_of(
+            "http://h/db/t.json",
+            serde_json::json!({"columns": ["id", "name"], "rows": [[1, "a"]], "next": null, "next_url": null}),
+            &[],
+        );
+        assert_eq!(detected.plan.records.as_deref(), Some("rows"));
+        assert_eq!(detected.plan.columns.as_deref(), Some("columns"));
+    }
+
+    #[test]
+    fn more_declared_without_a_way_to_ask_is_an_error() {
+        let err = detect(
+            &Request::get("http://h/x"),
+            &response(serde_json::json!({"items": [{"n": 1}], "has_more": true}), &[]),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--cursor-path"), "{err}");
+    }
+}
