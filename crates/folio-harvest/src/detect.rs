@@ -21,7 +21,7 @@
 use serde_json::Value as Json;
 
 use crate::error::HarvestError;
-use crate::plan::{Next, Plan, Response, Source, as_count, qualifies_total};
+use crate::plan::{Next, Plan, Response, Source, as_count, qualifies_total, says_more};
 use crate::request::{Request, params_of};
 
 /// Names of members that hold the next page's URL.
@@ -47,7 +47,7 @@ const RECORDS: [&str; 11] = [
 ];
 
 /// Names of declared totals.
-const TOTALS: [&str; 17] = [
+const TOTALS: [&str; 16] = [
     "total",
     "count",
     "totalcount",
@@ -63,7 +63,6 @@ const TOTALS: [&str; 17] = [
     "numfound",
     "odatacount",
     "filteredtablerowscount",
-    "resultcount",
     "recordcount",
 ];
 
@@ -79,8 +78,11 @@ const PAGE_COUNTS: [&str; 8] = [
     "numberofpages",
 ];
 
-/// Names of flags that say whether there are more records.
-const MORE_FLAGS: [&str; 8] = [
+/// Names of flags that say whether there are more records (or counts of those left).
+const MORE_FLAGS: [&str; 11] = [
+    "remainingitemcount",
+    "remaining",
+    "remainingcount",
     "hasmore",
     "more",
     "hasnext",
@@ -301,7 +303,7 @@ pub(crate) fn detect(
         .or_else(|| header_key(pagination_header.as_ref(), &["total_pages", "totalPages", "last_page"]));
     let more = fields
         .iter()
-        .find(|f| MORE_FLAGS.contains(&f.name.as_str()) && f.value.is_boolean())
+        .find(|f| MORE_FLAGS.contains(&f.name.as_str()) && (f.value.is_boolean() || f.value.is_u64()))
         .map(|f| f.path.clone());
 
     let mut plan = Plan {
@@ -395,6 +397,7 @@ pub(crate) fn detect(
             param,
         });
         plan.next = candidates.next().unwrap_or(Next::Nothing);
+        named_next(&mut plan);
         return Ok(Detected {
             plan,
             alternatives: candidates.collect(),
@@ -407,7 +410,7 @@ pub(crate) fn detect(
         plan.more
             .as_deref()
             .and_then(|p| pointer(&body, p))
-            .and_then(Json::as_bool),
+            .and_then(says_more),
     ) {
         let id = IDS.iter().find(|id| last.and_then(|r| r.get(**id)).is_some());
         let Some(id) = id else {

@@ -466,7 +466,7 @@ pub async fn harvest(
             .filter(|total| total.exact && state.records < total.value)
             .map(|total| format!("the API declared {} records", total.value));
         if let Some(said) = said_more
-            .map(|said| format!("the last page said so ({said})"))
+            .map(|said| format!("the last page said there is more ({said})"))
             .or(short)
         {
             return Err(HarvestError::EndedEarly {

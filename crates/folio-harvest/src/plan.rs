@@ -324,10 +324,10 @@ pub(crate) fn read<'a>(
         .and_then(|source| response.number(source))
         .and_then(|n| as_count(&n));
     let flag = plan.more.as_ref().and_then(|path| value_at(body, path));
-    let more_flag = flag.as_ref().and_then(Json::as_bool);
+    let more_flag = flag.as_ref().and_then(says_more);
     // What the API says of more records: a flag, or a position the plan did not follow.
-    let mut more = match (&plan.more, more_flag) {
-        (Some(path), Some(true)) => Some(format!("`{path}` is true")),
+    let mut more = match (&plan.more, more_flag, &flag) {
+        (Some(path), Some(true), Some(flag)) => Some(format!("`{path}` is {flag}")),
         _ => None,
     };
     let next = match &plan.next {
@@ -495,6 +495,12 @@ fn exactness(flag: &Json) -> bool {
         ),
         _ => true,
     }
+}
+
+/// What a flag such as `has_more` (or a count such as `remainingItemCount`) says of more
+/// records.
+pub(crate) fn says_more(flag: &Json) -> Option<bool> {
+    flag.as_bool().or_else(|| flag.as_u64().map(|left| left > 0))
 }
 
 /// A whole, non-negative count: a JSON number or a string of digits.

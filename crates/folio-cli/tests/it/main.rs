@@ -5,6 +5,7 @@ mod browser;
 mod crash;
 mod harvest;
 mod import;
+mod peers;
 mod postgres;
 mod process;
 mod serve;

@@ -1,6 +1,8 @@
 //! The harvester against real folio servers, a server that fails on purpose, and a server
 //! that loops.
 
+mod conventions;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,0 +1,300 @@
+//! A catalogue of the pagination conventions real APIs use, each served by a small axum
+//! handler over the same 53 records (ten a page, ties in `score`), each drained from its first
+//! URL alone; and each with a variant that stops early while declaring more, which must fail
+//! with a message naming a flag.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use folio_harvest::{HarvestError, Next, Output, Request, harvest};
+use serde_json::{Value as Json, json};
+
+use crate::{options, serve};
+
+const RECORDS: usize = 53;
+const SIZE: usize = 10;
+
+fn record(i: usize) -> Json {
+    json!({"id": i + 1, "name": format!("record {}", i + 1), "score": i % 3})
+}
+
+/// Records `from..from + SIZE`.
+fn slice(from: usize) -> Vec<Json> {
+    (from.min(RECORDS)..(from + SIZE).min(RECORDS)).map(record).collect()
+}
+
+/// One convention: `name`, the first page's path, and what answers each request. `broken`
+/// variants stop naming a next position after the third page while still declaring the total.
+async fn convention(
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let broken = q.contains_key("broken");
+    let extra = if broken { "&broken=1" } else { "" };
+    let num = |key: &str, default: usize| q.get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
+    // Where this page starts, for conventions whose positions are offsets in disguise.
+    let token = |key: &str| q.get(key).and_then(|t| t.strip_prefix('c')).and_then(|t| t.parse().ok()).unwrap_or(0);
+    let more = |from: usize| from + SIZE < RECORDS && !(broken && from >= 2 * SIZE);
+    let total_header = [("x-total-count", RECORDS.to_string())];
+    let body = match name.as_str() {
+        // RFC 8288 Link header, bare array.
+        "link" => {
+            let page = num("page", 1);
+            let from = (page - 1) * SIZE;
+            let mut response = axum::Json(slice(from)).into_response();
+            if more(from) {
+                let link = format!("</c/link?page={}{extra}>; rel=\"next\"", page + 1);
+                response.headers_mut().insert("link", link.parse().unwrap());
+            }
+            if broken {
+                response.headers_mut().insert("x-total-count", RECORDS.into());
+            }
+            return response;
+        }
+        // Django REST framework: absolute `next`, `count`, `results`.
+        "drf" => {
+            let page = num("page", 1);
+            let from = (page - 1) * SIZE;
+            let next = more(from).then(|| format!("http://{host}/c/drf?page={}{extra}", page + 1));
+            json!({"count": RECORDS, "next": next, "previous": null, "results": slice(from)})
+        }
+        // JSON:API-like: relative `links.next`.
+        "relative" => {
+            let from = num("after", 0);
+            let next = more(from).then(|| format!("/c/relative?after={}{extra}", from + SIZE));
+            json!({"data": slice(from), "links": {"next": next}, "meta": {"total": RECORDS}})
+        }
+        // OData: `@odata.nextLink`, `value`, `@odata.count`.
+        "odata" => {
+            let from = num("$skip", 0);
+            let next = more(from).then(|| format!("http://{host}/c/odata?$skip={}{extra}", from + SIZE));
+            json!({"@odata.count": RECORDS, "value": slice(from), "@odata.nextLink": next})
+        }
+        // HAL: `_links.next.href`, records under `_embedded.<resource>`.
+        "hal" => {
+            let page = num("p", 1);
+            let from = (page - 1) * SIZE;
+            let mut links = json!({"self": {"href": "/c/hal"}});
+            if more(from) {
+                links["next"] = json!({"href": format!("/c/hal?p={}{extra}", page + 1)});
+            }
+            json!({"_embedded": {"things": slice(from)}, "_links": links, "total_items": RECORDS})
+        }
+        // Graph APIs: `paging.next`.
+        "paging" => {
+            let from = token("after");
+            let next = more(from).then(|| format!("http://{host}/c/paging?after=c{}{extra}", from + SIZE));
+            json!({"data": slice(from), "paging": {"next": next}, "summary": {"total_count": RECORDS}})
+        }
+        // Salesforce: `nextRecordsUrl` in the path, `totalSize`, `done`.
+        "salesforce" => {
+            let from = token("batch");
+            let next = more(from).then(|| format!("/c/salesforce?batch=c{}{extra}", from + SIZE));
+            json!({"totalSize": RECORDS, "done": next.is_none(), "records": slice(from), "nextRecordsUrl": next})
+        }
+        // Laravel: `next_page_url`, `last_page`, `data`.
+        "laravel" => {
+            let page = num("page", 1);
+            let from = (page - 1) * SIZE;
+            let next = more(from).then(|| format!("http://{host}/c/laravel?page={}{extra}", page + 1));
+            json!({"current_page": page, "data": slice(from), "last_page": RECORDS.div_ceil(SIZE), "next_page_url": next, "total": RECORDS})
+        }
+        // Tokens sent back as a parameter named by the convention.
+        "cursor" => {
+            let from = token("cursor");
+            json!({"items": slice(from), "next_cursor": more(from).then(|| format!("c{}", from + SIZE)), "total": RECORDS})
+        }
+        "google" => {
+            let from = token("pageToken");
+            let mut body = json!({"things": slice(from), "totalSize": RECORDS});
+            if more(from) {
+                body["nextPageToken"] = json!(format!("c{}", from + SIZE));
+            }
+            body
+        }
+        "kubernetes" => {
+            let from = token("continue");
+            let next = if more(from) { format!("c{}", from + SIZE) } else { String::new() };
+            json!({"kind": "List", "items": slice(from), "metadata": {"continue": next, "remainingItemCount": RECORDS - (from + SIZE).min(RECORDS)}})
+        }
+        "slack" => {
+            let from = token("cursor");
+            let next = if more(from) { format!("c{}", from + SIZE) } else { String::new() };
+            json!({"ok": true, "members": slice(from), "response_metadata": {"next_cursor": next}})
+        }
+        "twitter" => {
+            let from = token("pagination_token");
+            let mut meta = json!({"result_count": slice(from).len()});
+            if more(from) {
+                meta["next_token"] = json!(format!("c{}", from + SIZE));
+            }
+            json!({"data": slice(from), "meta": meta})
+        }
+        "facebook" => {
+            let from = token("after");
+            let mut cursors = json!({"before": format!("c{from}")});
+            if more(from) {
+                cursors["after"] = json!(format!("c{}", from + SIZE));
+            }
+            json!({"data": slice(from), "paging": {"cursors": cursors}})
+        }
+        // A token whose parameter is neither its name nor `cursor`: `next_token` -> `token`.
+        "renamed" => {
+            let from = token("token");
+            json!({"results": slice(from), "next_token": more(from).then(|| format!("c{}", from + SIZE)), "count": RECORDS})
+        }
+        // fastapi-pagination's CursorPage: a `next_page` token taken as `cursor`.
+        "fastapi-cursor" => {
+            let from = token("cursor");
+            json!({"items": slice(from), "total": null, "current_page": format!("c{from}"), "previous_page": null, "next_page": more(from).then(|| format!("c{}", from + SIZE))})
+        }
+        // Stripe: `has_more` and `starting_after` the last id.
+        "stripe" => {
+            let from = num("starting_after", 0);
+            let data = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            json!({"object": "list", "url": "/v1/things", "data": data, "has_more": from + SIZE < RECORDS})
+        }
+        // Page numbers with no link: fastapi-pagination's Page (1-based).
+        "fastapi-page" => {
+            let page = num("page", 1);
+            let from = (page - 1) * SIZE;
+            let items = if broken && page > 3 { Vec::new() } else { slice(from) };
+            json!({"items": items, "total": RECORDS, "page": page, "size": SIZE, "pages": RECORDS.div_ceil(SIZE)})
+        }
+        // Spring Data: 0-based `number`, `totalPages`, `content`.
+        "spring" => {
+            let page = num("page", 0);
+            let from = page * SIZE;
+            let content = if broken && page > 2 { Vec::new() } else { slice(from) };
+            json!({"content": content, "totalElements": RECORDS, "totalPages": RECORDS.div_ceil(SIZE), "number": page, "size": SIZE})
+        }
+        // json-server: `_page` in the URL, `X-Total-Count`, bare array.
+        "json-server" => {
+            let page = num("_page", 1);
+            let from = (page - 1) * SIZE;
+            let items = if broken && page > 3 { Vec::new() } else { slice(from) };
+            return (total_header, axum::Json(items)).into_response();
+        }
+        // flask-smorest: `X-Pagination` JSON header, no page in the first URL, 1-based.
+        "x-pagination" => {
+            let page = num("page", 1);
+            let from = (page - 1) * SIZE;
+            let items = if broken && page > 3 { Vec::new() } else { slice(from) };
+            let header = json!({"total": RECORDS, "total_pages": RECORDS.div_ceil(SIZE), "page": page}).to_string();
+            return ([("x-pagination", header)], axum::Json(items)).into_response();
+        }
+        // fastapi-pagination's LimitOffsetPage: `offset` named by the response.
+        "fastapi-offset" => {
+            let from = num("offset", 0);
+            let items = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            json!({"items": items, "total": RECORDS, "limit": SIZE, "offset": from})
+        }
+        // Elasticsearch-like: `hits.hits`, `hits.total.value`, `from` in the URL.
+        "search" => {
+            let from = num("from", 0);
+            let hits = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            json!({"took": 1, "hits": {"total": {"value": RECORDS, "relation": "eq"}, "hits": hits}})
+        }
+        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    axum::Json(body).into_response()
+}
+
+/// Each convention's first URL, as a user would copy it.
+const FIRST: [&str; 23] = [
+    "/c/link",
+    "/c/drf",
+    "/c/relative",
+    "/c/odata",
+    "/c/hal",
+    "/c/paging",
+    "/c/salesforce",
+    "/c/laravel",
+    "/c/cursor",
+    "/c/google",
+    "/c/kubernetes",
+    "/c/slack",
+    "/c/twitter",
+    "/c/facebook",
+    "/c/renamed",
+    "/c/fastapi-cursor",
+    "/c/stripe",
+    "/c/fastapi-page",
+    "/c/spring",
+    "/c/json-server?_page=1",
+    "/c/x-pagination",
+    "/c/fastapi-offset",
+    "/c/search?from=0&size=10",
+];
+
+async fn catalogue() -> String {
+    serve(axum::Router::new().route("/c/{name}", axum::routing::get(convention))).await
+}
+
+fn ids_of(path: &std::path::Path) -> Vec<u64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Json>(l).unwrap()["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_convention_is_drained_exactly_once_from_its_url_alone() {
+    let base = catalogue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Request::get(""));
+    opts.strict = true;
+    for first in FIRST {
+        opts.start = Request::get(format!("{base}{first}"));
+        let out = dir.path().join(format!("{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
+        let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{first}: {e}"));
+        assert!(summary.complete, "{first}");
+        assert_eq!(
+            ids_of(&out),
+            (1..=RECORDS as u64).collect::<Vec<_>>(),
+            "{first}: every record once, in order"
+        );
+        let plan = summary.plan.unwrap();
+        assert_ne!(plan.next, Next::Nothing, "{first}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_that_stops_while_the_api_declares_more_fails_and_names_a_flag() {
+    let base = catalogue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Request::get(""));
+    opts.strict = false;
+    for first in FIRST {
+        let separator = if first.contains('?') { '&' } else { '?' };
+        // Conventions that name no total anywhere get one in `X-Total-Count` (link); the
+        // others keep their own.
+        let url = format!("{base}{first}{separator}broken=1");
+        opts.start = Request::get(url.clone());
+        let out = dir.path().join(format!("broken{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
+        let result = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {}).await;
+        // Conventions whose responses declare nothing about the rest cannot tell: they are
+        // left out of this check, and say so.
+        let declares = !matches!(first, "/c/slack" | "/c/twitter" | "/c/facebook" | "/c/fastapi-cursor");
+        match result {
+            Err(e @ HarvestError::EndedEarly { .. }) => {
+                let message = e.to_string();
+                assert!(message.contains("--"), "{first}: names a flag: {message}");
+                assert!(
+                    message.contains("declared") || message.contains("is true") || message.contains("remainingItemCount"),
+                    "{first}: says what the API declared: {message}"
+                );
+            }
+            Ok(summary) if !declares => assert!(summary.complete, "{first}"),
+            other => panic!("{first}: expected an early end to be an error, got {other:?}"),
+        }
+        assert!(ids_of(&out).len() < RECORDS, "{first}: the variant stops early");
+    }
+}
