@@ -407,10 +407,7 @@ pub(crate) fn detect(
     let last = list.and_then(Json::as_array).and_then(|l| l.last());
     if let (Some(flag), Some(true)) = (
         plan.more.clone(),
-        plan.more
-            .as_deref()
-            .and_then(|p| pointer(&body, p))
-            .and_then(says_more),
+        plan.more.as_deref().and_then(|p| pointer(&body, p)).and_then(says_more),
     ) {
         let id = IDS.iter().find(|id| last.and_then(|r| r.get(**id)).is_some());
         let Some(id) = id else {

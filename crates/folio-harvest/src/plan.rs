@@ -436,7 +436,7 @@ fn read_total(plan: &Plan, response: &Response, source: &Source) -> Option<Total
     let (value, mut exact) = match &declared {
         Json::Object(object) => (
             as_count(object.get("value")?)?,
-            object.get("relation").is_none_or(|r| exactness(r)),
+            object.get("relation").is_none_or(exactness),
         ),
         number => (as_count(number)?, true),
     };

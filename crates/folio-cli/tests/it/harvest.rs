@@ -12,8 +12,9 @@ fn a_harvest_killed_mid_way_resumes_with_no_duplicate_and_no_gap() {
     let server = serve(dir.path(), &["--demo", "--demo-size", "4000"]);
     let out = dir.path().join("entries.jsonl");
     let checkpoint = dir.path().join("entries.jsonl.checkpoint");
+    // Pages of 2: 2,000 pages, so that even a fast walk outlasts the first checkpoint (1 s).
     let url = format!(
-        "{}/jsonapi/entries?page[cursor]=1&page[size]=4&sort=-upload_create_time",
+        "{}/jsonapi/entries?page[cursor]=1&page[size]=2&sort=-upload_create_time",
         server.base
     );
     let harvest = |resume: bool| {
@@ -84,4 +85,70 @@ fn a_lasting_error_exits_non_zero_and_writes_no_partial_line() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("404") && stderr.contains("nope"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "");
+}
+
+/// `--explain` reads two pages, says what it detected and prints flags that reproduce it;
+/// those flags alone harvest the same records, and the first line on stderr of a harvest says
+/// what was detected.
+#[test]
+fn explain_prints_what_was_detected_and_flags_that_reproduce_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &["--demo", "--demo-size", "120"]);
+    let url = format!("{}/hal/entries?limit=50", server.base);
+    let explained = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["harvest", "--explain", &url])
+        .output()
+        .unwrap();
+    assert!(
+        explained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explained.stderr)
+    );
+    let stdout = String::from_utf8(explained.stdout).unwrap();
+    assert!(
+        stdout.starts_with("detected: next links in the body at `_links.next.href`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("read 100 records in 2 pages"), "{stdout}");
+    let command = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("the same without detection: folio harvest "))
+        .unwrap();
+    assert!(
+        command.contains("--next-url-path _links.next.href --records-path _embedded.items"),
+        "{command}"
+    );
+
+    let out = dir.path().join("explicit.jsonl");
+    let flags = [
+        "--next-url-path",
+        "_links.next.href",
+        "--records-path",
+        "_embedded.items",
+    ];
+    let explicit = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["harvest", &url, "--quiet", "--out", out.to_str().unwrap()])
+        .args(flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&explicit.stderr);
+    assert!(explicit.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("detected: next links in the body at `_links.next.href`"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
+
+    // The same command again leaves the file alone and says how to resume or replace it.
+    let again = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["harvest", &url, "--quiet", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(
+        stderr.contains("--resume") && stderr.contains("--overwrite"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
 }

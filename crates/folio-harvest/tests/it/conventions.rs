@@ -37,7 +37,12 @@ async fn convention(
     let extra = if broken { "&broken=1" } else { "" };
     let num = |key: &str, default: usize| q.get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
     // Where this page starts, for conventions whose positions are offsets in disguise.
-    let token = |key: &str| q.get(key).and_then(|t| t.strip_prefix('c')).and_then(|t| t.parse().ok()).unwrap_or(0);
+    let token = |key: &str| {
+        q.get(key)
+            .and_then(|t| t.strip_prefix('c'))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
+    };
     let more = |from: usize| from + SIZE < RECORDS && !(broken && from >= 2 * SIZE);
     let total_header = [("x-total-count", RECORDS.to_string())];
     let body = match name.as_str() {
@@ -118,12 +123,20 @@ async fn convention(
         }
         "kubernetes" => {
             let from = token("continue");
-            let next = if more(from) { format!("c{}", from + SIZE) } else { String::new() };
+            let next = if more(from) {
+                format!("c{}", from + SIZE)
+            } else {
+                String::new()
+            };
             json!({"kind": "List", "items": slice(from), "metadata": {"continue": next, "remainingItemCount": RECORDS - (from + SIZE).min(RECORDS)}})
         }
         "slack" => {
             let from = token("cursor");
-            let next = if more(from) { format!("c{}", from + SIZE) } else { String::new() };
+            let next = if more(from) {
+                format!("c{}", from + SIZE)
+            } else {
+                String::new()
+            };
             json!({"ok": true, "members": slice(from), "response_metadata": {"next_cursor": next}})
         }
         "twitter" => {
@@ -155,7 +168,11 @@ async fn convention(
         // Stripe: `has_more` and `starting_after` the last id.
         "stripe" => {
             let from = num("starting_after", 0);
-            let data = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            let data = if broken && from >= 3 * SIZE {
+                Vec::new()
+            } else {
+                slice(from)
+            };
             json!({"object": "list", "url": "/v1/things", "data": data, "has_more": from + SIZE < RECORDS})
         }
         // Page numbers with no link: fastapi-pagination's Page (1-based).
@@ -190,15 +207,31 @@ async fn convention(
         // fastapi-pagination's LimitOffsetPage: `offset` named by the response.
         "fastapi-offset" => {
             let from = num("offset", 0);
-            let items = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            let items = if broken && from >= 3 * SIZE {
+                Vec::new()
+            } else {
+                slice(from)
+            };
             json!({"items": items, "total": RECORDS, "limit": SIZE, "offset": from})
         }
         // Elasticsearch-like: `hits.hits`, `hits.total.value`, `from` in the URL.
         "search" => {
             let from = num("from", 0);
-            let hits = if broken && from >= 3 * SIZE { Vec::new() } else { slice(from) };
+            let hits = if broken && from >= 3 * SIZE {
+                Vec::new()
+            } else {
+                slice(from)
+            };
             json!({"took": 1, "hits": {"total": {"value": RECORDS, "relation": "eq"}, "hits": hits}})
         }
+        // A total the API marks as a lower bound (folio's `totalExact: false`).
+        "capped" => {
+            let from = num("after", 0);
+            let next = more(from).then(|| format!("/c/capped?after={}", from + SIZE));
+            json!({"data": slice(from), "links": {"next": next}, "meta": {"total": 20, "totalExact": false}})
+        }
+        // Ignores every parameter: each guess gets the first page again.
+        "stubborn" => json!({"items": slice(0), "total": RECORDS, "next_cursor": "c10"}),
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };
     axum::Json(body).into_response()
@@ -251,7 +284,9 @@ async fn every_convention_is_drained_exactly_once_from_its_url_alone() {
     opts.strict = true;
     for first in FIRST {
         opts.start = Request::get(format!("{base}{first}"));
-        let out = dir.path().join(format!("{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
+        let out = dir
+            .path()
+            .join(format!("{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
         let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
             .await
             .unwrap_or_else(|e| panic!("{first}: {e}"));
@@ -278,7 +313,9 @@ async fn a_walk_that_stops_while_the_api_declares_more_fails_and_names_a_flag() 
         // others keep their own.
         let url = format!("{base}{first}{separator}broken=1");
         opts.start = Request::get(url.clone());
-        let out = dir.path().join(format!("broken{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
+        let out = dir
+            .path()
+            .join(format!("broken{}.jsonl", first.replace(['/', '?', '&', '='], "_")));
         let result = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {}).await;
         // Conventions whose responses declare nothing about the rest cannot tell: they are
         // left out of this check, and say so.
@@ -288,7 +325,9 @@ async fn a_walk_that_stops_while_the_api_declares_more_fails_and_names_a_flag() 
                 let message = e.to_string();
                 assert!(message.contains("--"), "{first}: names a flag: {message}");
                 assert!(
-                    message.contains("declared") || message.contains("is true") || message.contains("remainingItemCount"),
+                    message.contains("declared")
+                        || message.contains("is true")
+                        || message.contains("remainingItemCount"),
                     "{first}: says what the API declared: {message}"
                 );
             }
@@ -297,4 +336,89 @@ async fn a_walk_that_stops_while_the_api_declares_more_fails_and_names_a_flag() 
         }
         assert!(ids_of(&out).len() < RECORDS, "{first}: the variant stops early");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guess_answered_with_the_first_page_again_is_caught_on_page_two() {
+    let base = catalogue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stubborn.jsonl");
+    let err = harvest(
+        &options(Request::get(format!("{base}/c/stubborn"))),
+        &Output::File(out.clone()),
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarvestError::NotConfirmed { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("`cursor`") && message.contains("--cursor-param"),
+        "{message}"
+    );
+    assert_eq!(
+        ids_of(&out),
+        (1..=SIZE as u64).collect::<Vec<_>>(),
+        "the first page, once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_total_is_at_least_and_never_a_mismatch() {
+    let base = catalogue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Request::get(format!("{base}/c/capped")));
+    opts.strict = true;
+    let out = dir.path().join("capped.jsonl");
+    let summary = harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.records, RECORDS as u64);
+    let declared = summary.declared.unwrap();
+    assert_eq!((declared.value, declared.exact), (20, false));
+    assert_eq!(declared.to_string(), "at least 20");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_output_is_never_replaced_or_mixed_in_silence() {
+    let base = catalogue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("drf.jsonl");
+    let output = Output::File(out.clone());
+    let opts = options(Request::get(format!("{base}/c/drf")));
+    harvest(&opts, &output, false, &mut |_| {}).await.unwrap();
+    let before = std::fs::read(&out).unwrap();
+
+    // Again without --resume: refused, with the way to resume or overwrite.
+    let err = harvest(&opts, &output, false, &mut |_| {}).await.unwrap_err();
+    assert!(matches!(err, HarvestError::OutputExists { .. }), "{err}");
+    assert!(
+        err.to_string().contains("--resume") && err.to_string().contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before, "unchanged");
+
+    // --resume of another walk (a parameter added): refused, both shown.
+    let other = options(Request::get(format!("{base}/c/drf?score=1")));
+    let err = harvest(&other, &output, true, &mut |_| {}).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, HarvestError::OtherWalk { .. }), "{err}");
+    assert!(message.contains("/c/drf ") || message.contains("/c/drf,"), "{message}");
+    assert!(message.contains("score=1"), "{message}");
+    assert_eq!(std::fs::read(&out).unwrap(), before, "unchanged");
+
+    // --resume with no checkpoint: an error, not a fresh start.
+    let fresh = dir.path().join("fresh.jsonl");
+    let err = harvest(&opts, &Output::File(fresh.clone()), true, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HarvestError::NothingToResume(_)), "{err}");
+    assert!(!fresh.exists());
+
+    // --overwrite replaces it.
+    let mut replace = options(Request::get(format!("{base}/c/laravel")));
+    replace.overwrite = true;
+    harvest(&replace, &output, false, &mut |_| {}).await.unwrap();
+    assert_eq!(ids_of(&out).len(), RECORDS);
 }

@@ -456,3 +456,34 @@ async fn pretty_printed_records_are_written_one_per_line() {
         .collect();
     assert_eq!(lines, expected);
 }
+
+/// `--fields` on JSON:API resources looks inside `attributes`; a path no record has is an
+/// error, never a file of `{}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_are_found_inside_json_api_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(folio_app(dir.path())).await;
+    let url = format!("{base}/jsonapi/entries?page[cursor]=1&page[size]=100");
+    let mut opts = options(Request::get(url.clone()));
+    opts.fields = Some(vec!["id".into(), "provider".into()]);
+    let out = dir.path().join("fields.jsonl");
+    harvest(&opts, &Output::File(out.clone()), false, &mut |_| {})
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count() as u64, SIZE);
+    for line in text.lines() {
+        let record: Json = serde_json::from_str(line).unwrap();
+        assert!(record["provider"].is_string() && record["id"].is_string(), "{line}");
+    }
+
+    opts.fields = Some(vec!["provider".into(), "no.such.path".into()]);
+    let err = harvest(&opts, &Output::File(dir.path().join("none.jsonl")), false, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HarvestError::NoSuchField { .. }), "{err}");
+    assert!(
+        err.to_string().contains("no.such.path") && err.to_string().contains("`provider`"),
+        "{err}"
+    );
+}
