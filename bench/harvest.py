@@ -72,9 +72,10 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             after = wrk(client_core, base, pages) * args.page_size
             for round_ in range(args.rounds):
-                for bin_ in args.harvesters:
+                for i, bin_ in enumerate(args.harvesters):
                     before = after
-                    out = os.path.join(tmp, f"h{round_}.jsonl")
+                    # A file of its own: `folio harvest` never replaces a file that holds records.
+                    out = os.path.join(tmp, f"h{round_}-{i}.jsonl")
                     started, used = time.perf_counter(), children_cpu()
                     where = ["--out", out] if args.out == "file" else []
                     subprocess.run(client_core + [bin_, "harvest", base + first, "--quiet"] + where, check=True,

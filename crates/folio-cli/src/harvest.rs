@@ -368,9 +368,10 @@ fn explain(url: &str, mut options: Options) -> anyhow::Result<()> {
     };
     println!("{}", detected(plan, summary.declared));
     println!(
-        "read {} records in {} pages{}",
+        "read {} records in {} page{}{}",
         summary.records,
         summary.pages,
+        if summary.pages == 1 { "" } else { "s" },
         if summary.complete {
             format!(
                 ", the whole walk ({})",
@@ -387,7 +388,10 @@ fn explain(url: &str, mut options: Options) -> anyhow::Result<()> {
             format!("'{}'", s.replace('\'', r"'\''"))
         }
     };
-    let flags: Vec<String> = plan.flags().iter().map(|f| quoted(f)).collect();
+    let mut flags: Vec<String> = plan.flags().iter().map(|f| quoted(f)).collect();
+    if let Some(body) = &options.start.body {
+        flags.extend(["--data".to_owned(), quoted(&body.to_string())]);
+    }
     println!(
         "the same without detection: folio harvest {} {}",
         quoted(url),

@@ -1,7 +1,7 @@
 //! Detecting how an API pages from its first response: where the records are, where the next
 //! position comes from, and what totals it declares.
 //!
-//! The first body is read whole (once), and its members are looked up by name, to three
+//! The first body is read whole (once), and its members are looked up by name, to four
 //! levels down, outside the records. Names are compared normalised ([`norm`]: lower case,
 //! letters and digits only), so `next_page_url`, `nextPageUrl` and `NextPageURL` are one name.
 //! In order, the next position is:
@@ -25,8 +25,9 @@ use crate::plan::{Next, Plan, Response, Source, as_count, qualifies_total, says_
 use crate::request::{Request, params_of};
 
 /// Names of members that hold the next page's URL.
-const NEXT_URLS: [&str; 13] = [
+const NEXT_URLS: [&str; 14] = [
     "next",
+    "hydranext",
     "nexturl",
     "nextlink",
     "odatanextlink",
@@ -42,13 +43,26 @@ const NEXT_URLS: [&str; 13] = [
 ];
 
 /// Names of arrays that hold records, in order of preference.
-const RECORDS: [&str; 11] = [
-    "data", "results", "items", "rows", "entries", "records", "value", "content", "docs", "hits", "objects",
+const RECORDS: [&str; 13] = [
+    "data",
+    "results",
+    "items",
+    "rows",
+    "entries",
+    "records",
+    "value",
+    "content",
+    "docs",
+    "hits",
+    "objects",
+    "member",
+    "hydramember",
 ];
 
 /// Names of declared totals.
-const TOTALS: [&str; 16] = [
+const TOTALS: [&str; 17] = [
     "total",
+    "hydratotalitems",
     "count",
     "totalcount",
     "totalresults",
@@ -130,6 +144,47 @@ const OFFSET_PARAMS: [&str; 9] = [
     "$skip",
 ];
 
+/// Query parameters of a page's size that go with offsets rather than page numbers.
+const OFFSET_LIMITS: [&str; 5] = ["limit", "_limit", "max", "rows", "$top"];
+
+/// Query parameters of a page's size.
+const SIZE_PARAMS: [&str; 11] = [
+    "limit",
+    "_limit",
+    "max",
+    "rows",
+    "$top",
+    "per_page",
+    "perPage",
+    "page_size",
+    "pageSize",
+    "size",
+    "page[size]",
+];
+
+/// Whether the API names its pages with links (a next-link name that is null, a `links`
+/// object with `self`, `first` or `prev`, a `Link` header): then a page without a next link is
+/// the last.
+fn names_its_links(fields: &[Field<'_>], response: &Response) -> bool {
+    response.header("link").is_some()
+        || fields.iter().any(|f| {
+            (NEXT_URLS.contains(&f.name.as_str()) && f.value.is_null())
+                || (["links", "link", "paging", "hydraview", "view", "pagination"].contains(&f.parent.as_str())
+                    && ["self", "first", "last", "prev", "previous"].contains(&f.name.as_str()))
+        })
+}
+
+/// Whether the first page holds exactly as many records as the URL's size parameter asks for,
+/// so that there may well be more.
+fn fills_its_limit(request: &Request, page_len: usize) -> Result<bool, HarvestError> {
+    for param in SIZE_PARAMS {
+        if let Some(size) = crate::request::number_in(request, param)? {
+            return Ok(page_len > 0 && size == page_len as u64);
+        }
+    }
+    Ok(false)
+}
+
 /// Names of an offset in a response.
 const OFFSETS: [&str; 4] = ["offset", "start", "skip", "startindex"];
 
@@ -161,6 +216,16 @@ pub(crate) struct Detected {
     pub(crate) alternatives: Vec<Next>,
 }
 
+impl Detected {
+    /// A plan with nothing to confirm: the server names the next position, or the user did.
+    fn only(plan: Plan) -> Detected {
+        Detected {
+            plan,
+            alternatives: Vec::new(),
+        }
+    }
+}
+
 /// A member of the first body, outside the records, with its dotted path.
 struct Field<'a> {
     path: String,
@@ -169,12 +234,12 @@ struct Field<'a> {
     value: &'a Json,
 }
 
-/// The members of `value` to three levels down, breadth first, leaving out `skip` (the
+/// The members of `value` to four levels down (`meta.pagination.links.next`), breadth first, leaving out `skip` (the
 /// records) and arrays.
 fn fields<'a>(value: &'a Json, skip: Option<&str>) -> Vec<Field<'a>> {
     let mut found = Vec::new();
     let mut level: Vec<(String, String, &Json)> = vec![(String::new(), String::new(), value)];
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut deeper = Vec::new();
         for (prefix, parent, value) in level {
             let Json::Object(members) = value else { continue };
@@ -331,19 +396,13 @@ pub(crate) fn detect(
 
     if let Some(forced) = next {
         plan.next = forced.clone();
-        return Ok(Detected {
-            plan,
-            alternatives: Vec::new(),
-        });
+        return Ok(Detected::only(plan));
     }
 
     // 1. folio's `query` style: a POST body cursor.
     if request.body.is_some() && body.get("pagination").is_some_and(Json::is_object) {
         plan.next = Next::BodyCursor;
-        return Ok(Detected {
-            plan,
-            alternatives: Vec::new(),
-        });
+        return Ok(Detected::only(plan));
     }
     // A "total" no larger than the first page, on an API that names a next page, counts the
     // page, not the collection.
@@ -364,19 +423,13 @@ pub(crate) fn detect(
             path: field.path.clone(),
         };
         named_next(&mut plan);
-        return Ok(Detected {
-            plan,
-            alternatives: Vec::new(),
-        });
+        return Ok(Detected::only(plan));
     }
     // 3. A `Link` header.
     if response.link_next.is_some() {
         plan.next = Next::LinkHeader;
         named_next(&mut plan);
-        return Ok(Detected {
-            plan,
-            alternatives: Vec::new(),
-        });
+        return Ok(Detected::only(plan));
     }
     let url_params = params_of(request)?;
     // 4. A cursor token.
@@ -482,10 +535,25 @@ pub(crate) fn detect(
         (Next::Offsets { param: key }, Vec::new())
     } else if let Some((param, number)) = current_page.clone().filter(|_| declares_more) {
         (page_walk(param, number), Vec::new())
-    } else if declares_more || response.header("x-next-page").is_some_and(|v| !v.trim().is_empty()) {
-        // Nothing says where numbering starts: page 1 is tried first (an API that counts
-        // from 0 answers the next page), then page 2 (page 1 was the first page again).
-        (page_walk("page".into(), 0), vec![page_walk("page".into(), 1)])
+    } else if declares_more
+        || response.header("x-next-page").is_some_and(|v| !v.trim().is_empty())
+        || (fills_its_limit(request, page_len)? && !names_its_links(&fields, response))
+    {
+        // Nothing says how the API pages, but it declares more, or the page holds as many
+        // records as the URL's limit asks for. Page numbers and offsets under their usual
+        // names are tried in turn (offsets first when the URL has a `limit`): an API that
+        // ignores a parameter answers the first page again, which the second page's check
+        // catches. Page 1 is tried before page 2: an API that counts from 0 answers page 1
+        // with the next page, one that counts from 1 with the first page again.
+        let pages = [page_walk("page".into(), 0), page_walk("page".into(), 1)];
+        let offsets = ["offset", "skip", "start"].map(|param| Next::Offsets { param: param.into() });
+        let mut order: Vec<Next> = if url_params.iter().any(|p| OFFSET_LIMITS.contains(&p.as_str())) {
+            offsets.into_iter().chain(pages).collect()
+        } else {
+            pages.into_iter().chain(offsets).collect()
+        };
+        let first = order.remove(0);
+        (first, order)
     } else {
         (Next::Nothing, Vec::new())
     };
@@ -792,12 +860,13 @@ mod tests {
             }
         );
         assert_eq!(
-            header.alternatives,
-            vec![Next::Pages {
+            header.alternatives[0],
+            Next::Pages {
                 param: "page".into(),
                 first: 1
-            }]
+            }
         );
+        assert_eq!(header.alternatives[1], Next::Offsets { param: "offset".into() });
         let url = plan_of("http://h/x?p=3", serde_json::json!([1, 2]), &[]);
         assert_eq!(
             url.plan.next,
@@ -836,6 +905,60 @@ mod tests {
             &[],
         );
         assert_eq!(folio.plan.total_exact.as_deref(), Some("meta.totalExact"));
+    }
+
+    #[test]
+    fn a_page_that_fills_its_limit_is_probed_unless_links_name_the_pages() {
+        let full = plan_of("http://h/x?limit=2", serde_json::json!({"items": [1, 2]}), &[]);
+        assert_eq!(full.plan.next, Next::Offsets { param: "offset".into() });
+        assert!(full.alternatives.contains(&Next::Pages {
+            param: "page".into(),
+            first: 1
+        }));
+        let sized = plan_of("http://h/x?per_page=2", serde_json::json!([1, 2]), &[]);
+        assert_eq!(
+            sized.plan.next,
+            Next::Pages {
+                param: "page".into(),
+                first: 0
+            }
+        );
+        let short = plan_of("http://h/x?limit=3", serde_json::json!({"items": [1, 2]}), &[]);
+        assert_eq!(short.plan.next, Next::Nothing);
+        let last = plan_of(
+            "http://h/x?page[size]=2",
+            serde_json::json!({"data": [1, 2], "links": {"self": "/x", "first": "/x"}}),
+            &[],
+        );
+        assert_eq!(last.plan.next, Next::Nothing);
+        let drf = plan_of(
+            "http://h/x?page_size=2",
+            serde_json::json!({"results": [1, 2], "next": null}),
+            &[],
+        );
+        assert_eq!(drf.plan.next, Next::Nothing);
+    }
+
+    #[test]
+    fn api_platform_hydra_collections() {
+        let hydra = plan_of(
+            "http://h/books?page=1",
+            serde_json::json!({"@id": "/books", "hydra:totalItems": 40, "hydra:member": [{"@id": "/books/1"}], "hydra:view": {"@id": "/books?page=1", "hydra:next": "/books?page=2"}}),
+            &[],
+        );
+        assert_eq!(hydra.plan.records.as_deref(), Some("hydra:member"));
+        assert_eq!(
+            hydra.plan.next,
+            Next::Url {
+                path: "hydra:view.hydra:next".into()
+            }
+        );
+        assert_eq!(
+            hydra.plan.total,
+            Some(Source::Body {
+                path: "hydra:totalItems".into()
+            })
+        );
     }
 
     #[test]

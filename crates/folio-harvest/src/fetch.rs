@@ -132,11 +132,15 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .and_then(link_next);
         // Headers of pagination conventions: `X-Total-Count`, `X-Pagination`, `X-Next-Page`,
-        // `Content-Range`...
+        // `Content-Range`, `Link`...
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .filter(|(name, _)| name.as_str().starts_with("x-") || *name == reqwest::header::CONTENT_RANGE)
+            .filter(|(name, _)| {
+                name.as_str().starts_with("x-")
+                    || *name == reqwest::header::CONTENT_RANGE
+                    || *name == reqwest::header::LINK
+            })
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect();
         if let (true, Some(next)) = (status.is_success(), &link)

@@ -389,10 +389,15 @@ pub async fn harvest(
         }
         let page_count = page.pages;
         buffers.give(response.body.into_text().into_bytes());
-        // Page-number and offset walks also stop at the declared total, without asking for
-        // an empty page.
+        // Page-number and offset walks also stop at an exact declared total, without asking
+        // for an empty page.
         let numbered = matches!(current.next, Next::Pages { .. } | Next::Offsets { .. });
-        if numbered && next.is_some() && state.declared.is_some_and(|total| state.records >= total.value) {
+        if numbered
+            && next.is_some()
+            && state
+                .declared
+                .is_some_and(|total| total.exact && state.records >= total.value)
+        {
             next = None;
             ended = Some("the declared total was reached".into());
         }

@@ -244,7 +244,7 @@ pub(crate) struct Response {
     pub(crate) body: Body,
     /// The `rel="next"` target of the `Link` header, if any.
     pub(crate) link_next: Option<String>,
-    /// Headers that may carry pagination (`x-*`, `content-range`), names in lower case.
+    /// Headers that may carry pagination (`x-*`, `content-range`, `link`), names in lower case.
     pub(crate) headers: Vec<(String, String)>,
 }
 

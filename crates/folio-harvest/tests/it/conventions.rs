@@ -214,6 +214,36 @@ async fn convention(
             };
             json!({"items": items, "total": RECORDS, "limit": SIZE, "offset": from})
         }
+        // django-ninja's LimitOffsetPagination: `{items, count}`, nothing names the parameter
+        // (`offset`); a `page` parameter is ignored, so page numbers are tried and refuted.
+        "ninja" => {
+            let from = num("offset", 0);
+            let items = if broken && from >= 3 * SIZE {
+                Vec::new()
+            } else {
+                slice(from)
+            };
+            json!({"items": items, "count": RECORDS})
+        }
+        // PostgREST: a bare array, `limit` and `offset`, `Content-Range` with an unknown total
+        // (`*`) unless counted; an unknown parameter is an error (taken for a column).
+        "postgrest" => {
+            if q.keys().any(|k| !["limit", "offset", "broken"].contains(&k.as_str())) {
+                return (axum::http::StatusCode::BAD_REQUEST, "column does not exist").into_response();
+            }
+            let from = num("offset", 0);
+            let rows = if broken && from >= 3 * SIZE {
+                Vec::new()
+            } else {
+                slice(from)
+            };
+            let range = format!(
+                "{from}-{}/{}",
+                from + rows.len().max(1) - 1,
+                if broken { "53" } else { "*" }
+            );
+            return ([("content-range", range)], axum::Json(rows)).into_response();
+        }
         // Elasticsearch-like: `hits.hits`, `hits.total.value`, `from` in the URL.
         "search" => {
             let from = num("from", 0);
@@ -238,7 +268,7 @@ async fn convention(
 }
 
 /// Each convention's first URL, as a user would copy it.
-const FIRST: [&str; 23] = [
+const FIRST: [&str; 25] = [
     "/c/link",
     "/c/drf",
     "/c/relative",
@@ -261,6 +291,8 @@ const FIRST: [&str; 23] = [
     "/c/json-server?_page=1",
     "/c/x-pagination",
     "/c/fastapi-offset",
+    "/c/ninja",
+    "/c/postgrest?limit=10",
     "/c/search?from=0&size=10",
 ];
 
