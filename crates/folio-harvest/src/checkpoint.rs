@@ -92,3 +92,18 @@ pub fn save(out: &Path, checkpoint: &Checkpoint) -> Result<(), HarvestError> {
     };
     write().map_err(|e| HarvestError::io(format!("cannot write {}", path.display()), e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_of_earlier_versions_still_load() {
+        let old = r#"{"next": {"url": "http://h/a?page=2"}, "records": 10, "pages": 1, "bytes": 90, "declared": 40}"#;
+        let checkpoint: Checkpoint = serde_json::from_str(old).unwrap();
+        assert_eq!(checkpoint.declared, Some(Total { value: 40, exact: true }));
+        assert!(checkpoint.start.is_none() && checkpoint.plan.is_none());
+        let now = serde_json::to_string(&checkpoint).unwrap();
+        assert_eq!(serde_json::from_str::<Checkpoint>(&now).unwrap(), checkpoint);
+    }
+}

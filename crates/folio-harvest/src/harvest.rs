@@ -457,28 +457,34 @@ pub async fn harvest(
             _ => format!("--max-pages {} was reached", options.max_pages.unwrap_or_default()),
         });
     }
-    let result = summary(&state, &next, &ended);
+    let mut result = summary(&state, &next, &ended);
+    // A walk that ended while the API said there was more ended early: not complete.
+    let early = result.complete.then(|| {
+        let short = state
+            .declared
+            .filter(|total| total.exact && state.records < total.value)
+            .map(|total| format!("the API declared {} records", total.value));
+        said_more
+            .map(|said| format!("the last page said there is more ({said})"))
+            .or(short)
+    });
+    if let Some(Some(said)) = &early {
+        result.complete = false;
+        result.ended = Some(format!("ended early: {said}"));
+    }
     if let Output::File(path) = output {
         let mut manifest = path.as_os_str().to_owned();
         manifest.push(".manifest.json");
         let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
         std::fs::write(&manifest, json).map_err(|e| HarvestError::io("cannot write the manifest", e))?;
     }
+    if let Some(Some(said)) = early {
+        return Err(HarvestError::EndedEarly {
+            records: state.records,
+            said,
+        });
+    }
     if result.complete {
-        // A walk that ended while the API said there was more ended early.
-        let short = state
-            .declared
-            .filter(|total| total.exact && state.records < total.value)
-            .map(|total| format!("the API declared {} records", total.value));
-        if let Some(said) = said_more
-            .map(|said| format!("the last page said there is more ({said})"))
-            .or(short)
-        {
-            return Err(HarvestError::EndedEarly {
-                records: state.records,
-                said,
-            });
-        }
         if let (true, Some(total)) = (options.strict, state.declared)
             && total.exact
             && total.value != state.records

@@ -158,11 +158,29 @@ impl fmt::Display for Source {
 /// A total the API declared, and whether it is exact or a lower bound (a count that stopped
 /// at a cap, an estimate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "TotalRepr")]
 pub struct Total {
     /// The number declared.
     pub value: u64,
     /// `false` when the API marks it as an estimate or a lower bound: "at least `value`".
     pub exact: bool,
+}
+
+/// A total as checkpoints hold it: a bare number in those of earlier versions.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TotalRepr {
+    Bare(u64),
+    Full { value: u64, exact: bool },
+}
+
+impl From<TotalRepr> for Total {
+    fn from(repr: TotalRepr) -> Total {
+        match repr {
+            TotalRepr::Bare(value) => Total { value, exact: true },
+            TotalRepr::Full { value, exact } => Total { value, exact },
+        }
+    }
 }
 
 impl fmt::Display for Total {

@@ -158,8 +158,9 @@ impl Sink {
                     now: start.position(),
                 });
             }
-            if saved.plan.is_none() {
-                // Stopped before the second page confirmed how to page: start again.
+            if saved.plan.is_none() && saved.start.is_some() {
+                // Stopped before the second page confirmed how to page: start again. (A
+                // checkpoint of an earlier version, without a start, detects again.)
                 fresh
             } else {
                 saved

@@ -355,6 +355,13 @@ async fn a_walk_that_stops_while_the_api_declares_more_fails_and_names_a_flag() 
         match result {
             Err(e @ HarvestError::EndedEarly { .. }) => {
                 let message = e.to_string();
+                let manifest: Json =
+                    serde_json::from_slice(&std::fs::read(out.with_extension("jsonl.manifest.json")).unwrap()).unwrap();
+                assert_eq!(manifest["complete"], false, "{first}: {manifest}");
+                assert!(
+                    manifest["ended"].as_str().unwrap().starts_with("ended early: "),
+                    "{first}: {manifest}"
+                );
                 assert!(message.contains("--"), "{first}: names a flag: {message}");
                 assert!(
                     message.contains("declared")
