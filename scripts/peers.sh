@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the third-party paginated servers that the harvest tests run (Django REST framework,
-# fastapi-pagination, Datasette; see crates/folio-cli/tests/peers/) into a venv at
-# target/peers-venv, from the pinned scripts/peers/requirements.txt. Idempotent: a stamp file
-# holding the requirements' hash skips the install when nothing changed.
+# fastapi-pagination, Datasette, django-ninja, flask-smorest; see crates/folio-cli/tests/peers/)
+# into a venv at target/peers-venv, from the pinned scripts/peers/requirements.txt. Idempotent:
+# a stamp file holding the requirements' hash skips the install when nothing changed.
 #
 #   scripts/peers.sh
 #   cargo test -p folio-cli --test it peers      # FOLIO_REQUIRE_PEERS=1 makes a missing venv fail

@@ -277,6 +277,8 @@ fn url_like(text: &str) -> bool {
         || text.starts_with('?')
         || text.starts_with("./")
         || text.starts_with("../")
+        // `items?page=2`: a relative reference with a query; tokens have no `?`.
+        || (text.contains('?') && text.contains('=') && !text.contains(char::is_whitespace))
 }
 
 /// Detects the plan of a walk from its first request and response. `next` and
@@ -412,7 +414,7 @@ pub(crate) fn detect(
             plan.total_exact = None;
         }
     };
-    // 2. A next URL in the body (or a next-link name that is null on a last page).
+    // 2. A next URL in the body.
     let url = fields.iter().find(|f| {
         let named =
             NEXT_URLS.contains(&f.name.as_str()) || (f.name == "href" && NEXT_URLS.contains(&f.parent.as_str()));

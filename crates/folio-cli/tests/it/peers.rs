@@ -1,6 +1,7 @@
 //! `folio harvest` against real third-party paginated servers: Django REST framework,
-//! fastapi-pagination and Datasette (the Python programs in `tests/peers/`), each endpoint
-//! given to the harvester by its first page's URL alone, with no flag that says how it pages.
+//! fastapi-pagination, Datasette, django-ninja and flask-smorest (the Python programs in
+//! `tests/peers/`), each endpoint given to the harvester by its first page's URL alone, with no
+//! flag that says how it pages.
 //!
 //! The servers run from the venv that `scripts/peers.sh` makes at `target/peers-venv` of the
 //! repository. Without it each test says `peer framework tests SKIPPED` and passes, unless
@@ -231,4 +232,26 @@ fn datasette_default_json() {
 #[test]
 fn datasette_array_shape() {
     harvests_every_record("datasette_app.py", "/peers/records.json?_shape=array");
+}
+
+/// django-ninja's `LimitOffsetPagination`: `{items, count}` and no link, limit or offset: the
+/// next page is `?offset=` plus the page's length (its default `limit`, 25).
+#[test]
+fn ninja_limit_offset_pagination() {
+    harvests_every_record("ninja_app.py", "/limitoffset");
+}
+
+/// django-ninja's `PageNumberPagination`: `{items, count}` and nothing else, no link and no
+/// page number: the next page is `?page=N+1`, from 1.
+#[test]
+fn ninja_page_number_pagination() {
+    harvests_every_record("ninja_app.py", "/pages");
+}
+
+/// flask-smorest's `@blp.paginate()`: a bare array, the metadata only in the `X-Pagination`
+/// header as JSON (`{total, total_pages, first_page, last_page, page, previous_page,
+/// next_page}`): the next page is `?page=NEXT_PAGE`.
+#[test]
+fn smorest_x_pagination_header() {
+    harvests_every_record("smorest_app.py", "/records");
 }
