@@ -59,9 +59,11 @@ const RECORDS: [&str; 13] = [
     "hydramember",
 ];
 
-/// Names of declared totals.
-const TOTALS: [&str; 17] = [
+/// Names of declared totals (only numbers count: `items` is json-server's total, and the
+/// records of many others).
+const TOTALS: [&str; 18] = [
     "total",
+    "items",
     "hydratotalitems",
     "count",
     "totalcount",
@@ -161,6 +163,17 @@ const SIZE_PARAMS: [&str; 11] = [
     "size",
     "page[size]",
 ];
+
+/// Whether a walk from `request` starts past the first page (a page number above 1 in its
+/// URL), so that it cannot be held to a declared page count.
+pub(crate) fn starts_past_the_first_page(request: &Request) -> bool {
+    PAGE_PARAMS.iter().any(|p| {
+        crate::request::number_in(request, p)
+            .ok()
+            .flatten()
+            .is_some_and(|n| n > 1)
+    })
+}
 
 /// Whether the API names its pages with links (a next-link name that is null, a `links`
 /// object with `self`, `first` or `prev`, a `Link` header): then a page without a next link is
@@ -445,8 +458,15 @@ pub(crate) fn detect(
         (usable && !params.is_empty()).then_some((f, params))
     });
     if let Some((field, mut params)) = token {
-        // A parameter the first URL already names goes first.
+        // A parameter the first URL already names goes first; a number in a token's place is
+        // a page number, which goes back where the first URL has one (json-server's `_page`).
+        if field.value.is_number()
+            && let Some(page) = PAGE_PARAMS.iter().find(|p| url_params.iter().any(|u| u == **p))
+        {
+            params.insert(0, (*page).to_owned());
+        }
         params.sort_by_key(|p| !url_params.contains(p));
+        params.dedup();
         let mut candidates = params.into_iter().map(|param| Next::Token {
             path: field.path.clone(),
             param,

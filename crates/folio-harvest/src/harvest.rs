@@ -117,6 +117,9 @@ pub struct Summary {
 /// the other ways to try, each with the request it makes of the first page.
 struct Confirming {
     first_page: HashSet<u64>,
+    /// Whether the first page declared more records (a total, a page count, a flag): then an
+    /// empty second page means the guess was wrong.
+    declared_more: bool,
     url: String,
     trying: Next,
     others: VecDeque<(Next, Request)>,
@@ -155,6 +158,7 @@ pub async fn harvest(
     let mut fallback: Option<(Request, Next)> = None;
     let mut ended: Option<String> = None;
     let mut said_more: Option<String> = None;
+    let mut declared_pages: Option<u64> = None;
     // Page-number walks with a known total fetch up to `concurrency` pages at once: `ahead`
     // holds the pages requested after the one being read, in order.
     let mut ahead: VecDeque<Pending> = VecDeque::new();
@@ -245,6 +249,10 @@ pub async fn harvest(
                         Some(Ok(page)) if page.records.iter().any(|r| trial.first_page.contains(&hash(r))) => {
                             Some(format!("{} gave records of the first page again", trial.trying))
                         }
+                        Some(Ok(page)) if page.records.is_empty() && trial.declared_more => Some(format!(
+                            "{} gave an empty page where the first declared more",
+                            trial.trying
+                        )),
                         _ => None,
                     }
                 }
@@ -321,6 +329,9 @@ pub async fn harvest(
                 }
                 confirming = Some(Confirming {
                     first_page: page.records.iter().map(|r| hash(r)).collect(),
+                    declared_more: page.total.is_some_and(|t| t.value > page.records.len() as u64)
+                        || page.pages.is_some_and(|n| n > 1)
+                        || page.more.is_some(),
                     url: request.url.clone(),
                     trying: current.next.clone(),
                     others,
@@ -377,6 +388,7 @@ pub async fn harvest(
         state.pages += 1;
         state.declared = page.total.or(state.declared);
         said_more = page.more.clone();
+        declared_pages = page.pages.or(declared_pages);
         let empty = page.records.is_empty();
         next = if take < unseen.len() {
             state.skip = (skip + take) as u64;
@@ -463,7 +475,18 @@ pub async fn harvest(
         let short = state
             .declared
             .filter(|total| total.exact && state.records < total.value)
-            .map(|total| format!("the API declared {} records", total.value));
+            .map(|total| format!("the API declared {} records", total.value))
+            .or_else(|| {
+                // A page count, where no total is declared, and the walk started at the start.
+                declared_pages
+                    .filter(|&pages| {
+                        state.declared.is_none()
+                            && state.pages < pages
+                            && !state.cursors
+                            && !crate::detect::starts_past_the_first_page(&options.start)
+                    })
+                    .map(|pages| format!("the API declared {pages} pages and the walk read {}", state.pages))
+            });
         said_more
             .map(|said| format!("the last page said there is more ({said})"))
             .or(short)

@@ -225,6 +225,28 @@ async fn convention(
             };
             json!({"items": items, "count": RECORDS})
         }
+        // json-server 1.0: the next page's number in `next`, taken back as `_page`; `items`
+        // is the total; any other parameter is a filter (which no record matches).
+        "json-server-v1" | "filtering" => {
+            let param = if name == "filtering" { "page" } else { "_page" };
+            let known = [param, "_per_page", "broken"];
+            if q.keys().any(|k| !known.contains(&k.as_str())) {
+                return axum::Json(
+                    json!({"first": 1, "prev": null, "next": null, "last": 1, "pages": 0, "items": 0, "data": []}),
+                )
+                .into_response();
+            }
+            let page = num(param, 1);
+            let from = (page - 1) * SIZE;
+            let pages = RECORDS.div_ceil(SIZE);
+            let data = if broken && page > 3 { Vec::new() } else { slice(from) };
+            let next = (page < pages && !data.is_empty()).then_some(page + 1);
+            let mut body = json!({"first": 1, "prev": null, "next": next, "last": pages, "pages": pages, "data": data});
+            if name == "json-server-v1" {
+                body["items"] = json!(RECORDS);
+            }
+            body
+        }
         // PostgREST: a bare array, `limit` and `offset`, `Content-Range` with an unknown total
         // (`*`) unless counted; an unknown parameter is an error (taken for a column).
         "postgrest" => {
@@ -268,7 +290,7 @@ async fn convention(
 }
 
 /// Each convention's first URL, as a user would copy it.
-const FIRST: [&str; 25] = [
+const FIRST: [&str; 27] = [
     "/c/link",
     "/c/drf",
     "/c/relative",
@@ -293,6 +315,8 @@ const FIRST: [&str; 25] = [
     "/c/fastapi-offset",
     "/c/ninja",
     "/c/postgrest?limit=10",
+    "/c/json-server-v1?_page=1&_per_page=10",
+    "/c/filtering",
     "/c/search?from=0&size=10",
 ];
 
