@@ -61,9 +61,13 @@ const RECORDS: [&str; 13] = [
 
 /// Names of declared totals (only numbers count: `items` is json-server's total, and the
 /// records of many others).
-const TOTALS: [&str; 18] = [
+const TOTALS: [&str; 22] = [
     "total",
     "items",
+    "nbhits",
+    "found",
+    "estimatedtotalhits",
+    "totalhitscount",
     "hydratotalitems",
     "count",
     "totalcount",
@@ -83,8 +87,10 @@ const TOTALS: [&str; 18] = [
 ];
 
 /// Names of declared page counts.
-const PAGE_COUNTS: [&str; 8] = [
+const PAGE_COUNTS: [&str; 10] = [
     "totalpages",
+    "nbpages",
+    "wptotalpages",
     "pages",
     "pagecount",
     "lastpage",
@@ -147,11 +153,13 @@ const OFFSET_PARAMS: [&str; 9] = [
 ];
 
 /// Query parameters of a page's size that go with offsets rather than page numbers.
-const OFFSET_LIMITS: [&str; 5] = ["limit", "_limit", "max", "rows", "$top"];
+const OFFSET_LIMITS: [&str; 6] = ["limit", "_limit", "max", "rows", "$top", "$limit"];
 
 /// Query parameters of a page's size.
-const SIZE_PARAMS: [&str; 11] = [
+const SIZE_PARAMS: [&str; 13] = [
     "limit",
+    "$limit",
+    "hitsPerPage",
     "_limit",
     "max",
     "rows",
@@ -199,19 +207,21 @@ fn fills_its_limit(request: &Request, page_len: usize) -> Result<bool, HarvestEr
 }
 
 /// Names of an offset in a response.
-const OFFSETS: [&str; 4] = ["offset", "start", "skip", "startindex"];
+const OFFSETS: [&str; 5] = ["offset", "start", "skip", "startindex", "startat"];
 
 /// Members of each record that hold its id, for `has_more` walks.
 const IDS: [&str; 3] = ["id", "_id", "uuid"];
 
 /// Headers of declared totals, and of page counts; `x-pagination` holds JSON.
-const TOTAL_HEADERS: [&str; 4] = [
+const TOTAL_HEADERS: [&str; 6] = [
     "x-total-count",
     "x-total",
+    "x-wp-total",
+    "total",
     "x-pagination-total-count",
     "x-total-results",
 ];
-const PAGE_HEADERS: [&str; 2] = ["x-total-pages", "x-pagination-page-count"];
+const PAGE_HEADERS: [&str; 3] = ["x-total-pages", "x-pagination-page-count", "x-wp-totalpages"];
 
 /// A name compared as conventions spell it in any case: lower case, letters and digits only.
 pub(crate) fn norm(name: &str) -> String {
@@ -429,8 +439,8 @@ pub(crate) fn detect(
     };
     // 2. A next URL in the body.
     let url = fields.iter().find(|f| {
-        let named =
-            NEXT_URLS.contains(&f.name.as_str()) || (f.name == "href" && NEXT_URLS.contains(&f.parent.as_str()));
+        let named = NEXT_URLS.contains(&f.name.as_str())
+            || (["href", "link", "url", "uri"].contains(&f.name.as_str()) && NEXT_URLS.contains(&f.parent.as_str()));
         named && f.value.as_str().is_some_and(url_like)
     });
     if let Some(field) = url {
@@ -523,11 +533,9 @@ pub(crate) fn detect(
         ["limit", "size", "pagesize", "perpage"].contains(&f.name.as_str())
             && as_count(f.value) == Some(page_len as u64)
     });
-    let response_offset = fields.iter().find(|f| {
-        OFFSETS.contains(&f.name.as_str())
-            && as_count(f.value).is_some()
-            && (f.parent.is_empty() || f.parent.contains("pag") || f.parent == "meta")
-    });
+    let response_offset = fields
+        .iter()
+        .find(|f| OFFSETS.contains(&f.name.as_str()) && as_count(f.value).is_some() && !f.path.contains("links"));
     let current_page = fields.iter().find_map(|f| {
         let (_, param) = CURRENT_PAGES.iter().find(|(name, _)| *name == f.name)?;
         // Spring's `number` is a page number only beside a page count.
@@ -535,7 +543,12 @@ pub(crate) fn detect(
             return None;
         }
         let value = as_count(f.value)?;
-        let key = f.path.rsplit('.').next().unwrap_or(&f.path);
+        let (parent, key) = match f.path.rsplit_once('.') {
+            Some((parent, key)) => (parent.rsplit('.').next(), key),
+            None => (None, f.path.as_str()),
+        };
+        // Strapi's `meta.pagination.page` goes back as `pagination[page]`.
+        let nested = parent.map(|parent| format!("{parent}[{key}]"));
         Some((
             if param.is_empty() {
                 key.to_owned()
@@ -543,6 +556,7 @@ pub(crate) fn detect(
                 (*param).to_owned()
             },
             value,
+            nested,
         ))
     });
     let page_walk = |param: String, first: u64| Next::Pages { param, first };
@@ -555,8 +569,9 @@ pub(crate) fn detect(
     } else if let Some(field) = response_offset.filter(|_| declares_more || (page_len > 0 && limit_filled)) {
         let key = field.path.rsplit('.').next().unwrap_or(&field.path).to_owned();
         (Next::Offsets { param: key }, Vec::new())
-    } else if let Some((param, number)) = current_page.clone().filter(|_| declares_more) {
-        (page_walk(param, number), Vec::new())
+    } else if let Some((param, number, nested)) = current_page.clone().filter(|_| declares_more) {
+        let others = nested.into_iter().map(|nested| page_walk(nested, number)).collect();
+        (page_walk(param, number), others)
     } else if declares_more
         || response.header("x-next-page").is_some_and(|v| !v.trim().is_empty())
         || (fills_its_limit(request, page_len)? && !names_its_links(&fields, response))
@@ -568,7 +583,24 @@ pub(crate) fn detect(
         // catches. Page 1 is tried before page 2: an API that counts from 0 answers page 1
         // with the next page, one that counts from 1 with the first page again.
         let pages = [page_walk("page".into(), 0), page_walk("page".into(), 1)];
-        let offsets = ["offset", "skip", "start"].map(|param| Next::Offsets { param: param.into() });
+        // An offset named like the URL's limit goes first: `$limit` -> `$offset`, `$top` ->
+        // `$skip`, `_limit` -> `_start`, `rows` -> `start`.
+        let mut names = vec!["offset", "skip", "start", "from"];
+        for (limit, offset) in [
+            ("$limit", "$offset"),
+            ("$top", "$skip"),
+            ("_limit", "_start"),
+            ("rows", "start"),
+        ] {
+            if url_params.iter().any(|p| p == limit) {
+                names.retain(|n| *n != offset);
+                names.insert(0, offset);
+            }
+        }
+        let offsets: Vec<Next> = names
+            .into_iter()
+            .map(|param| Next::Offsets { param: param.into() })
+            .collect();
         let mut order: Vec<Next> = if url_params.iter().any(|p| OFFSET_LIMITS.contains(&p.as_str())) {
             offsets.into_iter().chain(pages).collect()
         } else {
@@ -599,11 +631,12 @@ fn token_params(field: &Field<'_>) -> Vec<String> {
     let key = field.path.rsplit('.').next().unwrap_or(&field.path);
     let numeric = field.value.is_number();
     let known: &[&str] = match (field.name.as_str(), field.parent.as_str()) {
-        ("nextcursor", _) => &["cursor"],
+        ("nextcursor", _) => &["cursor", "start_cursor"],
         ("nextpage", _) => &["cursor", "page"],
         ("continue", _) => &["continue"],
         ("nexttoken", _) => &["pagination_token", "next_token", "token"],
-        ("after", "cursors") => &["after"],
+        ("after", _) => &["after"],
+        ("cursor", _) => &["cursor"],
         ("endcursor", _) => &["after"],
         ("next", _) => &["cursor", "_next", "next", "page"],
         ("nextmarker" | "marker", _) => &["marker"],

@@ -140,6 +140,7 @@ impl Fetcher {
                 name.as_str().starts_with("x-")
                     || *name == reqwest::header::CONTENT_RANGE
                     || *name == reqwest::header::LINK
+                    || name.as_str() == "total"
             })
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect();

@@ -458,6 +458,11 @@ fn read_total(plan: &Plan, response: &Response, source: &Source) -> Option<Total
         ),
         number => (as_count(number)?, true),
     };
+    // A total named as an estimate (Meilisearch's `estimatedTotalHits`) is one.
+    if let Source::Body { path } = source {
+        let name = crate::detect::norm(path.rsplit('.').next().unwrap_or(path));
+        exact &= !name.contains("estimat") && !name.contains("approx");
+    }
     if let Some(path) = &plan.total_exact
         && let Some(flag) = value_at(&response.body, path)
     {
