@@ -1,26 +1,51 @@
 #!/usr/bin/env bash
-# Installs the third-party paginated servers that the harvest tests run (Django REST framework,
-# fastapi-pagination, Datasette, django-ninja, flask-smorest; see crates/folio-cli/tests/peers/)
-# into a venv at target/peers-venv, from the pinned scripts/peers/requirements.txt. Idempotent:
-# a stamp file holding the requirements' hash skips the install when nothing changed.
+# Installs the third-party paginated servers that the harvest tests run (see
+# crates/folio-cli/tests/it/peers.rs):
+#   - Django REST framework, fastapi-pagination, Datasette, django-ninja, flask-smorest (the
+#     programs in crates/folio-cli/tests/peers/) into a venv at target/peers-venv, from the
+#     pinned scripts/peers/requirements.txt;
+#   - json-server 0.17.4 and 1.0.0-beta.3 (npm) into target/peers-node, with `npm ci` from the
+#     pinned scripts/peers/package.json and package-lock.json (needs Node.js 20 or later and npm).
+# Idempotent: a stamp file holding the pins' hash skips each install when nothing changed.
 #
 #   scripts/peers.sh
-#   cargo test -p folio-cli --test it peers      # FOLIO_REQUIRE_PEERS=1 makes a missing venv fail
+#   cargo test -p folio-cli --test it peers      # FOLIO_REQUIRE_PEERS=1 makes a missing peer fail
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv=$root/target/peers-venv
-requirements=$root/scripts/peers/requirements.txt
-stamp=$venv/.requirements.sha256
+pins=$root/scripts/peers
 
+# Python: target/peers-venv.
+venv=$root/target/peers-venv
+requirements=$pins/requirements.txt
+stamp=$venv/.requirements.sha256
 hash=$(sha256sum "$requirements" | cut -d' ' -f1)
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
   echo "peer frameworks: up to date in $venv"
-  exit 0
+else
+  echo "peer frameworks: installing into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  rm -f "$stamp"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$hash" >"$stamp"
+  echo "peer frameworks: installed ($(grep -c '==' "$requirements") pinned packages)"
 fi
 
-echo "peer frameworks: installing into $venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-rm -f "$stamp"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-echo "$hash" >"$stamp"
-echo "peer frameworks: installed ($(grep -c '==' "$requirements") pinned packages)"
+# Node.js: target/peers-node.
+node_dir=$root/target/peers-node
+stamp=$node_dir/.package-lock.sha256
+hash=$(cat "$pins/package.json" "$pins/package-lock.json" | sha256sum | cut -d' ' -f1)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "peer servers (npm): node or npm is missing: install Node.js 20 or later with npm (Debian: nodejs npm)" >&2
+  exit 1
+fi
+if [ -d "$node_dir/node_modules" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+  echo "peer servers (npm): up to date in $node_dir"
+else
+  echo "peer servers (npm): installing into $node_dir with Node.js $(node --version)"
+  mkdir -p "$node_dir"
+  rm -f "$stamp"
+  cp "$pins/package.json" "$pins/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$hash" >"$stamp"
+  echo "peer servers (npm): installed ($(grep -c '"npm:json-server@' "$pins/package.json") json-server versions)"
+fi

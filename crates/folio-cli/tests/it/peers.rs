@@ -1,14 +1,17 @@
 //! `folio harvest` against real third-party paginated servers: Django REST framework,
 //! fastapi-pagination, Datasette, django-ninja and flask-smorest (the Python programs in
-//! `tests/peers/`), each endpoint given to the harvester by its first page's URL alone, with no
-//! flag that says how it pages.
+//! `tests/peers/`), and json-server 0.17.4 and 1.0.0-beta.3 (npm, given a JSON file of the same
+//! records), each endpoint given to the harvester by its first page's URL alone, with no flag
+//! that says how it pages.
 //!
-//! The servers run from the venv that `scripts/peers.sh` makes at `target/peers-venv` of the
-//! repository. Without it each test says `peer framework tests SKIPPED` and passes, unless
+//! `scripts/peers.sh` installs them in the repository's `target/`: the Python ones in a venv at
+//! `target/peers-venv`, json-server with `npm ci` at `target/peers-node` (run by the `node` on
+//! `PATH`). Without them each test says `peer framework tests SKIPPED` and passes, unless
 //! `FOLIO_REQUIRE_PEERS=1` (as in `.ci/run`), which makes that a failure.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,8 +25,11 @@ const RECORDS: u64 = 137;
 /// The longest a harvest may take before the test kills it and fails.
 const HARVEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A peer server process, killed when dropped; its temporary files (SQLite database, stderr)
-/// live in `dir`.
+/// The longest a json-server may take to answer on its port before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A peer server process, killed when dropped; its temporary files (SQLite database or JSON
+/// file, stderr) live in `dir`.
 struct Peer {
     child: Child,
     base: String,
@@ -44,30 +50,68 @@ impl Peer {
     }
 }
 
-/// The Python of `target/peers-venv`, or `None` (after saying so) when it is missing and the
-/// peer tests are not required.
-fn python() -> Option<PathBuf> {
-    // The repository's own target/, where scripts/peers.sh puts it whatever CARGO_TARGET_DIR is.
+/// The repository's own `target/`, where `scripts/peers.sh` installs the peers whatever
+/// `CARGO_TARGET_DIR` is.
+fn peers_target() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .and_then(Path::parent)
         .unwrap();
-    let python = root.join("target/peers-venv/bin/python");
-    if python.is_file() {
-        return Some(python);
-    }
+    root.join("target")
+}
+
+/// `None` after saying loudly that the peer tests are skipped because `what` is missing, or a
+/// panic when they are required (`FOLIO_REQUIRE_PEERS=1`).
+fn skip<T>(what: &str) -> Option<T> {
     if std::env::var("FOLIO_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
         panic!(
-            "the peer framework tests are required (FOLIO_REQUIRE_PEERS=1) but {} is missing: run scripts/peers.sh",
-            python.display()
+            "the peer framework tests are required (FOLIO_REQUIRE_PEERS=1) but {what} is missing: run scripts/peers.sh"
         );
     }
     // Past the test harness's capture, so that a skip is never silent.
     let _ = writeln!(
         std::io::stderr(),
-        "\npeer framework tests SKIPPED: run scripts/peers.sh\n"
+        "\npeer framework tests SKIPPED ({what} is missing): run scripts/peers.sh\n"
     );
     None
+}
+
+/// The Python of `target/peers-venv`, or `None` (after saying so) when it is missing and the
+/// peer tests are not required.
+fn python() -> Option<PathBuf> {
+    let python = peers_target().join("peers-venv/bin/python");
+    if python.is_file() {
+        return Some(python);
+    }
+    skip(&python.display().to_string())
+}
+
+/// The script (`bin`) that `node` runs for the npm package installed at
+/// `target/peers-node/node_modules/PACKAGE`, or `None` (after saying so) when Node.js or the
+/// package is missing and the peer tests are not required.
+fn node_bin(package: &str) -> Option<PathBuf> {
+    if !Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+    {
+        return skip("Node.js (`node` on PATH)");
+    }
+    let dir = peers_target().join("peers-node/node_modules").join(package);
+    let Ok(manifest) = std::fs::read_to_string(dir.join("package.json")) else {
+        return skip(&dir.display().to_string());
+    };
+    let manifest: Json = serde_json::from_str(&manifest).unwrap();
+    // `"bin": "path"` or `"bin": {"name": "path"}`.
+    let bin = match &manifest["bin"] {
+        Json::Object(bins) => bins.values().next(),
+        bin => Some(bin),
+    }
+    .and_then(Json::as_str)
+    .unwrap_or_else(|| panic!("{}: no `bin` in its package.json", dir.display()));
+    Some(dir.join(bin))
 }
 
 /// Starts `python tests/peers/FILE --records RECORDS` and reads the address it prints first.
@@ -100,12 +144,96 @@ fn start(python: &Path, file: &str) -> Peer {
     peer
 }
 
-/// Runs `folio harvest URL --quiet --out FILE` (URL is `path` on the server that `file`
-/// starts) and asserts that it succeeds and writes exactly the records with ids 1..=RECORDS,
-/// each once, as JSON objects.
+/// Starts json-server (`node BIN --host 127.0.0.1 --port PORT db.json`) on a free port, `db.json`
+/// holding `{"records": [...]}` with the records of `tests/peers/common.py`, and waits until it
+/// answers on that port.
+fn start_json_server(node_bin: &Path) -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<Json> = (1..=RECORDS)
+        .map(|i| {
+            // `i / 4` as in common.py: a float, also for whole numbers (JSON `1.0`).
+            let weight = if i % 5 == 0 {
+                Json::Null
+            } else {
+                (i as f64 / 4.0).into()
+            };
+            serde_json::json!({"id": i, "name": format!("record {i}"), "score": i % 7, "weight": weight})
+        })
+        .collect();
+    let db = dir.path().join("db.json");
+    std::fs::write(
+        &db,
+        serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap(),
+    )
+    .unwrap();
+    // json-server takes no port 0: a port that was free a moment ago.
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let child = Command::new("node")
+        .arg(node_bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .arg(&db)
+        .current_dir(dir.path()) // json-server 1.0 serves ./public when it exists
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("node {} starts: {e}", node_bin.display()));
+    let mut peer = Peer {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let started = Instant::now();
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if let Some(status) = peer.child.try_wait().unwrap() {
+            panic!(
+                "node {} exited ({status}) before listening; its output:\n{}",
+                node_bin.display(),
+                peer.log()
+            );
+        }
+        if started.elapsed() > START_TIMEOUT {
+            panic!(
+                "node {} did not listen on port {port} within {START_TIMEOUT:?}; its output:\n{}",
+                node_bin.display(),
+                peer.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    peer
+}
+
+/// How a server writes the `id` of its records.
+#[derive(Clone, Copy, Debug)]
+enum Ids {
+    /// A JSON integer: `1`.
+    Integers,
+    /// A string of the integer's digits: `"1"` (json-server 1.0 turns every numeric id of its
+    /// file into one).
+    Strings,
+}
+
+/// Runs `harvest_and_check` on `path` of the Python server that `tests/peers/FILE` starts.
 fn harvests_every_record(file: &str, path: &str) {
     let Some(python) = python() else { return };
-    let peer = start(&python, file);
+    harvest_and_check(&start(&python, file), path, Ids::Integers);
+}
+
+/// Runs `harvest_and_check` on `path` of the json-server installed as the npm package `package`.
+fn json_server_harvests_every_record(package: &str, path: &str, ids: Ids) {
+    let Some(bin) = node_bin(package) else { return };
+    harvest_and_check(&start_json_server(&bin), path, ids);
+}
+
+/// Runs `folio harvest URL --quiet --out FILE` (URL is `path` on `peer`) and asserts that it
+/// succeeds and writes exactly the records with ids 1..=RECORDS (written as `ids` says), each
+/// once, as JSON objects.
+fn harvest_and_check(peer: &Peer, path: &str, ids: Ids) {
     let url = format!("{}{path}", peer.base);
     let out = peer.dir.path().join("records.jsonl");
     let stderr = peer.dir.path().join("harvest.stderr");
@@ -160,10 +288,13 @@ fn harvests_every_record(file: &str, path: &str) {
         let id = record
             .as_object()
             .and_then(|o| o.get("id"))
-            .and_then(Json::as_u64)
+            .and_then(|id| match ids {
+                Ids::Integers => id.as_u64(),
+                Ids::Strings => id.as_str().and_then(|id| id.parse().ok()),
+            })
             .unwrap_or_else(|| {
                 panic!(
-                    "line {}: not an object with an integer `id`: {line}\n{}",
+                    "line {}: not an object with an `id` of {ids:?}: {line}\n{}",
                     n + 1,
                     context()
                 )
@@ -254,4 +385,19 @@ fn ninja_page_number_pagination() {
 #[test]
 fn smorest_x_pagination_header() {
     harvests_every_record("smorest_app.py", "/records");
+}
+
+/// json-server 0.17 (classic) with `?_page=1&_limit=10`: a bare array, `X-Total-Count` and a
+/// `Link` header (`first`, `next`, `last`; `prev` past the first page) whose `next` is
+/// `?_page=2&_limit=10`.
+#[test]
+fn json_server_classic_link_header() {
+    json_server_harvests_every_record("json-server-classic", "/records?_page=1&_limit=10", Ids::Integers);
+}
+
+/// json-server 1.0 (beta) with `?_page=1&_per_page=10`: `{first, prev, next, last, pages, items,
+/// data}`, `next` a bare page number (null on the last page), no header; its ids are strings.
+#[test]
+fn json_server_v1_page_numbers() {
+    json_server_harvests_every_record("json-server-v1", "/records?_page=1&_per_page=10", Ids::Strings);
 }
