@@ -262,7 +262,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/entries?page%5Bcursor%5D=1'");
+        // A collection anyone may read, to try; private ones need a token, and there may be none.
+        let public = state.access().current();
+        match collections.iter().find(|c| !public.is_private(&c.schema.name)) {
+            Some(first) => {
+                // Names are URL-safe (ASCII letters, digits, `_`, `-`).
+                let name = &first.schema.name;
+                tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/{name}?page%5Bcursor%5D=1'");
+            }
+            None if collections.is_empty() => {
+                tracing::info!(%addr, "no collection is served yet: `folio import FILE --collection NAME` adds one")
+            }
+            None => tracing::info!(%addr, "every collection is private: requests need `Authorization: Bearer <token>`"),
+        }
         let app = folio_http::router(state);
         let header_read_timeout = std::time::Duration::from_secs_f64(args.header_read_timeout);
         folio_http::serve(listener, app, header_read_timeout, shutdown_signal())

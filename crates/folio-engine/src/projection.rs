@@ -1,6 +1,85 @@
 //! Projections: keeping only some paths of a document, with its nesting.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value as Json};
+
+use crate::error::EngineError;
+
+/// The most distinct paths a projection may name. A page's cost grows with the paths it
+/// extracts from every record (each a column of the store's query), and no real client asks
+/// for more than a few dozen; past this a request is refused instead of costing a hundred
+/// times a normal page.
+pub const MAX_PROJECTED_PATHS: usize = 100;
+
+/// The longest path a projection may name, in bytes: deeper than any document path in use.
+pub const MAX_PROJECTED_PATH_BYTES: usize = 256;
+
+/// The paths of each document to return: distinct, non-empty and at most
+/// [`MAX_PROJECTED_PATHS`] of them, in the order first given. Only [`Projection::parse`] makes
+/// one, so every store receives a projection whose cost is bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection(Vec<String>);
+
+impl Projection {
+    /// Checks the paths a request names (empty ones are skipped, repeated ones kept once);
+    /// `param` names the parameter in errors.
+    pub fn parse<S: AsRef<str>>(paths: impl IntoIterator<Item = S>, param: &str) -> Result<Projection, EngineError> {
+        let mut seen = HashSet::new();
+        let mut kept = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            if path.is_empty() || seen.contains(path) {
+                continue;
+            }
+            if path.len() > MAX_PROJECTED_PATH_BYTES {
+                return Err(EngineError::InvalidParameter {
+                    param: param.to_owned(),
+                    message: format!(
+                        "names a path of {} bytes; paths are at most {MAX_PROJECTED_PATH_BYTES} bytes",
+                        path.len()
+                    ),
+                });
+            }
+            if kept.len() == MAX_PROJECTED_PATHS {
+                return Err(EngineError::InvalidParameter {
+                    param: param.to_owned(),
+                    message: format!(
+                        "names more than {MAX_PROJECTED_PATHS} distinct paths; at most {MAX_PROJECTED_PATHS} are allowed"
+                    ),
+                });
+            }
+            seen.insert(path.to_owned());
+            kept.push(path.to_owned());
+        }
+        Ok(Projection(kept))
+    }
+
+    /// The paths, distinct, in the order first given.
+    pub fn paths(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl Projection {
+    /// The paths of `doc` this projection keeps, nested as they were.
+    pub fn apply(&self, doc: &Json) -> Json {
+        assemble(
+            self.0
+                .iter()
+                .filter_map(|path| crate::value::lookup(doc, path).map(|v| (path.clone(), v.clone()))),
+        )
+    }
+}
+
+/// A projection reads as its checked paths.
+impl std::ops::Deref for Projection {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
 
 /// Builds a projection from the values found at each dotted path: the paths nested as they
 /// were, so `[("a.b", 1), ("d", 3)]` gives `{"a": {"b": 1}, "d": 3}`. A path inside another
@@ -38,7 +117,24 @@ fn insert(node: &mut Map<String, Json>, segments: &[&str], value: &Json) {
 mod tests {
     use serde_json::json;
 
-    use super::assemble;
+    use super::*;
+
+    #[test]
+    fn projections_are_distinct_and_bounded() {
+        let p = Projection::parse(["a", "", "b.c", "a", "b.c"], "fields").unwrap();
+        assert_eq!(p.paths(), ["a", "b.c"]);
+        let many: Vec<String> = (0..MAX_PROJECTED_PATHS).map(|i| format!("p{i}")).collect();
+        let repeated = many.iter().chain(&many);
+        assert_eq!(
+            Projection::parse(repeated, "fields").unwrap().paths().len(),
+            MAX_PROJECTED_PATHS
+        );
+        let one_more = many.iter().cloned().chain(["extra".to_owned()]);
+        let e = Projection::parse(one_more, "fields[entries]").unwrap_err().to_string();
+        assert!(e.contains("fields[entries]") && e.contains("100"), "{e}");
+        let long = "x".repeat(MAX_PROJECTED_PATH_BYTES + 1);
+        assert!(Projection::parse([long], "include").is_err());
+    }
 
     #[track_caller]
     fn check(found: &[(&str, serde_json::Value)], expect: serde_json::Value) {

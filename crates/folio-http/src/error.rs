@@ -12,9 +12,15 @@ pub enum ApiError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// No collection of that name, or a private one the caller's token does not grant (the
-    /// two must be indistinguishable).
-    #[error("collection `{0}` not found")]
-    UnknownCollection(String),
+    /// two must be indistinguishable), with the names of those the caller may read.
+    #[error("collection `{name}` not found; {}", readable_list(readable))]
+    UnknownCollection {
+        /// The name asked for.
+        name: String,
+        /// The collections the caller may read (none known when the store could not list
+        /// them).
+        readable: Vec<String>,
+    },
     /// A private collection asked for without a bearer token.
     #[error(
         "collection `{0}` is private; send a token that grants it as `Authorization: Bearer <token>` (query parameters never carry tokens)"
@@ -61,7 +67,10 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::UnknownCollection(name) => ApiError::UnknownCollection(name),
+            StoreError::UnknownCollection(name) => ApiError::UnknownCollection {
+                name,
+                readable: Vec::new(),
+            },
             other => ApiError::Internal(other),
         }
     }
@@ -134,7 +143,7 @@ impl ApiError {
                 | EngineError::UnsupportedSort { .. }
                 | EngineError::InvalidSchema(_) => StatusCode::BAD_REQUEST,
             },
-            ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
+            ApiError::UnknownCollection { .. } | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -151,7 +160,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Engine(e) => e.code(),
-            ApiError::UnknownCollection(_) => "unknown-collection",
+            ApiError::UnknownCollection { .. } => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
             ApiError::Unauthorized(_) => "authentication-required",
             ApiError::UnknownRoute(_) => "not-found",
@@ -201,5 +210,21 @@ fn humanize(d: std::time::Duration) -> String {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())
+    }
+}
+
+/// The most collection names a 404 lists; `GET /` lists them all.
+const LISTED_COLLECTIONS: usize = 20;
+
+/// The collections a caller may read, as a 404 lists them.
+fn readable_list(readable: &[String]) -> String {
+    match readable.len() {
+        0 => "`GET /` lists the collections you may read".to_owned(),
+        n if n <= LISTED_COLLECTIONS => format!("the collections you may read are: {}", readable.join(", ")),
+        n => format!(
+            "the collections you may read include: {} and {} more (`GET /` lists them all)",
+            readable[..LISTED_COLLECTIONS].join(", "),
+            n - LISTED_COLLECTIONS
+        ),
     }
 }

@@ -108,6 +108,7 @@ pub fn parse_list(
     let limits = config.hal;
     let pairs = params::pairs(raw);
     params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
+    params::refuse_sorts_and_fields(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), "hal", &schema.name)?;
     let get = |name| params::single(&pairs, name);
     let limit = limits.parse_size(get("limit")?, "limit")?;
     let with_count = params::boolean(get("with_count")?, "with_count")?;

@@ -20,15 +20,7 @@ pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
 /// 400 naming the accepted ones. Other unknown names are ignored, as the conventions do.
 pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known: &[&str]) -> Result<(), EngineError> {
     for name in names {
-        if known.contains(&name) {
-            continue;
-        }
-        // Names whose lengths differ by more than two are more than two edits apart; checking
-        // that first keeps long hostile names from costing a distance computation each.
-        let close = |k: &&&str| {
-            name.len() >= 3 && name.chars().count().abs_diff(k.chars().count()) <= 2 && edit_distance(name, k) <= 2
-        };
-        if let Some(close) = known.iter().find(close) {
+        if let Some(close) = closest(name, known) {
             return Err(EngineError::InvalidParameter {
                 param: name.to_owned(),
                 message: format!(
@@ -36,6 +28,70 @@ pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known
                     known.join(", ")
                 ),
             });
+        }
+    }
+    Ok(())
+}
+
+/// The name of `known` that `name` misspells (within two edits, and not itself one of them).
+pub(crate) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    if known.contains(&name) || name.len() < 3 {
+        return None;
+    }
+    // Names whose lengths differ by more than two are more than two edits apart; checking
+    // that first keeps long hostile names from costing a distance computation each.
+    known
+        .iter()
+        .find(|k| name.chars().count().abs_diff(k.chars().count()) <= 2 && edit_distance(name, k) <= 2)
+        .copied()
+}
+
+/// The members of a request body: a misspelled one (`paginaton`) is an error that names the
+/// accepted ones, as a misspelled parameter is; others are ignored, as the conventions do.
+pub(crate) fn check_members(body: &serde_json::Value, known: &[&str]) -> Result<(), EngineError> {
+    let Some(members) = body.as_object() else {
+        return Ok(());
+    };
+    for name in members.keys() {
+        if let Some(close) = closest(name, known) {
+            return Err(invalid(
+                name,
+                format!(
+                    "is not a member of this request body (did you mean `{close}`?); accepted: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses what a style that pages in id order and returns whole records (`hal`, `simple`)
+/// would otherwise ignore in silence: a sort, or a projection. `names` are the request's
+/// parameters (or body members) and their values; `style` and `collection` make the advice.
+pub(crate) fn refuse_sorts_and_fields<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    style: &str,
+    collection: &str,
+) -> Result<(), EngineError> {
+    for (name, value) in pairs {
+        let family = name.split('[').next().unwrap_or(name);
+        let value: String = value.chars().take(60).collect();
+        if ["sort", "sort_by", "sortBy", "order_by", "orderBy"].contains(&family) {
+            return Err(invalid(
+                name,
+                format!(
+                    "is not supported: `{style}` pages in id order only; to sort, use the `jsonapi` style (`/jsonapi/{collection}?sort={value}`) or the `query` style (`/query/{collection}?order_by=...`)"
+                ),
+            ));
+        }
+        if ["fields", "include"].contains(&family) {
+            return Err(invalid(
+                name,
+                format!(
+                    "is not supported: `{style}` returns whole records; to keep only some paths, use the `jsonapi` style (`/jsonapi/{collection}?fields[{collection}]={value}`) or the `query` style (`/query/{collection}?include=...`)"
+                ),
+            ));
         }
     }
     Ok(())

@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use folio_engine::page::plan;
+use folio_engine::projection::Projection;
 use folio_engine::{CollectionSchema, EngineError, Filter, Position, Sort, transparent};
 use folio_store::{Count, Query};
 use serde_json::{Value as Json, json};
@@ -156,6 +157,7 @@ pub fn parse_get(
 }
 
 fn request_from_body(body: &Json) -> Result<Request, EngineError> {
+    params::check_members(body, &["owner", "query", "pagination", "required"])?;
     let pagination = params::pagination(body, &PAGINATION)?;
     let text = |name: &str| params::text(&pagination, name);
     Ok(Request {
@@ -244,21 +246,43 @@ fn check(
     if !req.query.is_null() {
         filter.push_json(&schema, &req.query, "query")?;
     }
+    // Named as the request gave it: `include` in a query string, `required.include` in a body.
+    let include = if prefix.is_empty() {
+        "include"
+    } else {
+        "required.include"
+    };
+    if let Some(required) = req.required.as_ref().filter(|r| !r.is_null()) {
+        let Some(members) = required.as_object() else {
+            return Err(invalid(
+                "required",
+                "must be an object such as {\"include\": [\"entry_id\"]}".into(),
+            )
+            .into());
+        };
+        if let Some(other) = members.keys().find(|k| *k != "include") {
+            return Err(invalid(
+                &format!("required.{}", short(other)),
+                "is not supported; accepted: include (the paths each record keeps)".into(),
+            )
+            .into());
+        }
+    }
     let fields = match &req.required {
         None | Some(Json::Null) => None,
         Some(required) => match required.get("include") {
             None | Some(Json::Null) => None,
-            Some(Json::Array(items)) => Some(
-                items
+            Some(Json::Array(items)) => {
+                let paths = items
                     .iter()
                     .map(|i| {
                         i.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| invalid("required.include", "must list paths as strings".into()))
+                            .ok_or_else(|| invalid(include, "must list paths as strings".into()))
                     })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            Some(_) => return Err(invalid("required.include", "must be a list of paths".into()).into()),
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(Projection::parse(paths, include)?)
+            }
+            Some(_) => return Err(invalid(include, "must be a list of paths".into()).into()),
         },
     };
     let query = Query {
@@ -431,14 +455,14 @@ fn error(e: &ApiError, origin: Origin) -> Response {
     };
     let mut loc = vec![json!(match (origin, e) {
         (_, ApiError::Unauthorized(_)) => "header",
-        (_, ApiError::UnknownCollection(_) | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_)) => "path",
+        (_, ApiError::UnknownCollection { .. } | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_)) => "path",
         (Origin::Body, _) => "body",
         (Origin::Query, _) => "query",
         (Origin::Path, _) => "path",
     })];
     match e.param() {
         Some(param) => loc.extend(param.split('.').map(|p| json!(p))),
-        None if matches!(e, ApiError::UnknownCollection(_)) => loc.push(json!("collection")),
+        None if matches!(e, ApiError::UnknownCollection { .. }) => loc.push(json!("collection")),
         None if matches!(e, ApiError::Unauthorized(_)) => loc.push(json!("authorization")),
         None => {}
     }

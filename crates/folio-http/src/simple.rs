@@ -75,7 +75,7 @@ async fn list_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
-        let request = request_from_pairs(raw.as_deref())?;
+        let request = request_from_pairs(raw.as_deref(), &collection)?;
         list_page(&state, &caller, &collection, request, "").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -89,7 +89,7 @@ async fn list_post(
 ) -> Response {
     let run = async {
         let body = params::json_body(request, state.config.max_body_bytes).await?;
-        let request = request_from_body(&body)?;
+        let request = request_from_body(&body, &collection)?;
         list_page(&state, &caller, &collection, request, "pagination.").await
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -126,7 +126,7 @@ pub fn parse_get(
     raw: Option<&str>,
     config: &HttpConfig,
 ) -> Result<ListRequest, ApiError> {
-    let request = request_from_pairs(raw)?;
+    let request = request_from_pairs(raw, &schema.name)?;
     check(codec, reader, schema, request, config, "")
 }
 
@@ -140,7 +140,7 @@ pub fn parse_post(
     config: &HttpConfig,
 ) -> Result<ListRequest, ApiError> {
     let json = params::json_object(body, config.max_body_bytes)?;
-    let request = request_from_body(&json)?;
+    let request = request_from_body(&json, &schema.name)?;
     check(codec, reader, schema, request, config, "pagination.")
 }
 
@@ -153,9 +153,14 @@ struct Request {
     before: Option<String>,
 }
 
-fn request_from_pairs(raw: Option<&str>) -> Result<Request, EngineError> {
+fn request_from_pairs(raw: Option<&str>, collection: &str) -> Result<Request, EngineError> {
     let pairs = params::pairs(raw);
     params::check_spelling(pairs.iter().map(|(k, _)| k.as_str()), &PAGINATION)?;
+    params::refuse_sorts_and_fields(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        "simple",
+        collection,
+    )?;
     let get = |name| params::single(&pairs, name);
     let query = match get("query")? {
         None => None,
@@ -173,7 +178,12 @@ fn request_from_pairs(raw: Option<&str>) -> Result<Request, EngineError> {
     })
 }
 
-fn request_from_body(body: &Json) -> Result<Request, EngineError> {
+fn request_from_body(body: &Json, collection: &str) -> Result<Request, EngineError> {
+    params::check_members(body, &["query", "pagination"])?;
+    if let Some(members) = body.as_object() {
+        let texts: Vec<(&str, String)> = members.iter().map(|(k, v)| (k.as_str(), v.to_string())).collect();
+        params::refuse_sorts_and_fields(texts.iter().map(|(k, v)| (*k, v.as_str())), "simple", collection)?;
+    }
     let pagination = params::pagination(body, &PAGINATION)?;
     let text = |name: &str| params::text(&pagination, name);
     Ok(Request {

@@ -119,9 +119,24 @@ impl AppState {
     }
 
     /// The schema of `collection`, if `caller` may read it (see [`Caller::check`]).
+    /// A collection it may not read, or that does not exist, is a 404 that names those it may.
     pub(crate) async fn schema(&self, caller: &Caller, collection: &str) -> Result<Arc<CollectionSchema>, ApiError> {
-        caller.check(collection)?;
-        Ok(self.store.schema(collection).await?)
+        let found = match caller.check(collection) {
+            Ok(()) => self.store.schema(collection).await.map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        match found {
+            Err(ApiError::UnknownCollection { name, .. }) => {
+                let mut readable: Vec<String> = self
+                    .collections(caller)
+                    .await
+                    .map(|infos| infos.into_iter().map(|info| info.schema.name.clone()).collect())
+                    .unwrap_or_default();
+                readable.sort();
+                Err(ApiError::UnknownCollection { name, readable })
+            }
+            other => other,
+        }
     }
 
     /// The collections `caller` may read: listings never show the others.

@@ -31,6 +31,7 @@
 
 use std::sync::Arc;
 
+use folio_engine::projection::Projection;
 use folio_engine::{CollectionSchema, Filter, Key, Plan, Sort, Value};
 
 pub mod demo;
@@ -59,7 +60,7 @@ pub struct Query {
     /// In which order.
     pub sort: Sort,
     /// Which paths of each document to return (nested shape kept); `None` for all.
-    pub fields: Option<Vec<String>>,
+    pub fields: Option<Projection>,
 }
 
 impl Query {

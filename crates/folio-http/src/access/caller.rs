@@ -71,7 +71,10 @@ impl Caller {
         match self.credential {
             Credential::None => Err(ApiError::Unauthorized(collection.to_owned())),
             Credential::Token(i) if self.policy.tokens[i].scope.allows(collection) => Ok(()),
-            Credential::Token(_) | Credential::Unknown => Err(ApiError::UnknownCollection(collection.to_owned())),
+            Credential::Token(_) | Credential::Unknown => Err(ApiError::UnknownCollection {
+                name: collection.to_owned(),
+                readable: Vec::new(),
+            }),
         }
     }
 

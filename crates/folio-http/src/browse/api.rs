@@ -215,7 +215,7 @@ impl Page<'_> {
         }
         body.insert("pagination".into(), Json::Object(pagination));
         if let Some(fields) = &q.fields {
-            body.insert("required".into(), json!({"include": fields}));
+            body.insert("required".into(), json!({"include": fields.paths()}));
         }
         Ok(Call {
             method: "POST",

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use folio_engine::projection::MAX_PROJECTED_PATHS;
 use folio_engine::{CollectionSchema, Limits, Value, ValueRef};
 use folio_store::{CollectionInfo, Records, Total};
 use serde_json::json;
@@ -59,7 +60,11 @@ pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Li
     }
     let mut meta_json = json!({
         "pageSize": meta.size,
-        "limits": {"maxPageSize": meta.limits.max_size, "maxOffset": meta.limits.max_offset},
+        "limits": {
+            "maxPageSize": meta.limits.max_size,
+            "maxFields": MAX_PROJECTED_PATHS,
+            "maxOffset": meta.limits.max_offset,
+        },
     });
     if let Some(total) = meta.total {
         // `totalExact: false` means "at least `total`": the count stopped at the server's cap.

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use folio_engine::limits::parse_count;
+use folio_engine::projection::Projection;
 use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Position, Sort};
 use folio_store::Query;
 
+use crate::params;
 use crate::state::{HttpConfig, decode_cursor};
 
 /// The pagination parameters of this style; any other `page[...]` is a misspelling.
@@ -60,6 +62,25 @@ impl ListRequest {
     }
 }
 
+/// The `fields[{collection}]` of `GET /jsonapi/{collection}/{id}`: the paths the record keeps,
+/// if given. Other parameters do not apply to one record and are ignored.
+pub(crate) fn record_fields(collection: &str, raw: Option<&str>) -> Result<Option<Projection>, EngineError> {
+    let name = format!("fields[{collection}]");
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if key == name.as_str() {
+            if found.is_some() {
+                return Err(EngineError::InvalidParameter {
+                    param: name,
+                    message: "is given more than once; give one comma-separated list".into(),
+                });
+            }
+            found = Some(Projection::parse(value.split(','), &name)?);
+        }
+    }
+    Ok(found)
+}
+
 /// Parses and validates the query string `raw` of `GET /jsonapi/{collection}` for the
 /// collection with `schema`, under the `jsonapi` limits of `config`, verifying cursors with
 /// `codec` as issued to the principal `reader` (`None`: anonymous, and every public
@@ -94,10 +115,13 @@ pub fn parse_list(
             carry.push((key, value));
         } else if key == "page" || key.starts_with("page[") {
             let Some(known) = PAGE_PARAMS.iter().find(|p| **p == key) else {
+                let hint = params::closest(&key, &PAGE_PARAMS)
+                    .map(|close| format!(" (did you mean `{close}`?)"))
+                    .unwrap_or_default();
                 return Err(invalid(
                     &key,
                     format!(
-                        "is not a pagination parameter of this API; known ones: {}",
+                        "is not a pagination parameter of this API{hint}; known ones: {}",
                         PAGE_PARAMS.join(", ")
                     ),
                 ));
@@ -124,11 +148,34 @@ pub fn parse_list(
         } else if let Some(ty) = key.strip_prefix("fields[").and_then(|k| k.strip_suffix(']')) {
             // Sparse fieldsets name the resource type; those of other types do not apply.
             if ty == schema.name {
-                fields = Some(value.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect());
+                if fields.is_some() {
+                    return Err(invalid(
+                        &key,
+                        "is given more than once; give one comma-separated list".into(),
+                    ));
+                }
+                fields = Some(Projection::parse(value.split(','), &key)?);
                 carry.push((key, value));
             }
+        } else {
+            // JSON:API reserves names of lower-case letters alone for itself: a server that
+            // does not support one must answer 400. Implementation-specific names (with any
+            // other character, such as `access_token`) are ignored.
+            let family = key.split('[').next().unwrap_or(&key);
+            if !family.is_empty() && family.bytes().all(|b| b.is_ascii_lowercase()) {
+                let message = if family == "include" {
+                    "is not supported: records have no relationships to include; `fields[...]` chooses the paths records keep".to_owned()
+                } else {
+                    let hint = params::closest(family, &["sort", "filter", "page", "fields"])
+                        .map(|close| format!(" (did you mean `{close}`?)"))
+                        .unwrap_or_default();
+                    format!(
+                        "is not a parameter of this API{hint}; accepted: sort, filter, filter[...], page[...], fields[...]"
+                    )
+                };
+                return Err(invalid(&key, message));
+            }
         }
-        // Anything else is ignored, as JSON:API servers do with parameters they do not know.
     }
 
     let sort = match &sort_text {

@@ -54,6 +54,11 @@ fn jsonapi_meta() -> S {
         vec![
             ("maxPageSize", count(), true),
             (
+                "maxFields",
+                described(count(), "the most distinct paths `fields[...]` may name"),
+                true,
+            ),
+            (
                 "maxOffset",
                 described(nullable(Type::Integer), "how deep page numbers reach; null: no limit"),
                 true,

@@ -73,6 +73,11 @@ pub(super) fn array(items: S) -> S {
     ArrayBuilder::new().items(items).into()
 }
 
+/// A list of at most `max` `items`.
+pub(super) fn bounded_array(items: S, max: usize) -> S {
+    ArrayBuilder::new().items(items).max_items(Some(max)).into()
+}
+
 /// A reference to the component schema `name`.
 pub(super) fn component(name: &str) -> S {
     Ref::from_schema_name(name).into()

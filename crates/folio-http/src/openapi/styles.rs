@@ -2,14 +2,15 @@
 //! styles' parameter lists and the limits the server runs with.
 
 use folio_engine::filter::{operators_for, takes_list};
+use folio_engine::projection::{MAX_PROJECTED_PATH_BYTES, MAX_PROJECTED_PATHS};
 use folio_engine::{CollectionSchema, FieldType, IdType};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ContentBuilder, Paths, Required, ResponseBuilder};
 
 use super::dsl::{
-    S, any_object, array, component, constant, count, described, integer, json_body, link_header, object, of, path,
-    query, query_list, response, string,
+    S, any_object, array, bounded_array, component, constant, count, described, integer, json_body, link_header,
+    object, of, path, query, query_list, response, string,
 };
 use super::params::{hal_param, jsonapi_page_param, query_param, simple_param, value_schema};
 use crate::links::segment;
@@ -240,7 +241,9 @@ impl Collection<'_> {
         params.push(query(
             &format!("fields[{}]", self.name()),
             string(),
-            "comma-separated paths: records hold only these (nesting kept)",
+            &format!(
+                "comma-separated paths: records hold only these (nesting kept); at most {MAX_PROJECTED_PATHS} distinct paths of at most {MAX_PROJECTED_PATH_BYTES} bytes"
+            ),
         ));
         params
     }
@@ -384,7 +387,7 @@ impl Collection<'_> {
         get_params.push(query_list(
             "include",
             string(),
-            "paths the records keep (comma-separated)",
+            &format!("paths the records keep (comma-separated); at most {MAX_PROJECTED_PATHS} distinct paths"),
         ));
         get_params.push(query("owner", string(), "echoed in the answer"));
         let mut responses = vec![("200".to_owned(), ok())];
@@ -417,7 +420,10 @@ impl Collection<'_> {
                 ("pagination", pagination, false),
                 (
                     "required",
-                    object(vec![("include", array(string()), false)], false),
+                    object(
+                        vec![("include", bounded_array(string(), MAX_PROJECTED_PATHS), false)],
+                        false,
+                    ),
                     false,
                 ),
             ],

@@ -189,7 +189,8 @@ async fn every_endpoint_needs_a_token_that_grants_the_collection() {
         }
 
         // With an unknown token, or one for another collection: exactly what a collection
-        // that does not exist gets, status, headers and body, whatever the token.
+        // that does not exist gets with the same token, status, headers and body (the 404
+        // lists the collections that token may read, so it differs from token to token).
         let missing = send(base, &path("missing"), None, body).await;
         assert_eq!(missing.status, 404, "{}", missing.text);
         for token in [WRONG, CAROL, "", "x"] {
@@ -199,6 +200,8 @@ async fn every_endpoint_needs_a_token_that_grants_the_collection() {
                 continue;
             }
             assert_eq!(r.status, 404, "{token}: {}", r.text);
+            let missing = send(base, &path("missing"), Some(token), body).await;
+            assert_eq!(missing.status, 404, "{}", missing.text);
             assert_eq!(
                 r.text.replace("entries", "missing"),
                 missing.text,
@@ -211,8 +214,6 @@ async fn every_endpoint_needs_a_token_that_grants_the_collection() {
                 "{}",
                 path("entries")
             );
-            let again = send(base, &path("missing"), Some(token), body).await;
-            assert_eq!((again.status, &again.text), (404, &missing.text));
         }
     }
 }

@@ -414,7 +414,7 @@ fn projections_return_only_the_requested_paths() {
     let rt = rt();
     let project = |fields: &[&str]| {
         let mut query = Query::all(Arc::new(schema.clone()));
-        query.fields = Some(fields.iter().map(|f| (*f).to_owned()).collect());
+        query.fields = Some(folio_engine::projection::Projection::parse(fields.iter(), "fields").unwrap());
         let page = rt
             .block_on(store.page(&query, &plan(&query.sort, Position::Start, 1), Count::Skip))
             .unwrap();
