@@ -64,3 +64,42 @@ fn stop(mut running: Server) {
     let exit = running.child.wait().unwrap();
     assert!(exit.success(), "folio exits 0 on SIGTERM, got {exit:?}");
 }
+
+/// The start-up hint names a collection that is served, not the demo's `entries`.
+#[test]
+fn the_start_up_hint_names_a_served_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cities.jsonl");
+    std::fs::write(&file, "{\"name\": \"Lyon\", \"population\": 522000}\n").unwrap();
+    let imported = process::folio(&[
+        "import",
+        file.to_str().unwrap(),
+        "--collection",
+        "cities",
+        "--id",
+        "name",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let log = dir.path().join("serve.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let _server = process::serve_with(dir.path(), &[], |command| {
+        command.stderr(log_file);
+    });
+    // The hint is logged right after the address line: wait for it, bounded.
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("try: curl") || started.elapsed() > std::time::Duration::from_secs(10) {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(text.contains("/jsonapi/cities?"), "{text}");
+    assert!(!text.contains("/jsonapi/entries"), "{text}");
+}

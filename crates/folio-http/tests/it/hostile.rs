@@ -1,43 +1,113 @@
 //! The bad-input catalogue: hostile and malformed requests, each with the status it must get
-//! and the words its message must hold (the parameter at fault, what is allowed). Afterwards
-//! the data must be untouched, and text full of SQL must have been taken as plain values.
+//! and the words its message must hold (the parameter at fault, what is allowed), answered
+//! within [`MAX_SECONDS`]. It runs on the embedded store and on PostgreSQL (required in CI);
+//! its store-independent rows (the bounds of every list-valued input, and the mistakes that
+//! must not pass in silence) run on a user's SQLite file too. Afterwards the data must be
+//! untouched, and text full of SQL must have been taken as plain values.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
+use folio_engine::projection::MAX_PROJECTED_PATHS;
 use folio_engine::{CollectionSchema, FieldType, IdType, IndexedPath};
-use folio_http::HttpConfig;
-use folio_store::{SqliteStore, demo};
+use folio_http::{AppState, HttpConfig};
+use folio_store::{OnDuplicate, PostgresStore, SqliteFileStore, SqliteStore, demo};
 use serde_json::json;
 
-use crate::server::{Server, start};
+use crate::server::{SECRET, Server, spawn, spawn_built, start};
+
+/// The longest any answer of the catalogue may take, on any store.
+const MAX_SECONDS: f64 = 1.0;
 
 const ENTRIES: u64 = 300;
 
 /// A value stored in the `other` collection, to be found again through a filter.
 const SQL_TEXT: &str = "'; DROP TABLE folio_c_other; --";
 
-/// A server of its own: the demo `entries` and a second collection, `other`.
+/// The `other` collection: 20 records, one of them holding SQL.
+fn other_schema() -> CollectionSchema {
+    CollectionSchema {
+        name: "other".into(),
+        id_path: "id".into(),
+        id_type: IdType::Integer,
+        indexed: vec![IndexedPath {
+            path: "name".into(),
+            ty: FieldType::String,
+        }],
+    }
+}
+
+fn other_docs() -> impl Iterator<Item = serde_json::Value> {
+    (1..=20).map(|i| json!({"id": i, "name": if i == 7 { SQL_TEXT.to_owned() } else { format!("n{i}") }}))
+}
+
+fn config() -> HttpConfig {
+    HttpConfig::with_max_offset(Some(100))
+}
+
+/// A server of its own on the embedded store: the demo `entries` and a second collection,
+/// `other`.
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         demo::build(&store, ENTRIES, &|_| {}).unwrap();
-        let schema = CollectionSchema {
-            name: "other".into(),
-            id_path: "id".into(),
-            id_type: IdType::Integer,
-            indexed: vec![IndexedPath {
-                path: "name".into(),
-                ty: FieldType::String,
-            }],
-        };
-        store.create_collection(&schema, None).unwrap();
-        let docs =
-            (1..=20).map(|i| json!({"id": i, "name": if i == 7 { SQL_TEXT.to_owned() } else { format!("n{i}") }}));
-        store.insert("other", docs, &|_| {}).unwrap();
-        start(store, dir, HttpConfig::with_max_offset(Some(100)))
+        store.create_collection(&other_schema(), None).unwrap();
+        store.insert("other", other_docs(), &|_| {}).unwrap();
+        start(store, dir, config())
     })
+}
+
+/// The same collections in PostgreSQL, in a schema of their own; `None` (after saying so)
+/// without a server, unless PostgreSQL is required.
+fn postgres() -> Option<Server> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pg = folio_testkit::PgSchema::create(&rt)?;
+    let url = pg.url.clone();
+    let base = spawn_built(move || async move {
+        let store = PostgresStore::connect(&url).await.unwrap();
+        demo::ensure_postgres(&store, ENTRIES, &|_| {}).await.unwrap();
+        let numbered = other_docs().zip(1..).map(|(doc, n)| Ok((n, doc)));
+        store
+            .import(&other_schema(), true, numbered, OnDuplicate::Error, &|_| {})
+            .await
+            .unwrap();
+        AppState::new(Arc::new(store), SECRET, config())
+    });
+    Some(Server::new(base, pg))
+}
+
+/// A user's SQLite file: a table `entries` of the demo's top-level columns, with an index on
+/// `provider`, served as `folio serve --sqlite` serves it.
+fn sqlite_file() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("user.db");
+    let db = rusqlite::Connection::open(&file).unwrap();
+    db.execute_batch(
+        "CREATE TABLE entries (entry_id TEXT PRIMARY KEY, upload_id TEXT, upload_create_time TEXT, provider TEXT);
+         CREATE INDEX entries_provider ON entries (provider, entry_id);",
+    )
+    .unwrap();
+    for entry in demo::entries(ENTRIES) {
+        db.execute(
+            "INSERT INTO entries VALUES (?1, ?2, ?3, ?4)",
+            [
+                &entry["entry_id"],
+                &entry["upload_id"],
+                &entry["upload_create_time"],
+                &entry["provider"],
+            ]
+            .map(|v| v.as_str().unwrap().to_owned()),
+        )
+        .unwrap();
+    }
+    drop(db);
+    let store = SqliteFileStore::open(&file).unwrap();
+    Server::new(spawn(AppState::new(Arc::new(store), SECRET, config())), dir)
 }
 
 /// A request, and what must come back.
@@ -96,8 +166,8 @@ fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-async fn next_cursor(path: &str) -> String {
-    let body: serde_json::Value = reqwest::get(format!("{}{path}", server().base))
+async fn next_cursor(base: &str, path: &str) -> String {
+    let body: serde_json::Value = reqwest::get(format!("{base}{path}"))
         .await
         .unwrap()
         .json()
@@ -106,6 +176,157 @@ async fn next_cursor(path: &str) -> String {
     let next = body["links"]["next"].as_str().unwrap().to_owned();
     let cursor = next.split("page%5Bcursor%5D=").nth(1).unwrap();
     cursor.split('&').next().unwrap().to_owned()
+}
+
+/// `n` distinct paths, comma-separated.
+fn paths(n: usize) -> String {
+    (0..n).map(|i| format!("p{i}")).collect::<Vec<_>>().join(",")
+}
+
+/// The id of a record of `entries` in every store.
+fn first_id() -> String {
+    demo::entries(ENTRIES).next().unwrap()["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The rows that hold on any store: every list-valued input at its bound and just past it,
+/// and the mistakes that must not pass in silence.
+fn bounds_and_mistakes() -> Vec<Case> {
+    let max = MAX_PROJECTED_PATHS;
+    let id = first_id();
+    let include = |n: usize| json!({"required": {"include": (0..n).map(|i| format!("p{i}")).collect::<Vec<_>>()}});
+    let values = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>().join(",");
+    let terms = |n: usize| {
+        let filter = json!({"and": (0..n).map(|i| json!({"provider": format!("p{i}")})).collect::<Vec<_>>()});
+        encode(&filter.to_string())
+    };
+    vec![
+        // Projections: distinct paths up to the bound, repeated ones counted once.
+        get(
+            format!("/jsonapi/entries?fields%5Bentries%5D={}", paths(max)),
+            200,
+            &["\"data\""],
+        ),
+        get(
+            format!("/jsonapi/entries?fields%5Bentries%5D={}", paths(max + 1)),
+            400,
+            &["fields[entries]", "100"],
+        ),
+        get(
+            format!("/jsonapi/entries?fields%5Bentries%5D={}", "x,".repeat(2000)),
+            200,
+            &["\"data\""],
+        ),
+        get(
+            format!(
+                "/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D=300&fields%5Bentries%5D={}",
+                "provider,".repeat(900)
+            ),
+            200,
+            &["\"provider\""],
+        ),
+        get(
+            format!("/jsonapi/entries?fields%5Bentries%5D={}", "y".repeat(300)),
+            400,
+            &["fields[entries]", "256"],
+        ),
+        get(
+            "/jsonapi/entries?fields%5Bentries%5D=provider&fields%5Bentries%5D=upload_id",
+            400,
+            &["fields[entries]", "more than once"],
+        ),
+        get(
+            format!("/jsonapi/entries/{id}?fields%5Bentries%5D={}", paths(max + 1)),
+            400,
+            &["fields[entries]", "100"],
+        ),
+        get(format!("/query/entries?include={}", paths(max)), 200, &["\"data\""]),
+        get(
+            format!("/query/entries?include={}", paths(max + 1)),
+            422,
+            &["include", "100"],
+        ),
+        post("/query/entries/query", include(max).to_string(), 200, &["\"data\""]),
+        post(
+            "/query/entries/query",
+            include(3000).to_string(),
+            422,
+            &["required.include", "100"],
+        ),
+        // Filter values and terms at their bounds and past them.
+        get(
+            format!("/jsonapi/entries?filter%5Bprovider%5D%5Bin%5D={}", values(100)),
+            200,
+            &["\"data\""],
+        ),
+        get(
+            format!("/jsonapi/entries?filter%5Bprovider%5D%5Bin%5D={}", values(101)),
+            400,
+            &["filter[provider][in]", "100"],
+        ),
+        get(format!("/jsonapi/entries?filter={}", terms(32)), 200, &["\"data\""]),
+        get(format!("/jsonapi/entries?filter={}", terms(33)), 400, &["filter", "32"]),
+        // Sorts where a style pages in id order only: an error, never ignored.
+        get(
+            "/hal/entries?sort=-provider",
+            400,
+            &["sort", "id order", "/jsonapi/entries?sort=-provider"],
+        ),
+        get("/simple/entries?sort=-provider", 400, &["sort", "id order", "order_by"]),
+        get("/simple/entries?fields=provider", 400, &["fields", "whole records"]),
+        get(
+            "/hal/entries?fields%5Bentries%5D=provider",
+            400,
+            &["fields[entries]", "whole records"],
+        ),
+        post(
+            "/simple/entries/searches",
+            r#"{"sort": "provider"}"#,
+            400,
+            &["sort", "id order"],
+        ),
+        // Misspelled body members and parameters: an error with a "did you mean".
+        post(
+            "/query/entries/query",
+            r#"{"paginaton": {"page_size": 2}}"#,
+            422,
+            &["paginaton", "did you mean `pagination`"],
+        ),
+        post(
+            "/simple/entries/searches",
+            r#"{"paginaton": {"per_page": 2}}"#,
+            400,
+            &["paginaton", "did you mean `pagination`"],
+        ),
+        post(
+            "/query/entries/query",
+            r#"{"required": {"exclude": ["provider"]}}"#,
+            422,
+            &["required.exclude", "include"],
+        ),
+        get(
+            "/jsonapi/entries?sortt=provider",
+            400,
+            &["sortt", "did you mean `sort`"],
+        ),
+        get(
+            "/jsonapi/entries?page%5Bsise%5D=2",
+            400,
+            &["page[sise]", "did you mean `page[size]`"],
+        ),
+        get("/jsonapi/entries?include=authors", 400, &["include", "relationships"]),
+        // An unknown collection's 404 names the ones the caller may read.
+        get("/jsonapi/nope", 404, &["nope", "entries"]),
+        get("/simple/nope", 404, &["nope", "entries"]),
+        // `fields[...]` applies to one record as to a list.
+        get(
+            format!("/jsonapi/entries/{id}?fields%5Bentries%5D=provider"),
+            200,
+            &["\"attributes\":{\"provider\":"],
+        ),
+    ]
 }
 
 fn catalogue(cursor: &str, other_cursor: &str) -> Vec<Case> {
@@ -486,14 +707,72 @@ fn catalogue(cursor: &str, other_cursor: &str) -> Vec<Case> {
 
 #[tokio::test]
 async fn every_hostile_request_gets_its_status_and_names_what_is_wrong() {
-    let cursor = next_cursor("/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D=2").await;
-    let other = next_cursor("/jsonapi/other?page%5Bcursor%5D=1&page%5Bsize%5D=2").await;
-    let cases = catalogue(&cursor, &other);
+    check_catalogue(&server().base).await;
+}
+
+#[test]
+fn every_hostile_request_gets_its_status_and_names_what_is_wrong_on_postgres() {
+    let Some(server) = postgres() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(check_catalogue(&server.base));
+}
+
+#[tokio::test]
+async fn the_bounds_and_the_mistakes_hold_on_a_sqlite_file() {
+    let server = sqlite_file();
+    let failures = run(&server.base, &bounds_and_mistakes()).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs the whole catalogue against the server at `base`, then checks the data.
+async fn check_catalogue(base: &str) {
+    let cursor = next_cursor(base, "/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D=2").await;
+    let other = next_cursor(base, "/jsonapi/other?page%5Bcursor%5D=1&page%5Bsize%5D=2").await;
+    let mut cases = catalogue(&cursor, &other);
+    cases.extend(bounds_and_mistakes());
     assert!(cases.len() >= 60, "the catalogue holds {} cases", cases.len());
+    let failures = run(base, &cases).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+
+    // Nothing was dropped or changed, and text full of SQL was taken as a plain value.
+    let total = |path: &'static str| async move {
+        let body: serde_json::Value = reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["meta"]["total"].as_u64().unwrap()
+    };
+    assert_eq!(total("/jsonapi/entries?page%5Bsize%5D=0").await, ENTRIES);
+    assert_eq!(total("/jsonapi/other?page%5Bsize%5D=0").await, 20);
+    let found: serde_json::Value = reqwest::get(format!("{base}/jsonapi/other?filter%5Bname%5D={}", encode(SQL_TEXT)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["7"]);
+}
+
+/// Sends every case to the server at `base`; returns what went wrong, a line a case.
+async fn run(base: &str, cases: &[Case]) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut failures = Vec::new();
-    for case in &cases {
-        let url = format!("{}{}", server().base, case.path);
+    for case in cases {
+        let url = format!("{base}{}", case.path);
         let mut request = client.request(case.method.parse().unwrap(), &url);
         if let Some(content_type) = case.content_type {
             request = request.header("content-type", content_type);
@@ -502,10 +781,11 @@ async fn every_hostile_request_gets_its_status_and_names_what_is_wrong() {
             request = request.body(body.clone());
         }
         let shown: String = case.path.chars().take(120).collect();
+        let started = Instant::now();
         if case.body.as_ref().is_some_and(|b| b.len() > 1 << 20) {
             // The server answers before the body is sent, and a client that only writes
             // first would see a broken pipe: read while writing.
-            let (status, text) = raw_post(&case.path, case.body.as_deref().unwrap_or_default()).await;
+            let (status, text) = raw_post(base, &case.path, case.body.as_deref().unwrap_or_default()).await;
             if status != case.status || !case.says.iter().all(|word| text.contains(word)) {
                 failures.push(format!(
                     "POST {shown}: status {status}, expected {}: {text}",
@@ -533,51 +813,21 @@ async fn every_hostile_request_gets_its_status_and_names_what_is_wrong() {
             failures.push(format!("{} {shown}: a 405 without an Allow header", case.method));
         } else if injected {
             failures.push(format!("{} {shown}: a header was injected", case.method));
+        } else if started.elapsed() > Duration::from_secs_f64(MAX_SECONDS) {
+            failures.push(format!(
+                "{} {shown}: answered in {:.2} s, more than {MAX_SECONDS} s",
+                case.method,
+                started.elapsed().as_secs_f64()
+            ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-
-    // Nothing was dropped or changed, and text full of SQL was taken as a plain value.
-    let total = |path: &'static str| async move {
-        let body: serde_json::Value = reqwest::get(format!("{}{path}", server().base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["meta"]["total"].as_u64().unwrap()
-    };
-    assert_eq!(total("/jsonapi/entries?page%5Bsize%5D=0").await, ENTRIES);
-    assert_eq!(total("/jsonapi/other?page%5Bsize%5D=0").await, 20);
-    let found: serde_json::Value = reqwest::get(format!(
-        "{}/jsonapi/other?filter%5Bname%5D={}",
-        server().base,
-        encode(SQL_TEXT)
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let ids: Vec<&str> = found["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["7"]);
+    failures
 }
 
 /// POSTs `body` over a plain connection, reading the answer while the body is written.
-async fn raw_post(path: &str, body: &[u8]) -> (u16, String) {
+async fn raw_post(base: &str, path: &str, body: &[u8]) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = server().base.trim_start_matches("http://");
+    let address = base.trim_start_matches("http://");
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
     let head = format!(
@@ -602,7 +852,7 @@ async fn raw_post(path: &str, body: &[u8]) -> (u16, String) {
 
 #[tokio::test]
 async fn a_cursor_replayed_gives_the_same_page() {
-    let cursor = next_cursor("/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D=3").await;
+    let cursor = next_cursor(&server().base, "/jsonapi/entries?page%5Bcursor%5D=1&page%5Bsize%5D=3").await;
     let url = format!(
         "{}/jsonapi/entries?page%5Bcursor%5D={cursor}&page%5Bsize%5D=3",
         server().base

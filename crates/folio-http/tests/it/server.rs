@@ -16,7 +16,18 @@ pub(crate) const MAX_OFFSET: u64 = 600;
 
 pub(crate) struct Server {
     pub(crate) base: String,
-    _dir: tempfile::TempDir,
+    /// What the store needs kept while it is served: its directory, a PostgreSQL schema.
+    _keep: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl Server {
+    /// A server at `base` whose store needs `keep` kept.
+    pub(crate) fn new(base: String, keep: impl std::any::Any + Send + Sync) -> Server {
+        Server {
+            base,
+            _keep: Box::new(keep),
+        }
+    }
 }
 
 /// The shared server, started on first use.
@@ -38,19 +49,27 @@ pub(crate) const SECRET: &[u8] = b"test secret, at least 16 bytes";
 /// Serves `store` (kept in `dir`) with `config` on 127.0.0.1:0.
 pub(crate) fn start(store: SqliteStore, dir: tempfile::TempDir, config: HttpConfig) -> Server {
     let store: Arc<dyn Store> = Arc::new(store);
-    Server {
-        base: spawn(AppState::new(store, SECRET, config)),
-        _dir: dir,
-    }
+    Server::new(spawn(AppState::new(store, SECRET, config)), dir)
 }
 
 /// Serves `state` on 127.0.0.1:0 until the test binary ends, on a runtime of its own (a
 /// test's runtime ends with the test, and the server must outlive it); returns the base URL.
 pub(crate) fn spawn(state: AppState) -> String {
+    spawn_built(move || async move { state })
+}
+
+/// Serves the state that `build` makes on the server's own runtime (a PostgreSQL store's
+/// connections belong to the runtime that opened them), as [`spawn`] does.
+pub(crate) fn spawn_built<F, Fut>(build: F) -> String
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = AppState>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async move {
+            let state = build().await;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
             folio_http::serve(
