@@ -944,3 +944,29 @@ async fn a_request_head_that_never_ends_is_cut_off() {
         .unwrap();
     assert!(started.elapsed() >= timeout, "closed after {:?}", started.elapsed());
 }
+
+/// Header counts and sizes: past hyper's 100 headers a 431, and a long token on a public
+/// collection costs no more than a short one.
+#[tokio::test]
+async fn header_counts_and_sizes_are_bounded() {
+    let url = format!("{}/jsonapi/entries?page%5Bsize%5D=2", server().base);
+    let client = reqwest::Client::new();
+    let mut many = client.get(&url);
+    for i in 0..150 {
+        many = many.header(format!("x-h{i}"), "v");
+    }
+    let started = Instant::now();
+    assert_eq!(many.send().await.unwrap().status().as_u16(), 431);
+    let long = client
+        .get(&url)
+        .header("authorization", format!("Bearer {}", "a".repeat(64 << 10)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        long.status().as_u16(),
+        200,
+        "a token is not needed for a public collection"
+    );
+    assert!(started.elapsed() < Duration::from_secs_f64(MAX_SECONDS));
+}
