@@ -61,17 +61,6 @@ impl Projection {
     }
 }
 
-impl Projection {
-    /// The paths of `doc` this projection keeps, nested as they were.
-    pub fn apply(&self, doc: &Json) -> Json {
-        assemble(
-            self.0
-                .iter()
-                .filter_map(|path| crate::value::lookup(doc, path).map(|v| (path.clone(), v.clone()))),
-        )
-    }
-}
-
 /// A projection reads as its checked paths.
 impl std::ops::Deref for Projection {
     type Target = [String];

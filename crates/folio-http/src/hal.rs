@@ -50,7 +50,7 @@ async fn one(
     caller: Caller,
     Path((collection, id)): Path<(String, String)>,
 ) -> Response {
-    match state.record(&caller, &collection, &id).await {
+    match state.record(&caller, &collection, &id, None).await {
         Ok((_, _, doc)) => {
             let mut body = Body::with_capacity(doc.len() + 128);
             item(

@@ -77,7 +77,7 @@ async fn one(
     caller: Caller,
     Path((collection, id)): Path<(String, String)>,
 ) -> Response {
-    match state.record(&caller, &collection, &id).await {
+    match state.record(&caller, &collection, &id, None).await {
         Ok((_, _, doc)) => respond(StatusCode::OK, format!("{{\"data\":{doc}}}"), &[]),
         Err(e) => error(&e, Origin::Path),
     }

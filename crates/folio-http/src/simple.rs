@@ -55,7 +55,7 @@ async fn one(
     caller: Caller,
     Path((collection, id)): Path<(String, String)>,
 ) -> Response {
-    match state.record(&caller, &collection, &id).await {
+    match state.record(&caller, &collection, &id, None).await {
         Ok((_, _, doc)) => {
             let status = json!({"code": OK.0, "description": OK.1});
             respond(

@@ -8,7 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use folio_engine::limits::DEFAULT_MAX_OFFSET;
-use folio_engine::{CollectionSchema, CursorCodec, EngineError, Fingerprint, Limits, Plan, Position, Value};
+use folio_engine::page::plan;
+use folio_engine::projection::Projection;
+use folio_engine::{
+    CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Limits, Plan, Position, Sort, Value,
+};
 use folio_store::{CollectionInfo, Count, PageResult, Query, Store};
 
 use crate::access::{AccessHandle, AccessPolicy, Caller};
@@ -183,12 +187,14 @@ pub(crate) fn decode_cursor(
 impl AppState {
     /// The record `id` of `collection`, if `caller` may read the collection, with the
     /// collection's schema and the id as a value; an id that cannot have the collection's id
-    /// type names no record.
+    /// type names no record. With `fields`, only those paths: read as a page of one record,
+    /// so that the store projects it as it projects a list's records.
     pub(crate) async fn record(
         &self,
         caller: &Caller,
         collection: &str,
         id: &str,
+        fields: Option<Projection>,
     ) -> Result<(Arc<CollectionSchema>, Value, String), ApiError> {
         let schema = self.schema(caller, collection).await?;
         let unknown = || ApiError::UnknownRecord {
@@ -196,7 +202,25 @@ impl AppState {
             id: id.to_owned(),
         };
         let key = Value::parse(id, schema.id_type.field_type()).map_err(|_| unknown())?;
-        let doc = self.store.get(&schema, &key).await?.ok_or_else(unknown)?;
+        let Some(fields) = fields else {
+            let doc = self.store.get(&schema, &key).await?.ok_or_else(unknown)?;
+            return Ok((schema, key, doc));
+        };
+        let mut filter = Filter::all();
+        filter.push_text(&schema, &schema.id_path, "eq", id, "id")?;
+        let query = Query {
+            schema: schema.clone(),
+            filter,
+            sort: Sort::by_id(),
+            fields: Some(fields),
+        };
+        let page = self
+            .store
+            .page(&query, &plan(&query.sort, Position::Start, 1), Count::Skip)
+            .await?;
+        let doc = page.records.get(0).ok_or_else(unknown)?.doc().to_vec();
+        let doc =
+            String::from_utf8(doc).map_err(|e| ApiError::Internal(folio_store::StoreError::Internal(e.to_string())))?;
         Ok((schema, key, doc))
     }
 }

@@ -65,18 +65,7 @@ async fn one(
     let run = async {
         // `fields[{collection}]` applies to one record as to a list.
         let fields = request::record_fields(&collection, raw.as_deref())?;
-        let (schema, key, doc) = state.record(&caller, &collection, &id).await?;
-        let doc = match fields {
-            None => doc,
-            Some(fields) => {
-                let whole: serde_json::Value = serde_json::from_str(&doc).map_err(|e| {
-                    ApiError::Internal(folio_store::StoreError::Internal(format!(
-                        "a stored record is not JSON: {e}"
-                    )))
-                })?;
-                fields.apply(&whole).to_string()
-            }
-        };
+        let (schema, key, doc) = state.record(&caller, &collection, &id, fields).await?;
         Ok::<_, ApiError>(document::record(&schema, &key, &doc))
     };
     run.await.unwrap_or_else(|e| document::error(&e))
