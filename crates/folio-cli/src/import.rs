@@ -1,6 +1,6 @@
 //! `folio import`: load JSON Lines or CSV into a collection of the embedded store.
 
-use std::io::{BufReader, IsTerminal as _, Read};
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -12,15 +12,22 @@ use folio_store::input::{self, Format, Numbered};
 use folio_store::{ImportStats, OnDuplicate, PostgresStore, SqliteStore, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Import JSON Lines or CSV into a collection (created on first import, appended to after).
+/// Import JSON Lines, a JSON document or CSV into a collection (created on first import,
+/// appended to after).
 ///
-/// The whole file goes in as one transaction: a malformed line or a duplicate id stops the
-/// import with its line number and leaves the collection exactly as it was.
+/// The format is told by the content (`--format` forces it): JSON Lines; a JSON document
+/// whose records are an array, or the members of an object (each member's key becomes the
+/// record's `@key`), at the top or at --records-path; or CSV with a header row. Gzip files are
+/// read as they are. The whole file goes in as one transaction: a malformed line or a
+/// duplicate id stops the import with its line number and leaves the collection exactly as it
+/// was.
 ///
 /// Examples:
 ///   folio import entries.jsonl --collection entries --id entry_id
+///   folio import cities.json --collection cities --id @key
+///   folio import penguins.csv --collection penguins --id @line
 ///   folio import dois.csv --collection dois --id doi --index published:timestamp --index title:string
-///   zcat dump.jsonl.gz | folio import - --collection dump --id _id
+///   folio import dump.jsonl.gz --collection dump --id _id
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ImportArgs {
@@ -31,7 +38,10 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     collection: String,
 
-    /// The dotted path of each record's id (unique, never null, a string or an integer).
+    /// The dotted path of each record's id (unique, never null, a string or an integer);
+    /// `@line` numbers the records by their line (their position in a JSON document), which
+    /// stays stable only for files that are only ever appended to; `@key` is the member key of
+    /// an object of records.
     #[arg(long, value_name = "PATH")]
     id: String,
 
@@ -41,9 +51,19 @@ pub(crate) struct ImportArgs {
     #[arg(long = "index", value_name = "PATH:TYPE", value_parser = parse_index)]
     index: Vec<IndexedPath>,
 
-    /// The input format; by default CSV for `.csv` files and JSON Lines otherwise.
+    /// The input format; by default told by the file name (`.csv`, `.jsonl`) or the content.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+
+    /// Where the records are in a JSON document (dotted path of an array, or of an object
+    /// whose members are records), e.g. `--records-path data.items`.
+    #[arg(long, value_name = "PATH")]
+    records_path: Option<String>,
+
+    /// A CSV cell that stands for a missing value (repeatable; replaces the defaults NA, N/A,
+    /// null and NULL). Empty cells are always missing.
+    #[arg(long = "null", value_name = "TOKEN")]
+    nulls: Vec<String>,
 
     /// What to do with a record whose id is already in the collection.
     #[arg(long, value_enum, default_value_t = DuplicateArg::Error)]
@@ -110,6 +130,8 @@ impl Target {
 enum FormatArg {
     /// One JSON object per line.
     Jsonl,
+    /// One JSON document: an array or an object of records (see --records-path).
+    Json,
     /// Comma-separated values with a header row.
     Csv,
 }
@@ -144,22 +166,66 @@ const SAMPLE: usize = 10_000;
 /// Runs `folio import`.
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Checked before anything is read: a long file is not read only to be refused.
+    folio_engine::schema::validate_collection_name(&args.collection).context("--collection")?;
     let store = Target::open(&args)?;
-    let format = match args.format {
-        Some(FormatArg::Jsonl) => Format::JsonLines,
-        Some(FormatArg::Csv) => Format::Csv,
-        None => Format::from_name(&args.file),
-    };
     let bar = progress_bar(&args.file)?;
-    let reader: Box<dyn Read> = if args.file == "-" {
-        Box::new(std::io::stdin().lock())
+    let raw: Box<dyn Read + Send> = if args.file == "-" {
+        Box::new(std::io::stdin())
     } else {
         let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file))?;
         Box::new(bar.wrap_read(file))
     };
-    let mut docs: Box<dyn Iterator<Item = Numbered>> = match format {
-        Format::JsonLines => Box::new(input::json_lines(BufReader::with_capacity(1 << 20, reader))),
-        Format::Csv => Box::new(input::csv(BufReader::with_capacity(1 << 20, reader))?),
+    let mut reader = BufReader::with_capacity(1 << 20, raw);
+    let start = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", args.file))?;
+    if start.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        bail!(
+            "{} is compressed with zstd; decompress it on the way in: zstd -dc {} | folio import - --collection {} --id {}",
+            args.file,
+            args.file,
+            args.collection,
+            args.id
+        );
+    }
+    if start.starts_with(&[0x1f, 0x8b]) {
+        let unzipped: Box<dyn Read + Send> = Box::new(flate2::read::MultiGzDecoder::new(reader));
+        reader = BufReader::with_capacity(1 << 20, unzipped);
+    }
+    let start = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", args.file))?;
+    let name = args.file.trim_end_matches(".gz");
+    let format = match args.format {
+        Some(FormatArg::Jsonl) => Format::JsonLines,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Csv) => Format::Csv,
+        None if args.records_path.is_some() => Format::Json,
+        None => Format::from_name(name).unwrap_or_else(|| Format::sniff(start)),
+    };
+    let nulls: Vec<String> = if args.nulls.is_empty() {
+        input::NULL_TOKENS.iter().map(|t| (*t).to_owned()).collect()
+    } else {
+        args.nulls.clone()
+    };
+    let docs: Box<dyn Iterator<Item = Numbered>> = match format {
+        Format::JsonLines => Box::new(input::json_lines(reader)),
+        Format::Json => Box::new(input::json_document(reader, args.records_path.as_deref().unwrap_or(""))),
+        Format::Csv => Box::new(input::csv(reader, &nulls)?),
+    };
+    // `--id @line`: each record numbered by its line (its position in a JSON document).
+    let mut docs: Box<dyn Iterator<Item = Numbered>> = if args.id == input::LINE_MEMBER {
+        Box::new(docs.map(|doc| {
+            doc.map(|(line, mut doc)| {
+                if let Some(members) = doc.as_object_mut() {
+                    members.insert(input::LINE_MEMBER.to_owned(), line.into());
+                }
+                (line, doc)
+            })
+        }))
+    } else {
+        docs
     };
 
     let existing = store.schema_of(&args.collection)?;
@@ -176,6 +242,9 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
             .map(Ok)
             .collect(),
     };
+    if existing.is_none() {
+        check_sample(&sample, &args, format)?;
+    }
     let (schema, create) = match existing {
         Some(schema) => {
             check_compatible(&schema, &args)?;
@@ -185,12 +254,19 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
             let sample_docs = sample.iter().filter_map(|d| d.as_ref().ok().map(|(_, doc)| doc));
             let inferred = infer(sample_docs, &args.id);
             let indexed = if args.index.is_empty() {
-                for p in &inferred.indexed {
-                    eprintln!("indexed {} ({})", p.path, p.ty);
-                }
-                for (path, why) in &inferred.skipped {
-                    eprintln!("not indexed {path}: {why}");
-                }
+                // At most a screenful: the first few of each decision, and how many more.
+                let shown: Vec<String> = inferred
+                    .indexed
+                    .iter()
+                    .map(|p| format!("{} ({})", p.path, p.ty))
+                    .collect();
+                say("indexed", &shown);
+                let skipped: Vec<String> = inferred
+                    .skipped
+                    .iter()
+                    .map(|(path, why)| format!("{path}: {why}"))
+                    .collect();
+                say("not indexed", &skipped);
                 inferred.indexed
             } else {
                 args.index.clone()
@@ -231,6 +307,45 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         total as f64 / seconds.max(1e-9)
     );
     Ok(())
+}
+
+/// The most lines of one kind of inference decision shown.
+const SHOWN: usize = 12;
+
+/// Prints up to [`SHOWN`] decisions of one kind, then how many more there were.
+fn say(what: &str, items: &[String]) {
+    for item in items.iter().take(SHOWN) {
+        eprintln!("{what} {item}");
+    }
+    if items.len() > SHOWN {
+        eprintln!("{what}: {} more", items.len() - SHOWN);
+    }
+}
+
+/// Checks the first records of a new collection: there are some, and they have the id.
+fn check_sample(sample: &[Numbered], args: &ImportArgs, format: Format) -> anyhow::Result<()> {
+    let Some(Ok((_, first))) = sample.first() else {
+        bail!(
+            "{} holds no records; nothing was imported and no collection was created",
+            args.file
+        );
+    };
+    if folio_engine::value::lookup(first, &args.id).is_some() {
+        return Ok(());
+    }
+    let members: Vec<String> = first
+        .as_object()
+        .map(|o| o.keys().map(|k| format!("`{k}`")).collect())
+        .unwrap_or_default();
+    let kind = match format {
+        Format::Csv => "the header's columns are",
+        _ => "the first record's members are",
+    };
+    bail!(
+        "the first record has no id at `{}`; {kind} {}; give one of them with --id, or number the records with --id @line",
+        args.id,
+        members.join(", ")
+    )
 }
 
 /// Appending must not change the collection's id path or types.

@@ -54,8 +54,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "./folio-data", value_name = "DIR")]
     data_dir: PathBuf,
 
-    /// Listen address. Port 0 picks a free port; the first line on stdout says which.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    /// Listen address: an IP address or a host name (`localhost:8080`) and a port. Port 0
+    /// picks a free port; the first line on stdout says which.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT", value_parser = parse_addr)]
     addr: SocketAddr,
 
     /// File holding the cursor signing secret (at least 16 bytes). Without it, the
@@ -400,4 +401,21 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Resolves `HOST:PORT`, preferring an IPv4 address when the name has both (`localhost`).
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    let resolved: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| {
+            format!("`{text}` is not HOST:PORT with a host that resolves ({e}); e.g. 127.0.0.1:8080 or localhost:8080")
+        })?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| format!("`{text}` resolves to no address"))
 }

@@ -5,6 +5,10 @@ use std::cmp::Ordering;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// A date alone: `YYYY-MM-DD`.
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
 use crate::schema::FieldType;
 
 /// A value of a sortable or filterable column, in the form stores keep and compare it.
@@ -182,8 +186,13 @@ pub fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_js
     path.split('.').try_fold(doc, |node, segment| node.get(segment))
 }
 
+/// An RFC 3339 date-time, or a date alone (`2007-11-11`), taken as the start of that day in
+/// UTC: dates sort and filter as instants, and documents keep the text they were given.
 fn parse_timestamp(text: &str) -> Option<Value> {
-    let instant = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let instant = match OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(instant) => instant,
+        Err(_) => time::Date::parse(text, DATE).ok()?.midnight().assume_utc(),
+    };
     i64::try_from(instant.unix_timestamp_nanos() / 1000)
         .ok()
         .map(Value::Int)
@@ -230,7 +239,9 @@ fn expected(ty: FieldType) -> &'static str {
         FieldType::Integer => "an integer",
         FieldType::Float => "a finite number",
         FieldType::Boolean => "`true` or `false`",
-        FieldType::Timestamp => "an RFC 3339 date-time such as 2021-03-04T12:00:00Z",
+        FieldType::Timestamp => {
+            "an RFC 3339 date-time such as 2021-03-04T12:00:00Z, or a date such as 2021-03-04 (its start, UTC)"
+        }
         FieldType::StringArray => "an array of strings",
     }
 }
@@ -248,6 +259,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn dates_are_the_start_of_their_day_in_utc() {
+        let date = Value::parse("2007-11-11", FieldType::Timestamp).unwrap();
+        assert_eq!(
+            date,
+            Value::parse("2007-11-11T00:00:00Z", FieldType::Timestamp).unwrap()
+        );
+        assert_eq!(
+            date,
+            Value::parse("2007-11-11T01:00:00+01:00", FieldType::Timestamp).unwrap()
+        );
+        for bad in ["2007-13-01", "2007-11-31", "07-11-11", "2007-11-11 00:00"] {
+            let e = Value::parse(bad, FieldType::Timestamp).unwrap_err().to_string();
+            assert!(e.contains("or a date such as 2021-03-04"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn text_never_holds_nul() {
