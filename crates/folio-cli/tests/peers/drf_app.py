@@ -4,32 +4,18 @@
     GET /limitoffset/  LimitOffsetPagination, default_limit 25 (?limit=&offset=)
     GET /cursor/       CursorPagination, page_size 10, ordering 'score' (many ties; ?cursor=)
 
-Django is configured in this file (JSON renderer only, no authentication), on SQLite in a
-temporary directory, served by the threaded WSGI server of Django's `runserver` (HTTP/1.1).
+Django is configured by django_peer.py (here: JSON renderer only, no authentication).
 
     python drf_app.py --records N
 """
 
-import logging
-import tempfile
-from pathlib import Path
-
-import django
-from django.conf import settings
-
 import common
+import django_peer
 
 N = common.records_arg()
-DB_DIR = tempfile.TemporaryDirectory()
-
-settings.configure(
-    DEBUG=False,
-    DEBUG_PROPAGATE_EXCEPTIONS=True,  # a 500's traceback goes to stderr
-    SECRET_KEY="folio-peers",
-    ALLOWED_HOSTS=["*"],
-    ROOT_URLCONF=__name__,
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(Path(DB_DIR.name) / "drf.sqlite3")}},
+django_peer.configure(
+    "rest_framework",
+    __name__,
     REST_FRAMEWORK={
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -37,23 +23,12 @@ settings.configure(
         "UNAUTHENTICATED_USER": None,
     },
 )
-django.setup()
 
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.db import connection, models  # noqa: E402
 from django.urls import path  # noqa: E402
 from rest_framework import generics, pagination, serializers  # noqa: E402
 
 
-class Record(models.Model):
-    name = models.TextField()
-    score = models.IntegerField()
-    weight = models.FloatField(null=True)
-
-    class Meta:
-        app_label = "peers"
-        db_table = "records"
+Record = django_peer.record_model()
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -89,14 +64,4 @@ urlpatterns = [
 
 
 if __name__ == "__main__":
-    with connection.schema_editor() as editor:
-        editor.create_model(Record)
-    Record.objects.bulk_create(Record(id=i, name=n, score=s, weight=w) for i, n, s, w in common.rows(N))
-    connection.close()
-
-    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
-    server.set_app(get_wsgi_application())  # sets Django up again, logging included
-    logging.getLogger("django.server").setLevel(logging.WARNING)  # no access log; 4xx and 5xx only
-    common.announce(server.server_port)
-    common.exit_on_sigterm()
-    server.serve_forever()
+    django_peer.serve(Record, N)
