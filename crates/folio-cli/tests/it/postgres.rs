@@ -223,3 +223,53 @@ fn a_dropped_collection_is_gone_for_a_running_server() {
         &["--postgres", pg.url.as_str()],
     ));
 }
+
+/// A JSON array larger than the memory the import may use goes in whole: the document is read
+/// as a stream. (Into PostgreSQL, where the import holds a batch at a time; the embedded store
+/// gives its import a page cache of up to 256 MiB by design, README "Your own data".)
+#[test]
+fn a_json_array_larger_than_the_memory_limit_imports() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.json");
+    let records = 340_000u64;
+    {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        out.write_all(b"[\n").unwrap();
+        for i in 0..records {
+            let separator = if i + 1 < records { ",\n" } else { "\n" };
+            let record =
+                json!({"id": i, "name": format!("record {i}"), "tags": ["a", "b"], "nested": {"pad": "x".repeat(80)}});
+            write!(out, "  {record}{separator}").unwrap();
+        }
+        out.write_all(b"]\n").unwrap();
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    // The data segment (heap and anonymous mappings) may hold 32 MiB: less than the file.
+    let limit_kib = 32 * 1024;
+    assert!(
+        size > limit_kib * 1024 * 3 / 2,
+        "the file ({size} bytes) is well over the limit"
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -d {limit_kib} && exec \"$0\" import \"$1\" --collection big --id id --postgres \"$2\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_folio"))
+        .arg(&file)
+        .arg(&pg.url)
+        .env_remove("FOLIO_SECRET")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("imported {records} records into `big`")),
+        "{said}"
+    );
+}
