@@ -12,12 +12,13 @@ use folio_store::input::{self, Format, Numbered};
 use folio_store::{ImportStats, OnDuplicate, PostgresStore, SqliteStore, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Import JSON Lines, a JSON document or CSV into a collection (created on first import,
-/// appended to after).
+/// Import JSON Lines, a JSON document, CSV or a SQLite table into a collection (created on
+/// first import, appended to after).
 ///
 /// The format is told by the content (`--format` forces it): JSON Lines; a JSON document
 /// whose records are an array, or the members of an object (each member's key becomes the
-/// record's `@key`), at the top or at --records-path; or CSV with a header row. Gzip files are
+/// record's `@key`), at the top or at --records-path; CSV with a header row; or a table of a
+/// SQLite database (--table), text holding JSON read as JSON. Gzip files are
 /// read as they are. The whole file goes in as one transaction: a malformed line or a
 /// duplicate id stops the import with its line number and leaves the collection exactly as it
 /// was.
@@ -26,6 +27,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///   folio import entries.jsonl --collection entries --id entry_id
 ///   folio import cities.json --collection cities --id @key
 ///   folio import penguins.csv --collection penguins --id @line
+///   folio import mendeleev.db --table elements --collection elements --id atomic_number
 ///   folio import dois.csv --collection dois --id doi --index published:timestamp --index title:string
 ///   folio import dump.jsonl.gz --collection dump --id _id
 #[derive(Debug, Args)]
@@ -59,6 +61,11 @@ pub(crate) struct ImportArgs {
     /// whose members are records), e.g. `--records-path data.items`.
     #[arg(long, value_name = "PATH")]
     records_path: Option<String>,
+
+    /// The table to import from a SQLite database (needed when it has several), e.g.
+    /// `--table elements`.
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
 
     /// A CSV cell that stands for a missing value (repeatable; replaces the defaults NA, N/A,
     /// null and NULL). Empty cells are always missing.
@@ -132,6 +139,8 @@ enum FormatArg {
     Jsonl,
     /// One JSON document: an array or an object of records (see --records-path).
     Json,
+    /// A table of a SQLite database (see --table).
+    Sqlite,
     /// Comma-separated values with a header row.
     Csv,
 }
@@ -201,6 +210,7 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         Some(FormatArg::Jsonl) => Format::JsonLines,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Sqlite) => Format::Sqlite,
         None if args.records_path.is_some() => Format::Json,
         None => Format::from_name(name).unwrap_or_else(|| Format::sniff(start)),
     };
@@ -213,6 +223,10 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         Format::JsonLines => Box::new(input::json_lines(reader)),
         Format::Json => Box::new(input::json_document(reader, args.records_path.as_deref().unwrap_or(""))),
         Format::Csv => Box::new(input::csv(reader, &nulls)?),
+        Format::Sqlite if args.file == "-" => bail!("a SQLite database is read from a file, not from standard input"),
+        Format::Sqlite => {
+            Box::new(input::sqlite_table(std::path::Path::new(&args.file), args.table.as_deref()).map_err(describe)?)
+        }
     };
     // `--id @line`: each record numbered by its line (its position in a JSON document).
     let mut docs: Box<dyn Iterator<Item = Numbered>> = if args.id == input::LINE_MEMBER {
@@ -339,6 +353,7 @@ fn check_sample(sample: &[Numbered], args: &ImportArgs, format: Format) -> anyho
         .unwrap_or_default();
     let kind = match format {
         Format::Csv => "the header's columns are",
+        Format::Sqlite => "the table's columns are",
         _ => "the first record's members are",
     };
     bail!(

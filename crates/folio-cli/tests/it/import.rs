@@ -514,3 +514,70 @@ fn import_errors_say_what_is_wrong() {
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["data"], json!([]), "{listed}");
 }
+
+/// `mendeleev`'s shape: a SQLite database of several tables, booleans declared BOOLEAN,
+/// JSON arrays kept as text, NULLs.
+#[tokio::test]
+async fn a_table_of_a_sqlite_database_imports_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("mendeleev.db");
+    let db = rusqlite::Connection::open(&file).unwrap();
+    db.execute_batch(
+        "CREATE TABLE elements (atomic_number INTEGER PRIMARY KEY, symbol TEXT, atomic_weight REAL,
+                                is_radioactive BOOLEAN, oxidation_states TEXT, discovery_year INTEGER);
+         CREATE TABLE groups (group_id INTEGER PRIMARY KEY, symbol TEXT);",
+    )
+    .unwrap();
+    let expected: Vec<Json> = (1..=118i64)
+        .map(|n| {
+            let year = (n % 9 != 0).then_some(1700 + n);
+            let weight = n as f64 * 2.5; // exact in binary, so equal after any round trip
+            let states = json!([n % 4, -(n % 3)]);
+            db.execute(
+                "INSERT INTO elements VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![n, format!("E{n}"), weight, i64::from(n > 83), states.to_string(), year],
+            )
+            .unwrap();
+            json!({"atomic_number": n, "symbol": format!("E{n}"), "atomic_weight": weight,
+                   "is_radioactive": n > 83, "oxidation_states": states, "discovery_year": year})
+        })
+        .collect();
+    drop(db);
+
+    let said = String::from_utf8_lossy(&import(&data, &file, &["--collection", "el", "--id", "atomic_number"]).stderr)
+        .into_owned();
+    assert!(
+        said.contains("holds several tables (`elements`, `groups`); choose one with --table"),
+        "{said}"
+    );
+    let out = import(
+        &data,
+        &file,
+        &[
+            "--table",
+            "elements",
+            "--collection",
+            "elements",
+            "--id",
+            "atomic_number",
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    for kind in [
+        "atomic_weight (float)",
+        "is_radioactive (boolean)",
+        "discovery_year (integer)",
+    ] {
+        assert!(said.contains(&format!("indexed {kind}")), "{said}");
+    }
+    let server = serve(&data, &[]);
+    assert_eq!(walk(&server.base, "elements", "").await, expected);
+    let (_, found) = get_json(&format!(
+        "{}/jsonapi/elements?filter[is_radioactive]=true&page[size]=0",
+        server.base
+    ))
+    .await;
+    assert_eq!(found["meta"]["total"], 35);
+}
