@@ -168,10 +168,14 @@ impl Sink {
         } else {
             let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
             if bytes > 0 && !overwrite {
-                let advice = if checkpoint::path_for(&path).exists() {
-                    "add --resume to continue its harvest from its checkpoint, or --overwrite to start again"
-                } else {
-                    "add --overwrite to replace it, or choose another --out"
+                let advice = match checkpoint::load(&path).ok().flatten() {
+                    Some(saved) if saved.next.is_none() && saved.pages > 0 => {
+                        "it holds a complete harvest; add --overwrite to harvest again, or choose another --out"
+                    }
+                    Some(_) => {
+                        "add --resume to continue its harvest from its checkpoint, or --overwrite to start again"
+                    }
+                    None => "add --overwrite to replace it, or choose another --out",
                 };
                 return Err(HarvestError::OutputExists { path, bytes, advice });
             }

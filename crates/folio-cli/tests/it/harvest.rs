@@ -139,7 +139,7 @@ fn explain_prints_what_was_detected_and_flags_that_reproduce_it() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
 
-    // The same command again leaves the file alone and says how to resume or replace it.
+    // The same command again leaves the complete file alone and says how to replace it.
     let again = Command::new(env!("CARGO_BIN_EXE_folio"))
         .args(["harvest", &url, "--quiet", "--out", out.to_str().unwrap()])
         .output()
@@ -147,7 +147,7 @@ fn explain_prints_what_was_detected_and_flags_that_reproduce_it() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(!again.status.success());
     assert!(
-        stderr.contains("--resume") && stderr.contains("--overwrite"),
+        stderr.contains("holds a complete harvest") && stderr.contains("--overwrite"),
         "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);

@@ -540,15 +540,26 @@ async fn an_existing_output_is_never_replaced_or_mixed_in_silence() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("drf.jsonl");
     let output = Output::File(out.clone());
-    let opts = options(Request::get(format!("{base}/c/drf")));
+    let mut opts = options(Request::get(format!("{base}/c/drf")));
+    // A walk stopped half-way, then the same command again without --resume: refused, with
+    // the way to resume or overwrite.
+    opts.max_pages = Some(2);
     harvest(&opts, &output, false, &mut |_| {}).await.unwrap();
-    let before = std::fs::read(&out).unwrap();
-
-    // Again without --resume: refused, with the way to resume or overwrite.
     let err = harvest(&opts, &output, false, &mut |_| {}).await.unwrap_err();
     assert!(matches!(err, HarvestError::OutputExists { .. }), "{err}");
     assert!(
         err.to_string().contains("--resume") && err.to_string().contains("--overwrite"),
+        "{err}"
+    );
+    opts.max_pages = None;
+    harvest(&opts, &output, true, &mut |_| {}).await.unwrap();
+    let before = std::fs::read(&out).unwrap();
+    assert_eq!(ids_of(&out).len(), RECORDS, "resumed to the end");
+
+    // A complete harvest: only --overwrite would harvest again.
+    let err = harvest(&opts, &output, false, &mut |_| {}).await.unwrap_err();
+    assert!(
+        err.to_string().contains("holds a complete harvest; add --overwrite"),
         "{err}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), before, "unchanged");
