@@ -96,7 +96,7 @@ impl Body {
 
 /// The member that the most of `segments`, joined by dots, name (the longest first), and how
 /// many segments it took.
-fn longest<T>(segments: &[&str], mut get: impl FnMut(&str) -> Option<T>) -> Option<(usize, T)> {
+pub(crate) fn longest<T>(segments: &[&str], mut get: impl FnMut(&str) -> Option<T>) -> Option<(usize, T)> {
     (1..=segments.len())
         .rev()
         .find_map(|n| get(&segments[..n].join(".")).map(|value| (n, value)))

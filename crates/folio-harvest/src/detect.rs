@@ -431,7 +431,7 @@ pub(crate) fn detect(
     }
     // A "total" no larger than the first page, on an API that names a next page, counts the
     // page, not the collection.
-    let named_next = |plan: &mut Plan| {
+    let drop_page_total = |plan: &mut Plan| {
         if declared_total.is_some_and(|t| t <= page_len as u64) {
             plan.total = None;
             plan.total_exact = None;
@@ -447,13 +447,13 @@ pub(crate) fn detect(
         plan.next = Next::Url {
             path: field.path.clone(),
         };
-        named_next(&mut plan);
+        drop_page_total(&mut plan);
         return Ok(Detected::only(plan));
     }
     // 3. A `Link` header.
     if response.link_next.is_some() {
         plan.next = Next::LinkHeader;
-        named_next(&mut plan);
+        drop_page_total(&mut plan);
         return Ok(Detected::only(plan));
     }
     let url_params = params_of(request)?;
@@ -482,7 +482,7 @@ pub(crate) fn detect(
             param,
         });
         plan.next = candidates.next().unwrap_or(Next::Nothing);
-        named_next(&mut plan);
+        drop_page_total(&mut plan);
         return Ok(Detected {
             plan,
             alternatives: candidates.collect(),
@@ -694,9 +694,7 @@ fn pointer<'a>(value: &'a Json, path: &str) -> Option<&'a Json> {
     let mut current = value;
     let mut i = 0;
     while i < segments.len() {
-        let (taken, next) = (1..=segments.len() - i)
-            .rev()
-            .find_map(|n| current.get(segments[i..i + n].join(".")).map(|v| (n, v)))?;
+        let (taken, next) = crate::body::longest(&segments[i..], |name| current.get(name))?;
         current = next;
         i += taken;
     }

@@ -299,26 +299,25 @@ pub async fn harvest(
             }
             (fetched, _) => fetched?,
         };
-        let detected = match &plan {
-            Some(_) => None,
-            None => Some(detect(
-                &request,
-                &response,
-                options.next.as_ref(),
-                options.records_path.as_deref(),
-            )?),
+        // The plan is detected on the first page (of a walk, or of a checkpoint that has none).
+        let (current, alternatives) = match &mut plan {
+            Some(plan) => (&*plan, None),
+            slot @ None => {
+                let detected = detect(
+                    &request,
+                    &response,
+                    options.next.as_ref(),
+                    options.records_path.as_deref(),
+                )?;
+                (&*slot.insert(detected.plan), Some(detected.alternatives))
+            }
         };
-        let current = match (&plan, &detected) {
-            (Some(plan), _) => plan.clone(),
-            (None, Some(detected)) => detected.plan.clone(),
-            (None, None) => unreachable!("detected when there is no plan"),
-        };
-        let page = read(&current, &request, &response, full_page)?;
-        if let Some(detected) = detected {
+        let page = read(current, &request, &response, full_page)?;
+        if let Some(alternatives) = alternatives {
             // The first page: if the way to the second is a guess, it is checked there.
             if current.next.guessed() && page.next.is_some() && !state.cursors {
                 let mut others = VecDeque::new();
-                for other in &detected.alternatives {
+                for other in &alternatives {
                     let alternative = Plan {
                         next: other.clone(),
                         ..current.clone()
@@ -341,9 +340,8 @@ pub async fn harvest(
                 state.plan = Some(current.clone());
             }
             if let Some(fields) = &options.fields {
-                check_fields(fields, &current, &response, &page.records)?;
+                check_fields(fields, current, &response, &page.records)?;
             }
-            plan = Some(current.clone());
         }
         if let (None, Next::Pages { param, first }) = (&first_page, &current.next)
             && !state.cursors
@@ -380,7 +378,7 @@ pub async fn harvest(
         };
         let mut lines = buffers.take();
         lines.reserve(unseen[..take].iter().map(|text| text.len() + 1).sum());
-        let shape = Shape::of(&current, &response, options.fields.as_deref());
+        let shape = Shape::of(current, &response, options.fields.as_deref());
         for &text in &unseen[..take] {
             shape.write(text, &mut lines)?;
         }
