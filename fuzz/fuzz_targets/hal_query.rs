@@ -11,8 +11,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let raw = folio_fuzz::text(data);
-    match folio_http::hal::parse_list(folio_fuzz::entries(), Some(&raw), &HttpConfig::default()) {
+    match folio_http::hal::parse_list(&folio_fuzz::collection(), Some(&raw), &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_transparent(request.query(), "search_after"),
-        Err(e) => folio_fuzz::render(&e.into()),
+        Err(e) => folio_fuzz::render(&e),
     }
 });

@@ -11,8 +11,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let codec = folio_fuzz::codec();
     let raw = folio_fuzz::text(data);
-    match folio_http::jsonapi::parse_list(&codec, None, folio_fuzz::entries(), Some(&raw), &HttpConfig::default()) {
+    match folio_http::jsonapi::parse_list(&codec, &folio_fuzz::collection(), Some(&raw), &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_cursors(&codec, request.query()),
-        Err(e) => folio_fuzz::render(&e.into()),
+        Err(e) => folio_fuzz::render(&e),
     }
 });

@@ -9,7 +9,7 @@ use folio_http::HttpConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    match folio_http::query::parse_post(folio_fuzz::entries(), data, &HttpConfig::default()) {
+    match folio_http::query::parse_post(&folio_fuzz::collection(), data, &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_transparent(request.query(), "pagination.page_after_value"),
         Err(e) => folio_fuzz::render(&e),
     }

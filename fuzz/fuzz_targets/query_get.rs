@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let raw = folio_fuzz::text(data);
-    match folio_http::query::parse_get(folio_fuzz::entries(), Some(&raw), &HttpConfig::default()) {
+    match folio_http::query::parse_get(&folio_fuzz::collection(), Some(&raw), &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_transparent(request.query(), "page_after_value"),
         Err(e) => folio_fuzz::render(&e),
     }

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let codec = folio_fuzz::codec();
-    match folio_http::simple::parse_post(&codec, None, folio_fuzz::entries(), data, &HttpConfig::default()) {
+    match folio_http::simple::parse_post(&codec, &folio_fuzz::collection(), data, &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_cursors(&codec, request.query()),
         Err(e) => folio_fuzz::render(&e),
     }

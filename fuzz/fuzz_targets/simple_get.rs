@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let codec = folio_fuzz::codec();
     let raw = folio_fuzz::text(data);
-    match folio_http::simple::parse_get(&codec, None, folio_fuzz::entries(), Some(&raw), &HttpConfig::default()) {
+    match folio_http::simple::parse_get(&codec, &folio_fuzz::collection(), Some(&raw), &HttpConfig::default()) {
         Ok(request) => folio_fuzz::check_cursors(&codec, request.query()),
         Err(e) => folio_fuzz::render(&e),
     }

@@ -12,7 +12,7 @@ use folio_engine::{
     CollectionSchema, Column, CursorCodec, FieldType, Filter, Fingerprint, IdType, IndexedPath, Position, Sort, Value,
     transparent,
 };
-use folio_http::ApiError;
+use folio_http::{ApiError, Readable};
 use folio_store::Query;
 
 /// The secret the targets sign cursors with.
@@ -21,6 +21,11 @@ pub const SECRET: &[u8] = b"the fuzz targets' secret, 32 bytes or more";
 /// A collection shaped like the demo's, with a string id and one path of every type.
 pub fn entries() -> Arc<CollectionSchema> {
     schema("entries", "entry_id", IdType::String)
+}
+
+/// [`entries`] as the parsers take it: read anonymously.
+pub fn collection() -> Readable {
+    Readable::unchecked(entries(), None)
 }
 
 /// The same paths with an integer id.

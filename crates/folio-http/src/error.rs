@@ -8,9 +8,19 @@ use folio_store::StoreError;
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is malformed or outside the limits (the client's fault).
+    /// The request is malformed or outside the limits, as the engine found reading its
+    /// parts (a sort, a filter, a cursor, a page size: the client's fault).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A request parameter (or body member) that a style's parser refuses: misspelled, given
+    /// twice, of the wrong form, or combined with one it excludes (the client's fault).
+    #[error("`{param}` {message}")]
+    InvalidParameter {
+        /// The parameter at fault, as the request names it.
+        param: String,
+        /// What is wrong with it and what is allowed, as a phrase following the name.
+        message: String,
+    },
     /// No collection of that name, or a private one the caller's token does not grant (the
     /// two must be indistinguishable), with the names of those the caller may read.
     #[error("collection `{name}` not found; {}", readable_list(readable))]
@@ -143,6 +153,7 @@ impl ApiError {
                 | EngineError::UnsupportedSort { .. }
                 | EngineError::InvalidSchema(_) => StatusCode::BAD_REQUEST,
             },
+            ApiError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnknownCollection { .. } | ApiError::UnknownRecord { .. } | ApiError::UnknownRoute(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -160,6 +171,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Engine(e) => e.code(),
+            ApiError::InvalidParameter { .. } => "invalid-parameter",
             ApiError::UnknownCollection { .. } => "unknown-collection",
             ApiError::UnknownRecord { .. } => "unknown-record",
             ApiError::Unauthorized(_) => "authentication-required",
@@ -190,6 +202,7 @@ impl ApiError {
     pub fn param(&self) -> Option<&str> {
         match self {
             ApiError::Engine(e) => e.param(),
+            ApiError::InvalidParameter { param, .. } => Some(param),
             _ => None,
         }
     }

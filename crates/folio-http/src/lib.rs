@@ -36,10 +36,12 @@ pub mod hal;
 pub mod jsonapi;
 mod links;
 pub mod openapi;
+mod paging;
 mod params;
 pub mod query;
 pub mod simple;
 mod state;
+mod style;
 
 use std::future::Future;
 
@@ -51,7 +53,7 @@ pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, To
 pub use error::ApiError;
 pub use state::{
     AppState, DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT, HttpConfig,
+    DEFAULT_REQUEST_TIMEOUT, HttpConfig, Readable, Reading,
 };
 
 /// Builds the application: every style under its prefix, the OpenAPI document and its

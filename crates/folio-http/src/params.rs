@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, header};
 use http_body_util::BodyExt;
 
 use crate::error::ApiError;
-use folio_engine::EngineError;
 
 /// The query string as ordered `(name, value)` pairs, percent-decoded.
 pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -18,10 +17,10 @@ pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
 /// Checks names against a style's pagination parameters: a name that is not one of them but
 /// is within two edits of one (`pge`, `per_pag`, `limt`) is a misspelling, answered with a
 /// 400 naming the accepted ones. Other unknown names are ignored, as the conventions do.
-pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known: &[&str]) -> Result<(), EngineError> {
+pub(crate) fn check_spelling<'a>(names: impl IntoIterator<Item = &'a str>, known: &[&str]) -> Result<(), ApiError> {
     for name in names {
         if let Some(close) = closest(name, known) {
-            return Err(EngineError::InvalidParameter {
+            return Err(ApiError::InvalidParameter {
                 param: name.to_owned(),
                 message: format!(
                     "is not a pagination parameter of this API (did you mean `{close}`?); accepted: {}",
@@ -48,7 +47,7 @@ pub(crate) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
 
 /// The members of a request body: a misspelled one (`paginaton`) is an error that names the
 /// accepted ones, as a misspelled parameter is; others are ignored, as the conventions do.
-pub(crate) fn check_members(body: &serde_json::Value, known: &[&str]) -> Result<(), EngineError> {
+pub(crate) fn check_members(body: &serde_json::Value, known: &[&str]) -> Result<(), ApiError> {
     let Some(members) = body.as_object() else {
         return Ok(());
     };
@@ -73,7 +72,7 @@ pub(crate) fn refuse_sorts_and_fields<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     style: &str,
     collection: &str,
-) -> Result<(), EngineError> {
+) -> Result<(), ApiError> {
     for (name, value) in pairs {
         let family = name.split('[').next().unwrap_or(name);
         let value: String = value.chars().take(60).collect();
@@ -98,11 +97,11 @@ pub(crate) fn refuse_sorts_and_fields<'a>(
 }
 
 /// Finds the one value of `name`, or an error if it is given more than once.
-pub(crate) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, EngineError> {
+pub(crate) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ApiError> {
     let mut found = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let first = found.next();
     if found.next().is_some() {
-        return Err(EngineError::InvalidParameter {
+        return Err(ApiError::InvalidParameter {
             param: name.to_owned(),
             message: "is given more than once".into(),
         });
@@ -111,11 +110,11 @@ pub(crate) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Op
 }
 
 /// Parses `true` or `false`.
-pub(crate) fn boolean(text: Option<&str>, name: &str) -> Result<bool, EngineError> {
+pub(crate) fn boolean(text: Option<&str>, name: &str) -> Result<bool, ApiError> {
     match text {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(EngineError::InvalidParameter {
+        Some(other) => Err(ApiError::InvalidParameter {
             param: name.to_owned(),
             message: format!(
                 "is `{}`; expected true or false",
@@ -125,9 +124,14 @@ pub(crate) fn boolean(text: Option<&str>, name: &str) -> Result<bool, EngineErro
     }
 }
 
+/// The first 40 characters of a value, for quoting it in an error.
+pub(crate) fn short(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
 /// An invalid-parameter error for `param`, with `message` saying what is wrong and allowed.
-pub(crate) fn invalid(param: &str, message: String) -> EngineError {
-    EngineError::InvalidParameter {
+pub(crate) fn invalid(param: &str, message: String) -> ApiError {
+    ApiError::InvalidParameter {
         param: param.to_owned(),
         message,
     }
@@ -137,7 +141,7 @@ pub(crate) fn invalid(param: &str, message: String) -> EngineError {
 pub(crate) fn pagination(
     body: &serde_json::Value,
     accepted: &[&str],
-) -> Result<serde_json::Map<String, serde_json::Value>, EngineError> {
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let map = match body.get("pagination") {
         None | Some(serde_json::Value::Null) => serde_json::Map::new(),
         Some(serde_json::Value::Object(map)) => map.clone(),

@@ -7,7 +7,7 @@
 //! ([`crate::jsonapi::run`]): same engine, same cursors, same limits, and for the page shown
 //! it gives the equivalent request in each style ([`api`]).
 
-mod api;
+pub(crate) mod api;
 mod html;
 mod table;
 
@@ -100,8 +100,8 @@ async fn browse(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let schema = match state.schema(&caller, &collection).await {
-        Ok(schema) => schema,
+    let collection = match state.readable(&caller, &collection).await {
+        Ok(collection) => collection,
         Err(e) => return failure(&e),
     };
     // Filter inputs left empty are not filters.
@@ -118,12 +118,12 @@ async fn browse(
         .unwrap_or("127.0.0.1:8080");
     let origin = format!("http://{host}");
     let req = table::Request {
-        schema: &schema,
+        schema: collection.schema(),
         pairs: &pairs,
         origin: &origin,
     };
-    match crate::jsonapi::run(&state, &caller, &collection, Some(&query)).await {
-        Ok(listing) => table::page(&state, &caller, &req, &listing).finish(StatusCode::OK),
+    match crate::jsonapi::run(&state, &collection, Some(&query)).await {
+        Ok(listing) => table::page(&state, &collection, &req, &listing).finish(StatusCode::OK),
         Err(e) => {
             e.log();
             table::error(&req, &e, state.config.jsonapi.default_size).finish(e.status())

@@ -10,12 +10,12 @@ use serde_json::Value as Json;
 
 use super::api::{self, Call};
 use super::html::Html;
-use crate::access::Caller;
 use crate::body;
 use crate::error::ApiError;
-use crate::jsonapi::{Listing, Mode};
+use crate::jsonapi::Listing;
 use crate::links::{Target, segment};
-use crate::state::AppState;
+use crate::paging::At;
+use crate::state::{AppState, Readable};
 
 /// Page sizes offered by the selector (those up to the maximum).
 const SIZES: [u64; 6] = [10, 25, 50, 100, 250, 1000];
@@ -50,15 +50,15 @@ impl Request<'_> {
 }
 
 /// The page of records.
-pub(crate) fn page(state: &AppState, caller: &Caller, req: &Request<'_>, listing: &Listing) -> Html {
+pub(crate) fn page(state: &AppState, collection: &Readable, req: &Request<'_>, listing: &Listing) -> Html {
     let mut h = Html::page(&format!("{} · folio", req.schema.name));
     h.element("h1", &[], &req.schema.name);
     summary(&mut h, listing);
-    filters(&mut h, req, listing.req.size);
+    filters(&mut h, req, listing.req.paging.size());
     pager(&mut h, req, listing);
     table(&mut h, req, listing);
     pager(&mut h, req, listing);
-    api_requests(&mut h, req, &api::equivalents(state, caller, listing, &req.carry()));
+    api_requests(&mut h, req, &api::equivalents(state, collection, listing, &req.carry()));
     h
 }
 
@@ -93,10 +93,10 @@ fn summary(h: &mut Html, listing: &Listing) {
             format!("at least {count} matching records")
         });
     }
-    match (&listing.req.mode, meta.total_pages) {
-        (Mode::Number(n), Some(pages)) => parts.push(format!("page {} of {}", thousands(*n), thousands(pages.max(1)))),
-        (Mode::Number(n), None) => parts.push(format!("page {}", thousands(*n))),
-        (Mode::Cursor { .. }, _) => parts.push("reached with a cursor".to_owned()),
+    match (&listing.req.paging.at, meta.total_pages) {
+        (At::Number(n), Some(pages)) => parts.push(format!("page {} of {}", thousands(*n), thousands(pages.max(1)))),
+        (At::Number(n), None) => parts.push(format!("page {}", thousands(*n))),
+        (At::Position(_), _) => parts.push("reached with a cursor".to_owned()),
     }
     parts.push(format!("{} per page", meta.size));
     h.element("p", &[("class", "summary")], &parts.join(" · "));
@@ -180,7 +180,7 @@ fn filters(h: &mut Html, req: &Request<'_>, size: u64) {
 /// First, previous, page numbers (within the offset window), next, last, and the page size.
 fn pager(h: &mut Html, req: &Request<'_>, listing: &Listing) {
     let links = &listing.links;
-    let size = listing.req.size;
+    let size = listing.req.paging.size();
     let limits = listing.meta.limits;
     let to_browse = |href: &Option<String>| href.as_deref().map(browse_href);
     let numbered = |n: u64| {
@@ -189,10 +189,10 @@ fn pager(h: &mut Html, req: &Request<'_>, listing: &Listing) {
             .href()
     };
     h.open("div", &[("class", "pager")]);
-    let (first, prev) = match &listing.req.mode {
-        Mode::Number(n) => ((*n > 1).then(|| numbered(1)), to_browse(&links.prev)),
+    let (first, prev) = match &listing.req.paging.at {
+        At::Number(n) => ((*n > 1).then(|| numbered(1)), to_browse(&links.prev)),
         // Back to page numbers from cursor pages.
-        Mode::Cursor { position, .. } => (
+        At::Position(position) => (
             (!matches!(position, Position::Start)).then(|| numbered(1)),
             to_browse(&links.prev),
         ),
@@ -200,7 +200,7 @@ fn pager(h: &mut Html, req: &Request<'_>, listing: &Listing) {
     nav(h, "« First", first.as_deref());
     nav(h, "‹ Previous", prev.as_deref());
     let mut past_window = false;
-    if let (Mode::Number(n), true) = (&listing.req.mode, size > 0) {
+    if let (At::Number(n), true) = (&listing.req.paging.at, size > 0) {
         let n = *n;
         let window_pages = limits.max_offset.map_or(u64::MAX, |max| max / size);
         let known_last = match listing.meta.total_pages {
@@ -236,7 +236,7 @@ fn pager(h: &mut Html, req: &Request<'_>, listing: &Listing) {
     page_size(h, req, size, limits.max_size);
     h.close("div");
     if let Some(max) = limits.max_offset {
-        let deep = matches!(listing.req.mode, Mode::Cursor { .. });
+        let deep = matches!(listing.req.paging.at, At::Position(_));
         if deep || past_window {
             h.open("p", &[("class", "note")]);
             h.text(&format!(
@@ -293,7 +293,7 @@ fn page_size(h: &mut Html, req: &Request<'_>, size: u64, max: u64) {
 /// The records: the id and every indexed path, headers sorting on click.
 fn table(h: &mut Html, req: &Request<'_>, listing: &Listing) {
     let schema = req.schema;
-    let sort = listing.req.query.sort.fields();
+    let sort = listing.req.query().sort.fields();
     let (sorted, direction) = (sort[0].column, sort[0].direction);
     let columns: Vec<(Column, &str, FieldType)> =
         std::iter::once((Column::Id, schema.id_path.as_str(), schema.id_type.field_type()))
@@ -316,7 +316,7 @@ fn table(h: &mut Html, req: &Request<'_>, listing: &Listing) {
                 (false, _) => ((*path).to_owned(), ""),
             };
             let href = Target::new(req.base(), unsorted.clone())
-                .with(&[("sort", spec), ("page[size]", listing.req.size.to_string())])
+                .with(&[("sort", spec), ("page[size]", listing.req.paging.size().to_string())])
                 .href();
             h.open("a", &[("href", &href), ("data-path", path)]);
             h.text(path);

@@ -35,7 +35,7 @@ pub(crate) struct Meta {
 
 /// A page of records: `{"data": [resources], "meta": {...}, "links": {...}}`.
 pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Links) -> Response {
-    let resources = Resources::new(&req.query.schema);
+    let resources = Resources::new(&req.query().schema);
     let mut body = Body::for_records(records, resources.overhead());
     body.raw(b"{\"data\":[");
     for (i, record) in records.iter().enumerate() {

@@ -8,30 +8,30 @@ use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder,
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
 
 /// A schema, or a reference to one of the document's components.
-pub(super) type S = RefOr<Schema>;
+pub(crate) type S = RefOr<Schema>;
 
 /// A value of one JSON type.
-pub(super) fn of(ty: Type) -> S {
+pub(crate) fn of(ty: Type) -> S {
     ObjectBuilder::new().schema_type(ty).into()
 }
 
 /// A string.
-pub(super) fn string() -> S {
+pub(crate) fn string() -> S {
     of(Type::String)
 }
 
 /// A non-negative integer.
-pub(super) fn count() -> S {
+pub(crate) fn count() -> S {
     ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).into()
 }
 
 /// Any JSON value.
-pub(super) fn any() -> S {
+pub(crate) fn any() -> S {
     ObjectBuilder::new().schema_type(SchemaType::AnyValue).into()
 }
 
 /// Any JSON object.
-pub(super) fn any_object(description: &str) -> S {
+pub(crate) fn any_object(description: &str) -> S {
     ObjectBuilder::new()
         .schema_type(Type::Object)
         .description(Some(description))
@@ -39,14 +39,14 @@ pub(super) fn any_object(description: &str) -> S {
 }
 
 /// A value of `ty`, or `null`.
-pub(super) fn nullable(ty: Type) -> S {
+pub(crate) fn nullable(ty: Type) -> S {
     ObjectBuilder::new()
         .schema_type(SchemaType::Array(vec![ty, Type::Null]))
         .into()
 }
 
 /// A whole number from `min`, up to `max` when given.
-pub(super) fn integer(min: u64, max: Option<u64>, default: Option<u64>) -> S {
+pub(crate) fn integer(min: u64, max: Option<u64>, default: Option<u64>) -> S {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .minimum(Some(min))
@@ -56,7 +56,7 @@ pub(super) fn integer(min: u64, max: Option<u64>, default: Option<u64>) -> S {
 }
 
 /// One of a few strings.
-pub(super) fn one_of(values: &[&str]) -> S {
+pub(crate) fn one_of(values: &[&str]) -> S {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
@@ -64,27 +64,27 @@ pub(super) fn one_of(values: &[&str]) -> S {
 }
 
 /// Exactly this string.
-pub(super) fn constant(value: &str) -> S {
+pub(crate) fn constant(value: &str) -> S {
     one_of(&[value])
 }
 
 /// A list of `items`.
-pub(super) fn array(items: S) -> S {
+pub(crate) fn array(items: S) -> S {
     ArrayBuilder::new().items(items).into()
 }
 
 /// A list of at most `max` `items`.
-pub(super) fn bounded_array(items: S, max: usize) -> S {
+pub(crate) fn bounded_array(items: S, max: usize) -> S {
     ArrayBuilder::new().items(items).max_items(Some(max)).into()
 }
 
 /// A reference to the component schema `name`.
-pub(super) fn component(name: &str) -> S {
+pub(crate) fn component(name: &str) -> S {
     Ref::from_schema_name(name).into()
 }
 
 /// An object with these properties (`true`: required); others are allowed unless `closed`.
-pub(super) fn object(properties: Vec<(&str, S, bool)>, closed: bool) -> S {
+pub(crate) fn object(properties: Vec<(&str, S, bool)>, closed: bool) -> S {
     let mut builder = ObjectBuilder::new().schema_type(Type::Object);
     for (name, schema, required) in properties {
         builder = builder.property(name, schema);
@@ -99,7 +99,7 @@ pub(super) fn object(properties: Vec<(&str, S, bool)>, closed: bool) -> S {
 }
 
 /// Adds a description to a schema written inline.
-pub(super) fn described(schema: S, description: &str) -> S {
+pub(crate) fn described(schema: S, description: &str) -> S {
     match schema {
         RefOr::T(Schema::Object(mut object)) => {
             object.description = Some(description.to_owned());
@@ -114,7 +114,7 @@ pub(super) fn described(schema: S, description: &str) -> S {
 }
 
 /// An optional query parameter.
-pub(super) fn query(name: &str, schema: S, description: &str) -> Parameter {
+pub(crate) fn query(name: &str, schema: S, description: &str) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
@@ -125,7 +125,7 @@ pub(super) fn query(name: &str, schema: S, description: &str) -> Parameter {
 }
 
 /// An optional query parameter holding a comma-separated list.
-pub(super) fn query_list(name: &str, items: S, description: &str) -> Parameter {
+pub(crate) fn query_list(name: &str, items: S, description: &str) -> Parameter {
     let mut parameter = query(name, array(items), description);
     parameter.style = Some(ParameterStyle::Form);
     parameter.explode = Some(false);
@@ -133,7 +133,7 @@ pub(super) fn query_list(name: &str, items: S, description: &str) -> Parameter {
 }
 
 /// A path parameter.
-pub(super) fn path(name: &str, schema: S, description: &str) -> Parameter {
+pub(crate) fn path(name: &str, schema: S, description: &str) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Path)
@@ -144,14 +144,14 @@ pub(super) fn path(name: &str, schema: S, description: &str) -> Parameter {
 }
 
 /// A response with a body of one media type.
-pub(super) fn response(description: &str, media_type: &str, schema: S) -> ResponseBuilder {
+pub(crate) fn response(description: &str, media_type: &str, schema: S) -> ResponseBuilder {
     ResponseBuilder::new()
         .description(description)
         .content(media_type, ContentBuilder::new().schema(Some(schema)).build())
 }
 
 /// The `Link` header of list responses (RFC 8288).
-pub(super) fn link_header(response: ResponseBuilder) -> ResponseBuilder {
+pub(crate) fn link_header(response: ResponseBuilder) -> ResponseBuilder {
     response.header(
         "Link",
         utoipa::openapi::HeaderBuilder::new()
@@ -164,7 +164,7 @@ pub(super) fn link_header(response: ResponseBuilder) -> ResponseBuilder {
 }
 
 /// A JSON request body.
-pub(super) fn json_body(schema: S, description: &str) -> RequestBody {
+pub(crate) fn json_body(schema: S, description: &str) -> RequestBody {
     RequestBodyBuilder::new()
         .description(Some(description))
         .required(Some(Required::False))

@@ -9,9 +9,9 @@
 //! tests validate real responses against the served document.
 
 mod components;
-mod dsl;
-mod params;
-mod styles;
+pub(crate) mod dsl;
+pub(crate) mod params;
+pub(crate) mod styles;
 
 use axum::Router;
 use axum::extract::State;
@@ -195,35 +195,4 @@ fn add_global(paths: &mut Paths) {
         responses,
     );
     paths.add_path_operation(DOCUMENT_PATH, vec![HttpMethod::Get], op.build());
-}
-
-#[cfg(test)]
-mod tests {
-    use folio_engine::Limits;
-
-    use super::params::{hal_param, jsonapi_page_param, query_param, simple_param};
-
-    /// Every pagination parameter a style's parser knows is documented: adding one to a
-    /// style without describing it fails here.
-    #[test]
-    fn every_pagination_parameter_is_documented() {
-        let limits = Limits {
-            min_size: 0,
-            default_size: 10,
-            max_size: 100,
-            max_offset: Some(1000),
-        };
-        for name in crate::jsonapi::PAGE_PARAMS {
-            assert!(jsonapi_page_param(name, &limits).is_some(), "jsonapi {name}");
-        }
-        for name in crate::hal::PAGINATION {
-            assert!(hal_param(name, &limits).is_some(), "hal {name}");
-        }
-        for name in crate::query::PAGINATION {
-            assert!(query_param(name, &limits, &["id".to_owned()]).is_some(), "query {name}");
-        }
-        for name in crate::simple::PAGINATION {
-            assert!(simple_param(name, &limits).is_some(), "simple {name}");
-        }
-    }
 }

@@ -7,9 +7,14 @@ use std::sync::Arc;
 use folio_engine::{
     CollectionSchema, CursorCodec, FieldType, Filter, Fingerprint, IdType, IndexedPath, Position, Sort, Value,
 };
-use folio_http::{HttpConfig, hal, jsonapi, query, simple};
+use folio_http::{HttpConfig, Readable, hal, jsonapi, query, simple};
 
 use crate::server::{get, post};
+
+/// The collection, read anonymously.
+fn entries() -> Readable {
+    Readable::unchecked(schema(), None)
+}
 
 fn schema() -> Arc<CollectionSchema> {
     let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
@@ -31,21 +36,16 @@ fn huge_page_numbers_are_rejected_in_every_style() {
     let config = HttpConfig::default();
     let codec = CursorCodec::new(b"secret");
     let errors = [
-        query::parse_get(schema(), Some("page=018446744073644696060&que%4gte%"), &config).unwrap_err(),
-        query::parse_post(schema(), br#"{"pagination": {"page": 18446744073709551615}}"#, &config).unwrap_err(),
-        simple::parse_get(&codec, None, schema(), Some("page=18446744073709551615"), &config).unwrap_err(),
-        hal::parse_list(schema(), Some("page=18446744073709551615"), &config)
-            .unwrap_err()
-            .into(),
-        jsonapi::parse_list(
-            &codec,
-            None,
-            schema(),
-            Some("page[number]=18446744073709551615"),
+        query::parse_get(&entries(), Some("page=018446744073644696060&que%4gte%"), &config).unwrap_err(),
+        query::parse_post(
+            &entries(),
+            br#"{"pagination": {"page": 18446744073709551615}}"#,
             &config,
         )
-        .unwrap_err()
-        .into(),
+        .unwrap_err(),
+        simple::parse_get(&codec, &entries(), Some("page=18446744073709551615"), &config).unwrap_err(),
+        hal::parse_list(&entries(), Some("page=18446744073709551615"), &config).unwrap_err(),
+        jsonapi::parse_list(&codec, &entries(), Some("page[number]=18446744073709551615"), &config).unwrap_err(),
     ];
     for error in errors {
         assert_eq!(error.code(), "offset-window-exceeded", "{error}");
@@ -60,9 +60,9 @@ fn huge_page_numbers_are_rejected_in_every_style() {
 fn query_order_by_takes_one_path() {
     let config = HttpConfig::default();
     for error in [
-        query::parse_get(schema(), Some("order_by=provider,upload_create_time"), &config).unwrap_err(),
+        query::parse_get(&entries(), Some("order_by=provider,upload_create_time"), &config).unwrap_err(),
         query::parse_post(
-            schema(),
+            &entries(),
             br#"{"pagination": {"order_by": "entry_id,provider"}}"#,
             &config,
         )
@@ -72,7 +72,7 @@ fn query_order_by_takes_one_path() {
         let detail = error.detail();
         assert!(detail.contains("order_by") && detail.contains("one path"), "{detail}");
     }
-    assert!(query::parse_get(schema(), Some("order_by=provider&order=desc"), &config).is_ok());
+    assert!(query::parse_get(&entries(), Some("order_by=provider&order=desc"), &config).is_ok());
 }
 
 /// The parsers decode cursors as issued to the reader they are given, so a token of one
@@ -103,16 +103,17 @@ fn cursors_are_decoded_for_their_reader() {
 /// Parses a request continuing after the cursor `token` in `style`, read as `reader`.
 fn parse_cursor(codec: &CursorCodec, style: &str, reader: Option<&str>, token: &str) -> Result<(), &'static str> {
     let config = HttpConfig::default();
+    let collection = Readable::unchecked(schema(), reader);
     match style {
-        "jsonapi" => jsonapi::parse_list(codec, reader, schema(), Some(&format!("page[cursor]={token}")), &config)
+        "jsonapi" => jsonapi::parse_list(codec, &collection, Some(&format!("page[cursor]={token}")), &config)
             .map(|_| ())
             .map_err(|e| e.code()),
-        "simple GET" => simple::parse_get(codec, reader, schema(), Some(&format!("after={token}")), &config)
+        "simple GET" => simple::parse_get(codec, &collection, Some(&format!("after={token}")), &config)
             .map(|_| ())
             .map_err(|e| e.code()),
         _ => {
             let body = format!(r#"{{"pagination": {{"after": "{token}"}}}}"#);
-            simple::parse_post(codec, reader, schema(), body.as_bytes(), &config)
+            simple::parse_post(codec, &collection, body.as_bytes(), &config)
                 .map(|_| ())
                 .map_err(|e| e.code())
         }

@@ -1,0 +1,129 @@
+//! The `jsonapi` style in the OpenAPI document: its parameters and operations.
+
+use folio_engine::Limits;
+use folio_engine::projection::{MAX_PROJECTED_PATH_BYTES, MAX_PROJECTED_PATHS};
+use utoipa::openapi::Paths;
+use utoipa::openapi::path::{HttpMethod, Parameter};
+
+use crate::openapi::dsl::*;
+use crate::openapi::params::window;
+use crate::openapi::styles::{Collection, JSONAPI, errors, filter_param, operation};
+
+/// A `page[...]` parameter of the `jsonapi` style.
+pub(super) fn param(name: &str, limits: &Limits) -> Option<Parameter> {
+    Some(match name {
+        "page[number]" => query(
+            name,
+            integer(1, None, Some(1)),
+            &format!("1-based page number; {}page[cursor]", window(limits)),
+        ),
+        "page[size]" => query(
+            name,
+            integer(limits.min_size, Some(limits.max_size), Some(limits.default_size)),
+            "records per page (0: only meta and links); above the maximum is a 422, never a silent clamp",
+        ),
+        "page[cursor]" => query(
+            name,
+            string(),
+            "`1` for the first page, then the token of links.next or links.prev (opaque, signed)",
+        ),
+        "page[after]" => query(name, string(), "a cursor token: the page after that position"),
+        "page[before]" => query(name, string(), "a cursor token: the page before that position"),
+        "page[total]" => query(
+            name,
+            one_of(&["exact", "capped", "none"]),
+            "exact: count every match; capped: stop at the server's cap (meta.totalExact false); none: no total. Default: exact when an index answers the filter, else capped",
+        ),
+        _ => return None,
+    })
+}
+
+/// The parameters of a JSON:API list (and of the browse page, which takes the same).
+pub(crate) fn list_params(c: &Collection<'_>) -> Vec<Parameter> {
+    let limits = c.config.jsonapi;
+    let mut params: Vec<Parameter> = super::PAGE_PARAMS
+        .iter()
+        .filter_map(|name| param(name, &limits))
+        .collect();
+    let sortable = c.sortable();
+    params.push(query(
+        "sort",
+        string(),
+        &format!(
+            "comma-separated paths, `-` for descending, at most 8; sortable: {}. The id breaks ties.",
+            sortable.join(", ")
+        ),
+    ));
+    params.push(filter_param(
+        "filter",
+        "the whole query language as one JSON object, combined with any filter[...] by and",
+    ));
+    params.extend(c.filter_params());
+    params.push(query(
+        &format!("fields[{}]", c.name()),
+        string(),
+        &format!(
+            "comma-separated paths: records hold only these (nesting kept); at most {MAX_PROJECTED_PATHS} distinct paths of at most {MAX_PROJECTED_PATH_BYTES} bytes"
+        ),
+    ));
+    params
+}
+
+/// `GET /jsonapi/{collection}` and the record route of `c`.
+pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
+    let resource = object(
+        vec![
+            ("type", constant(c.name()), true),
+            ("id", string(), true),
+            ("attributes", c.record(), true),
+            ("links", object(vec![("self", string(), true)], false), true),
+        ],
+        false,
+    );
+    let list = object(
+        vec![
+            ("data", array(resource.clone()), true),
+            ("meta", component("JsonApiMeta"), true),
+            ("links", component("JsonApiLinks"), true),
+        ],
+        false,
+    );
+    let mut responses = vec![(
+        "200".to_owned(),
+        link_header(response("A page of records", JSONAPI.media(), list)),
+    )];
+    responses.extend(errors(JSONAPI, &[400, 401, 404, 422, 500, 503]));
+    let op = operation(
+        JSONAPI,
+        c.op_id("jsonapi", "list"),
+        &format!(
+            "Page through `{}` (page numbers, cursors, page[after]/page[before])",
+            c.name()
+        ),
+        list_params(c),
+        responses,
+    );
+    paths.add_path_operation(c.at("jsonapi", ""), vec![HttpMethod::Get], op.build());
+
+    let one = object(
+        vec![
+            ("data", resource, true),
+            ("links", object(vec![("self", string(), true)], false), true),
+        ],
+        false,
+    );
+    c.record_op(paths, JSONAPI, "jsonapi", one);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every pagination parameter the parser knows is documented: adding one without
+    /// describing it fails here.
+    #[test]
+    fn every_pagination_parameter_is_documented() {
+        let limits = crate::HttpConfig::default().jsonapi;
+        for name in super::super::PAGE_PARAMS {
+            assert!(super::param(name, &limits).is_some(), "jsonapi {name}");
+        }
+    }
+}

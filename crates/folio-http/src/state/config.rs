@@ -1,0 +1,75 @@
+//! The limits the HTTP API runs with.
+
+use std::time::Duration;
+
+use folio_engine::Limits;
+use folio_engine::limits::DEFAULT_MAX_OFFSET;
+
+/// Limits of the HTTP API, per style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `jsonapi`: `page[size]` 0..=1000, default 25.
+    pub jsonapi: Limits,
+    /// `hal`: `limit` 1..=100, default 10.
+    pub hal: Limits,
+    /// `query`: `page_size` 0..=10000, default 10.
+    pub query: Limits,
+    /// `simple`: `per_page` 1..=1000, default 128.
+    pub simple: Limits,
+    /// Where capped counts stop (`page[total]=capped`, and filters no index answers):
+    /// past it, totals say "at least this many".
+    pub count_cap: u64,
+    /// The largest request body accepted (larger: 413).
+    pub max_body_bytes: usize,
+    /// The longest a request may take, waiting for a slot included (longer: 503 with
+    /// `Retry-After`).
+    pub request_timeout: Duration,
+    /// Requests answered at once; more wait for a slot, within `request_timeout`.
+    pub max_concurrent_requests: usize,
+}
+
+/// The default [`HttpConfig::count_cap`].
+pub const DEFAULT_COUNT_CAP: u64 = 10_000;
+
+/// The default [`HttpConfig::max_body_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The default [`HttpConfig::request_timeout`]: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time a client has to send a whole request head, and the longest a keep-alive
+/// connection stays idle (see [`crate::serve`]): 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`HttpConfig::max_concurrent_requests`]: enough for every read connection
+/// to stay busy with requests queued behind it, few enough that the largest pages (10,000
+/// records, about 10 MB each) cannot exhaust memory.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 128;
+
+impl HttpConfig {
+    /// The default limits with the offset window set to `max_offset` for every style.
+    pub fn with_max_offset(max_offset: Option<u64>) -> HttpConfig {
+        let limits = |min_size, default_size, max_size| Limits {
+            min_size,
+            default_size,
+            max_size,
+            max_offset,
+        };
+        HttpConfig {
+            jsonapi: limits(0, 25, 1000),
+            hal: limits(1, 10, 100),
+            query: limits(0, 10, 10_000),
+            simple: limits(1, 128, 1000),
+            count_cap: DEFAULT_COUNT_CAP,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig::with_max_offset(Some(DEFAULT_MAX_OFFSET))
+    }
+}

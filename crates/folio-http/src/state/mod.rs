@@ -1,0 +1,135 @@
+//! What every handler shares: the store, the cursor codec, the limits and the access policy.
+//!
+//! The store is private to this module, and a page is read only for a [`Reading`], which
+//! only a [`Readable`] makes, which only [`AppState::readable`] makes after asking the
+//! [`Caller`] ([`reading`]): so no style can read a private collection without the access
+//! check.
+
+mod config;
+mod reading;
+
+use std::sync::Arc;
+
+use folio_engine::page::plan;
+use folio_engine::projection::Projection;
+use folio_engine::{CursorCodec, Filter, Plan, Position, Sort, Value};
+use folio_store::{CollectionInfo, Count, PageResult, Store};
+
+use crate::access::{AccessHandle, AccessPolicy, Caller};
+use crate::ahead::ReadAhead;
+use crate::error::ApiError;
+pub use config::{
+    DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REQUEST_TIMEOUT, HttpConfig,
+};
+pub use reading::{Readable, Reading};
+
+/// The state shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<dyn Store>,
+    codec: CursorCodec,
+    pub(crate) config: HttpConfig,
+    access: AccessHandle,
+    ahead: Arc<ReadAhead>,
+}
+
+impl AppState {
+    /// State over `store`, signing cursors with `secret`, with every collection public.
+    pub fn new(store: Arc<dyn Store>, secret: &[u8], config: HttpConfig) -> AppState {
+        AppState {
+            store,
+            codec: CursorCodec::new(secret),
+            config,
+            access: AccessHandle::new(AccessPolicy::public()),
+            ahead: Arc::default(),
+        }
+    }
+
+    /// This state with `policy` deciding which collections are private and who reads them.
+    pub fn with_access(mut self, policy: AccessPolicy) -> AppState {
+        // A handle of its own: clones of the state this came from keep theirs.
+        self.access = AccessHandle::new(policy);
+        self
+    }
+
+    /// The handle through which the access policy can be replaced while the server runs.
+    pub fn access(&self) -> &AccessHandle {
+        &self.access
+    }
+
+    /// The collection `caller` asks for, if it may read it (see [`Caller::check`]): the only
+    /// way to a [`Readable`]. A collection it may not read, or that does not exist, is a 404
+    /// that names those it may.
+    pub(crate) async fn readable(&self, caller: &Caller, collection: &str) -> Result<Readable, ApiError> {
+        let found = match caller.check(collection) {
+            Ok(()) => self.store.schema(collection).await.map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(schema) => Ok(Readable::checked(schema, caller.reader(collection))),
+            Err(ApiError::UnknownCollection { name, .. }) => {
+                let mut readable: Vec<String> = self
+                    .collections(caller)
+                    .await
+                    .map(|infos| infos.into_iter().map(|info| info.schema.name.clone()).collect())
+                    .unwrap_or_default();
+                readable.sort();
+                Err(ApiError::UnknownCollection { name, readable })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The collections `caller` may read: listings never show the others.
+    pub(crate) async fn collections(&self, caller: &Caller) -> Result<Vec<CollectionInfo>, ApiError> {
+        let mut infos = self.store.collections().await?;
+        infos.retain(|info| caller.sees(&info.schema.name));
+        Ok(infos)
+    }
+
+    /// Runs a page plan, reading ahead the page a walk asks for next ([`crate::ahead`]).
+    pub(crate) async fn page(&self, reading: &Reading, plan: &Plan, count: Count) -> Result<PageResult, ApiError> {
+        Ok(self.ahead.page(&self.store, reading.query(), plan, count).await?)
+    }
+
+    /// The cursor token for a keyset position of `reading`.
+    pub(crate) fn cursor(&self, reading: &Reading, position: &Position) -> String {
+        reading.cursor(&self.codec, position)
+    }
+
+    /// The codec that signs and verifies this server's cursors.
+    pub(crate) fn codec(&self) -> &CursorCodec {
+        &self.codec
+    }
+
+    /// The record `id` of a collection, with the id as a value; an id that cannot have the
+    /// collection's id type names no record. With `fields`, only those paths: read as a page
+    /// of one record, so that the store projects it as it projects a list's records.
+    pub(crate) async fn record(
+        &self,
+        collection: &Readable,
+        id: &str,
+        fields: Option<Projection>,
+    ) -> Result<(Value, String), ApiError> {
+        let schema = collection.schema();
+        let unknown = || ApiError::UnknownRecord {
+            collection: schema.name.clone(),
+            id: id.to_owned(),
+        };
+        let key = Value::parse(id, schema.id_type.field_type()).map_err(|_| unknown())?;
+        let Some(fields) = fields else {
+            let doc = self.store.get(schema, &key).await?.ok_or_else(unknown)?;
+            return Ok((key, doc));
+        };
+        let mut filter = Filter::all();
+        filter.push_text(schema, &schema.id_path, "eq", id, "id")?;
+        let reading = collection.reading(filter, Sort::by_id(), Some(fields));
+        let plan = plan(&reading.query().sort, Position::Start, 1);
+        let page = self.store.page(reading.query(), &plan, Count::Skip).await?;
+        let doc = page.records.get(0).ok_or_else(unknown)?.doc().to_vec();
+        let doc =
+            String::from_utf8(doc).map_err(|e| ApiError::Internal(folio_store::StoreError::Internal(e.to_string())))?;
+        Ok((key, doc))
+    }
+}

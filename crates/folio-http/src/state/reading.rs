@@ -1,0 +1,100 @@
+//! The access rule as types: a page is read for a [`Reading`], which only a [`Readable`]
+//! makes, which only [`super::AppState::readable`] makes, after the access check.
+//!
+//! So a style, present or future, cannot read a collection the caller may not read: code
+//! that skips the check has no `Reading` to pass and does not compile.
+
+use std::sync::Arc;
+
+use folio_engine::projection::Projection;
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Sort};
+use folio_store::Query;
+
+use crate::error::ApiError;
+
+/// A collection the caller may read: its schema, and the principal it is read as (what
+/// cursors are bound to: `None` for anonymous callers and for every public collection).
+#[derive(Debug, Clone)]
+pub struct Readable {
+    schema: Arc<CollectionSchema>,
+    reader: Option<Arc<str>>,
+}
+
+impl Readable {
+    /// Only [`super::AppState::readable`] calls this, after the access check.
+    pub(super) fn checked(schema: Arc<CollectionSchema>, reader: Option<&str>) -> Readable {
+        Readable {
+            schema,
+            reader: reader.map(Arc::from),
+        }
+    }
+
+    /// A collection taken as readable without a check, read as `reader`: for running the
+    /// styles' parsers outside a server (their tests and fuzz targets). Built only with the
+    /// `testing` feature, so no server code can skip the check through it.
+    #[cfg(feature = "testing")]
+    pub fn unchecked(schema: Arc<CollectionSchema>, reader: Option<&str>) -> Readable {
+        Readable::checked(schema, reader)
+    }
+
+    /// The collection's schema.
+    pub fn schema(&self) -> &Arc<CollectionSchema> {
+        &self.schema
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.schema.name
+    }
+
+    /// The principal the collection is read as.
+    pub fn reader(&self) -> Option<&str> {
+        self.reader.as_deref()
+    }
+
+    /// A query of this collection, with the scope its cursors are bound to worked out once.
+    pub fn reading(&self, filter: Filter, sort: Sort, fields: Option<Projection>) -> Reading {
+        let fingerprint = Fingerprint::for_reader(&self.schema, &filter, &sort, self.reader());
+        Reading {
+            query: Query {
+                schema: Arc::clone(&self.schema),
+                filter,
+                sort,
+                fields,
+            },
+            fingerprint,
+        }
+    }
+}
+
+/// A query of a collection the caller may read, and the scope its cursors are bound to (the
+/// query and, on a private collection, the principal): what a page read needs.
+///
+/// Search-after keys (`transparent`) are values a client may read and write, not
+/// credentials, so they are bound to nothing; requests that carry them pass the same access
+/// check as any other.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    query: Query,
+    fingerprint: Fingerprint,
+}
+
+impl Reading {
+    /// The collection, filter, sort and projection.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// The cursor token for a position of this query, signed with `codec`.
+    pub(crate) fn cursor(&self, codec: &CursorCodec, position: &Position) -> String {
+        codec.encode(self.fingerprint, position)
+    }
+
+    /// Decodes the cursor token given in `param`: a token issued for another query, or to
+    /// another principal, is a `cursor-query-mismatch`.
+    pub(crate) fn decode(&self, codec: &CursorCodec, token: &str, param: &str) -> Result<Position, ApiError> {
+        codec
+            .decode(token, self.fingerprint, &self.query.sort)
+            .map_err(|e| EngineError::cursor(param, e).into())
+    }
+}
