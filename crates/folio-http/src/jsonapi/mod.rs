@@ -28,7 +28,7 @@ use crate::links::{self, Target};
 use crate::state::{AppState, Readable};
 use crate::style::{self, Answer, Shape, Style};
 pub(crate) use document::{Links, Meta};
-pub(crate) use openapi::{add as add_operations, list_params};
+pub(crate) use openapi::{add as add_operations, add_collections, list_params};
 pub(crate) use request::PAGE_PARAMS;
 use request::TotalMode;
 pub use request::{ListRequest, parse_list};

@@ -115,6 +115,27 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
     c.record_op(paths, JSONAPI, "jsonapi", one);
 }
 
+/// `GET /jsonapi`: the collections.
+pub(crate) fn add_collections(paths: &mut Paths) {
+    let mut responses = vec![(
+        "200".to_owned(),
+        response(
+            "Every collection, its size and its indexed paths",
+            JSONAPI.media(),
+            component("Collections"),
+        ),
+    )];
+    responses.extend(errors(JSONAPI, &[500]));
+    let op = operation(
+        JSONAPI,
+        "jsonapi_collections".to_owned(),
+        "The collections",
+        Vec::new(),
+        responses,
+    );
+    paths.add_path_operation("/jsonapi", vec![HttpMethod::Get], op.build());
+}
+
 #[cfg(test)]
 mod tests {
     /// Every pagination parameter the parser knows is documented: adding one without

@@ -26,8 +26,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::access::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, HttpConfig};
-use dsl::{any_object, component, object, path, response, string};
-use styles::{JSONAPI, SIMPLE, errors, operation};
+use dsl::{any_object, object, path, response, string};
+use styles::{SIMPLE, errors, operation};
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/openapi.json";
@@ -110,6 +110,7 @@ at the cost of the first page. Errors name the parameter at fault, in each style
 
 /// The paths outside collections: the index, the collection list, problem types, this document.
 fn add_global(paths: &mut Paths) {
+    add_problems_and_document(paths);
     let meta = styles::Style::meta();
     let index = object(
         vec![
@@ -134,24 +135,12 @@ fn add_global(paths: &mut Paths) {
     );
     paths.add_path_operation("/", vec![HttpMethod::Get], op.build());
 
-    let mut responses = vec![(
-        "200".to_owned(),
-        response(
-            "Every collection, its size and its indexed paths",
-            JSONAPI.media(),
-            component("Collections"),
-        ),
-    )];
-    responses.extend(errors(JSONAPI, &[500]));
-    let op = operation(
-        JSONAPI,
-        "jsonapi_collections".to_owned(),
-        "The collections",
-        Vec::new(),
-        responses,
-    );
-    paths.add_path_operation("/jsonapi", vec![HttpMethod::Get], op.build());
+    crate::jsonapi::add_collections(paths);
+}
 
+/// `GET /problems/{code}` and this document.
+fn add_problems_and_document(paths: &mut Paths) {
+    let meta = styles::Style::meta();
     let described = object(
         vec![
             ("type", string(), true),

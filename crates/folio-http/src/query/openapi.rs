@@ -79,7 +79,14 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         responses,
     );
     paths.add_path_operation(c.at("query", ""), vec![HttpMethod::Get], op.build());
+    add_search(c, paths, ok());
+    let one = object(vec![("data", c.record(), true)], false);
+    c.record_op(paths, QUERY, "query", one);
+}
 
+/// `POST /query/{collection}/query`, answered as `ok`.
+fn add_search(c: &Collection<'_>, paths: &mut Paths, ok: utoipa::openapi::ResponseBuilder) {
+    let (limits, sortable) = (c.config.query, c.sortable());
     let pagination = object(
         super::PAGINATION
             .iter()
@@ -103,7 +110,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         ],
         false,
     );
-    let mut responses = vec![("200".to_owned(), ok())];
+    let mut responses = vec![("200".to_owned(), ok)];
     responses.extend(errors(QUERY, &[401, 404, 413, 415, 422, 500, 503]));
     let op = operation(
         QUERY,
@@ -117,9 +124,6 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
     )
     .request_body(Some(json_body(body, "owner, query, pagination, required")));
     paths.add_path_operation(c.at("query", "/query"), vec![HttpMethod::Post], op.build());
-
-    let one = object(vec![("data", c.record(), true)], false);
-    c.record_op(paths, QUERY, "query", one);
 }
 
 #[cfg(test)]
