@@ -16,7 +16,7 @@
 //!
 //! Candidates that the harvester makes up (4 to 6) come with alternatives; the walk tries them
 //! in order on the second page, keeping the first whose page follows the first without
-//! overlap ([`crate::harvest`]).
+//! overlap ([`crate::walk`]).
 
 use serde_json::Value as Json;
 

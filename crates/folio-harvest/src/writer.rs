@@ -89,8 +89,9 @@ impl Writer {
     }
 
     /// Waits until every page handed over is written and, for a file, synced and
-    /// checkpointed.
-    pub(crate) fn finish(mut self) -> Result<(), HarvestError> {
+    /// checkpointed. Nothing can be written after it, and dropping the writer does nothing
+    /// more.
+    pub(crate) fn finish(&mut self) -> Result<(), HarvestError> {
         self.stop()
     }
 
