@@ -22,7 +22,7 @@ use crate::harvest::{Options, Output, Summary};
 use crate::plan::{Next, Page, Plan, Response, read};
 use crate::request::{Request, number_in};
 use crate::shape::{Shape, check_fields};
-use crate::writer::Writer;
+use crate::writer::{Existing, Writer};
 
 pub(crate) use fetches::Pending;
 use fetches::{Fetches, Numbers, last_page};
@@ -130,7 +130,8 @@ impl<'a> Walk<'a> {
             options.retries,
             buffers.clone(),
         )?;
-        let (writer, state) = Writer::open(output, resume, options.overwrite, &options.start, buffers.clone())?;
+        let existing = Existing::of(resume, options.overwrite);
+        let (writer, state) = Writer::open(output, existing, &options.start, buffers.clone())?;
         let next = if state.pages == 0 {
             Some(options.start.clone())
         } else {
