@@ -187,7 +187,8 @@ impl<'a> Walk<'a> {
             Answer::Response(response) => response,
             Answer::Instead(instead) => return Ok(Some(instead)),
         };
-        // The plan is lent to the page, and back in the walk before anything can fail.
+        // The plan is moved out of the walk while the page is read with it (the page also
+        // changes the walk), and put back whatever the page's outcome.
         let (plan, alternatives) = self.plan_for(&request, &response)?;
         let taken = self.take_page(&plan, request, response, alternatives);
         self.plan = Some(plan);
