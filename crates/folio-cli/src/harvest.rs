@@ -229,43 +229,7 @@ impl HarvestArgs {
 
 /// Runs `folio harvest`.
 pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
-    let body = args
-        .data
-        .as_deref()
-        .map(serde_json::from_str::<serde_json::Value>)
-        .transpose()
-        .context("--data is not JSON")?;
-    if args.cursor_param.is_some() && args.cursor_path.is_none() && args.more_path.is_none() {
-        bail!("--cursor-param needs --cursor-path (a token in the body) or --more-path (a has_more flag)");
-    }
-    let (next, records_path) = args.next();
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| match h.split_once(':') {
-            Some((name, value)) => Ok((name.trim().to_owned(), value.trim().to_owned())),
-            None => bail!("--header `{h}` is not `Name: value`"),
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = Options {
-        start: Request {
-            url: args.url.clone(),
-            body,
-        },
-        next,
-        records_path,
-        fields: args.fields.clone(),
-        headers,
-        timeout: Duration::from_secs(args.timeout),
-        retries: args.retries,
-        max_records: args.max_records,
-        max_pages: args.max_pages,
-        allow_repeat: args.allow_repeat,
-        follow_any_origin: args.follow_any_origin,
-        strict: args.strict,
-        concurrency: usize::from(args.concurrency),
-        overwrite: args.overwrite,
-    };
+    let options = args.options()?;
     if args.explain {
         return explain(&args.url, options);
     }
@@ -274,43 +238,122 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
         None => Output::Stdout,
     };
 
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
+    let mut progress = Progress::new(args.quiet);
     let started = Instant::now();
-    let mut last_log = Instant::now();
-    let quiet = args.quiet;
-    let mut told = false;
-    let mut progress = |s: &Summary| {
-        if let (false, Some(plan)) = (told, &s.plan) {
+    let result = runtime()?.block_on(harvest(&options, &output, args.resume, &mut |s| progress.show(s)));
+    progress.bar.finish_and_clear();
+    let summary = result.context("the harvest stopped")?;
+    report(&summary, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+impl HarvestArgs {
+    /// The harvest the flags ask for.
+    fn options(&self) -> anyhow::Result<Options> {
+        let body = self
+            .data
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+            .transpose()
+            .context("--data is not JSON")?;
+        if self.cursor_param.is_some() && self.cursor_path.is_none() && self.more_path.is_none() {
+            bail!("--cursor-param needs --cursor-path (a token in the body) or --more-path (a has_more flag)");
+        }
+        let (next, records_path) = self.next();
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| match h.split_once(':') {
+                Some((name, value)) => Ok((name.trim().to_owned(), value.trim().to_owned())),
+                None => bail!("--header `{h}` is not `Name: value`"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Options {
+            start: Request {
+                url: self.url.clone(),
+                body,
+            },
+            next,
+            records_path,
+            fields: self.fields.clone(),
+            headers,
+            timeout: Duration::from_secs(self.timeout),
+            retries: self.retries,
+            max_records: self.max_records,
+            max_pages: self.max_pages,
+            allow_repeat: self.allow_repeat,
+            follow_any_origin: self.follow_any_origin,
+            strict: self.strict,
+            concurrency: usize::from(self.concurrency),
+            overwrite: self.overwrite,
+        })
+    }
+}
+
+/// What a harvest shows while it runs: first, on stderr, what was detected; then a progress
+/// bar on a terminal, or else a log line every ten seconds (neither with --quiet).
+struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+    /// Whether the line that says what was detected was written.
+    told: bool,
+    last_log: Instant,
+}
+
+impl Progress {
+    /// Progress on stderr, hidden with `quiet` or when stderr is not a terminal.
+    fn new(quiet: bool) -> Progress {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new_spinner()
+        };
+        Progress {
+            bar,
+            quiet,
+            told: false,
+            last_log: Instant::now(),
+        }
+    }
+
+    /// Shows how the harvest stands after a page.
+    fn show(&mut self, s: &Summary) {
+        if let (false, Some(plan)) = (self.told, &s.plan) {
             // The first line on stderr: what was detected, so that a wrong guess shows at once.
-            told = true;
-            bar.suspend(|| eprintln!("{}", detected(plan, s.declared)));
+            self.told = true;
+            self.bar.suspend(|| eprintln!("{}", detected(plan, s.declared)));
         }
         if let Some(total) = s.declared
-            && bar.length() != Some(total.value)
+            && self.bar.length() != Some(total.value)
         {
-            bar.set_length(total.value);
-            let template = if total.exact {
-                "{pos}/{len} records {wide_bar} {per_sec} ({eta} left)"
-            } else {
-                "{pos}/at least {len} records {wide_bar} {per_sec}"
-            };
-            bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            self.set_total(total);
         }
-        bar.set_position(s.records);
-        bar.set_message(format!("{} pages, {} retries", s.pages, s.retries));
-        if bar.is_hidden() && !quiet && last_log.elapsed() >= Duration::from_secs(10) {
-            last_log = Instant::now();
+        self.bar.set_position(s.records);
+        self.bar
+            .set_message(format!("{} pages, {} retries", s.pages, s.retries));
+        if self.bar.is_hidden() && !self.quiet && self.last_log.elapsed() >= Duration::from_secs(10) {
+            self.last_log = Instant::now();
             tracing::info!(records = s.records, pages = s.pages, retries = s.retries, total = ?s.declared.map(|t| t.to_string()), "harvesting");
         }
-    };
-    let result = runtime()?.block_on(harvest(&options, &output, args.resume, &mut progress));
-    bar.finish_and_clear();
-    let summary = result.context("the harvest stopped")?;
-    let seconds = started.elapsed().as_secs_f64();
+    }
+
+    /// Makes the bar count up to the declared total.
+    fn set_total(&self, total: Total) {
+        self.bar.set_length(total.value);
+        let template = if total.exact {
+            "{pos}/{len} records {wide_bar} {per_sec} ({eta} left)"
+        } else {
+            "{pos}/at least {len} records {wide_bar} {per_sec}"
+        };
+        self.bar
+            .set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    }
+}
+
+/// The last line of a harvest that took `seconds`: what it harvested, how fast, and how the
+/// walk ended; and a warning when a complete walk's count differs from the exact total
+/// declared.
+fn report(summary: &Summary, seconds: f64) {
     eprintln!(
         "harvested {} records in {} pages ({} retries) in {seconds:.1} s ({:.0} records/s){}",
         summary.records,
@@ -336,7 +379,6 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
             summary.records
         );
     }
-    Ok(())
 }
 
 /// One thread: fetches overlap with the writing of pages as tasks, not threads, and a request

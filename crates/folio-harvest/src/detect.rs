@@ -16,161 +16,19 @@
 //!
 //! Candidates that the harvester makes up (4 to 6) come with alternatives; the walk tries them
 //! in order on the second page, keeping the first whose page follows the first without
-//! overlap ([`crate::harvest`]).
+//! overlap ([`crate::walk`]).
+
+mod first_page;
+mod names;
 
 use serde_json::Value as Json;
 
 use crate::error::HarvestError;
-use crate::plan::{Next, Plan, Response, Source, as_count, qualifies_total, says_more};
+use crate::plan::{Next, Plan, Response, Source, as_count};
 use crate::request::{Request, params_of};
 
-/// Names of members that hold the next page's URL.
-const NEXT_URLS: [&str; 14] = [
-    "next",
-    "hydranext",
-    "nexturl",
-    "nextlink",
-    "odatanextlink",
-    "nextpageurl",
-    "nextpagelink",
-    "nextpage",
-    "nextrecordsurl",
-    "nexthref",
-    "nexturi",
-    "nextpageuri",
-    "nextpagehref",
-    "nextresultsurl",
-];
-
-/// Names of arrays that hold records, in order of preference.
-const RECORDS: [&str; 13] = [
-    "data",
-    "results",
-    "items",
-    "rows",
-    "entries",
-    "records",
-    "value",
-    "content",
-    "docs",
-    "hits",
-    "objects",
-    "member",
-    "hydramember",
-];
-
-/// Names of declared totals (only numbers count: `items` is json-server's total, and the
-/// records of many others).
-const TOTALS: [&str; 22] = [
-    "total",
-    "items",
-    "nbhits",
-    "found",
-    "estimatedtotalhits",
-    "totalhitscount",
-    "hydratotalitems",
-    "count",
-    "totalcount",
-    "totalresults",
-    "totalitems",
-    "totalrecords",
-    "totalelements",
-    "totalentries",
-    "totalhits",
-    "totalrows",
-    "totalsize",
-    "itemscount",
-    "numfound",
-    "odatacount",
-    "filteredtablerowscount",
-    "recordcount",
-];
-
-/// Names of declared page counts.
-const PAGE_COUNTS: [&str; 10] = [
-    "totalpages",
-    "nbpages",
-    "wptotalpages",
-    "pages",
-    "pagecount",
-    "lastpage",
-    "numpages",
-    "pagescount",
-    "totalpagecount",
-    "numberofpages",
-];
-
-/// Names of flags that say whether there are more records (or counts of those left).
-const MORE_FLAGS: [&str; 11] = [
-    "remainingitemcount",
-    "remaining",
-    "remainingcount",
-    "hasmore",
-    "more",
-    "hasnext",
-    "hasnextpage",
-    "morepages",
-    "hasmoreitems",
-    "hasmorepages",
-    "moreresults",
-];
-
-/// Names of the current page number in a response, with the query parameter that takes one.
-const CURRENT_PAGES: [(&str, &str); 7] = [
-    ("page", "page"),
-    ("currentpage", "page"),
-    ("pagenumber", ""),
-    ("pageno", ""),
-    ("pageindex", ""),
-    ("curpage", "page"),
-    ("number", "page"),
-];
-
-/// Query parameters of page numbers.
-const PAGE_PARAMS: [&str; 9] = [
-    "page",
-    "p",
-    "_page",
-    "page[number]",
-    "pagenumber",
-    "page_number",
-    "pageNumber",
-    "pageNo",
-    "pageIndex",
-];
-
-/// Query parameters of offsets.
-const OFFSET_PARAMS: [&str; 9] = [
-    "offset",
-    "start",
-    "skip",
-    "_start",
-    "from",
-    "startIndex",
-    "start_index",
-    "page[offset]",
-    "$skip",
-];
-
-/// Query parameters of a page's size that go with offsets rather than page numbers.
-const OFFSET_LIMITS: [&str; 6] = ["limit", "_limit", "max", "rows", "$top", "$limit"];
-
-/// Query parameters of a page's size.
-const SIZE_PARAMS: [&str; 13] = [
-    "limit",
-    "$limit",
-    "hitsPerPage",
-    "_limit",
-    "max",
-    "rows",
-    "$top",
-    "per_page",
-    "perPage",
-    "page_size",
-    "pageSize",
-    "size",
-    "page[size]",
-];
+use first_page::{Declared, FirstPage};
+use names::{NEXT_URLS, PAGE_PARAMS, RECORDS, SIZE_PARAMS};
 
 /// Whether a walk from `request` starts past the first page (a page number above 1 in its
 /// URL), so that it cannot be held to a declared page count.
@@ -205,23 +63,6 @@ fn fills_its_limit(request: &Request, page_len: usize) -> Result<bool, HarvestEr
     }
     Ok(false)
 }
-
-/// Names of an offset in a response.
-const OFFSETS: [&str; 5] = ["offset", "start", "skip", "startindex", "startat"];
-
-/// Members of each record that hold its id, for `has_more` walks.
-const IDS: [&str; 3] = ["id", "_id", "uuid"];
-
-/// Headers of declared totals, and of page counts; `x-pagination` holds JSON.
-const TOTAL_HEADERS: [&str; 6] = [
-    "x-total-count",
-    "x-total",
-    "x-wp-total",
-    "total",
-    "x-pagination-total-count",
-    "x-total-results",
-];
-const PAGE_HEADERS: [&str; 3] = ["x-total-pages", "x-pagination-page-count", "x-wp-totalpages"];
 
 /// A name compared as conventions spell it in any case: lower case, letters and digits only.
 pub(crate) fn norm(name: &str) -> String {
@@ -312,10 +153,6 @@ pub(crate) fn detect(
     next: Option<&Next>,
     records_path: Option<&str>,
 ) -> Result<Detected, HarvestError> {
-    let unrecognised = |message: String| HarvestError::Unrecognised {
-        url: request.url.clone(),
-        message,
-    };
     let body: Json = response
         .body
         .whole()
@@ -324,305 +161,69 @@ pub(crate) fn detect(
     let (records, columns) = match records_path {
         Some(path) => (Some(path.to_owned()), None),
         None => find_records(request, &body).ok_or_else(|| {
-            unrecognised(format!(
-                "no array of records found (looked at the body itself, at {} and at the only array member); give their place with --records-path",
-                RECORDS.map(|n| format!("`{n}`")).join(", ")
-            ))
+            unrecognised(
+                request,
+                format!(
+                    "no array of records found (looked at the body itself, at {} and at the only array member); give their place with --records-path",
+                    RECORDS.map(|n| format!("`{n}`")).join(", ")
+                ),
+            )
         })?,
     };
     let list = records.as_deref().map_or(Some(&body), |path| pointer(&body, path));
-    let page_len = list.and_then(Json::as_array).map_or(0, Vec::len);
-    let fields = fields(&body, records.as_deref());
-
-    // Totals first: they tell page-number walks how far to go.
-    let mut total = None;
-    let mut total_exact = None;
-    for field in fields.iter().filter(|f| TOTALS.contains(&f.name.as_str())) {
-        let value = match field.value {
-            Json::Object(object) => object.get("value").and_then(as_count),
-            other => as_count(other),
-        };
-        if value.is_some_and(|v| v >= page_len as u64) {
-            total = Some(Source::Body {
-                path: field.path.clone(),
-            });
-            let prefix = field.path.rsplit_once('.').map(|(p, _)| p);
-            total_exact = fields
-                .iter()
-                .find(|f| f.path.rsplit_once('.').map(|(p, _)| p) == prefix && qualifies_total(&f.name))
-                .map(|f| f.path.clone());
-            break;
-        }
-    }
-    let pagination_header = response
-        .header("x-pagination")
-        .and_then(|h| serde_json::from_str::<Json>(h).ok());
-    if total.is_none() {
-        total = TOTAL_HEADERS
-            .iter()
-            .find(|name| response.header(name).is_some_and(|v| v.trim().parse::<u64>().is_ok()))
-            .map(|name| Source::Header {
-                name: (*name).to_owned(),
-                key: None,
-            })
-            .or_else(|| header_key(pagination_header.as_ref(), &["total", "total_count", "totalCount"]))
-            .or_else(|| {
-                response
-                    .header("content-range")
-                    .and_then(|v| v.rsplit_once('/'))
-                    .filter(|(_, n)| n.trim().parse::<u64>().is_ok())
-                    .map(|_| Source::Header {
-                        name: "content-range".into(),
-                        key: None,
-                    })
-            });
-    }
-    let pages = fields
-        .iter()
-        .find(|f| PAGE_COUNTS.contains(&f.name.as_str()) && as_count(f.value).is_some())
-        .map(|f| Source::Body { path: f.path.clone() })
-        .or_else(|| {
-            PAGE_HEADERS
-                .iter()
-                .find(|name| response.header(name).is_some_and(|v| v.trim().parse::<u64>().is_ok()))
-                .map(|name| Source::Header {
-                    name: (*name).to_owned(),
-                    key: None,
-                })
-        })
-        .or_else(|| header_key(pagination_header.as_ref(), &["total_pages", "totalPages", "last_page"]));
-    let more = fields
-        .iter()
-        .find(|f| MORE_FLAGS.contains(&f.name.as_str()) && (f.value.is_boolean() || f.value.is_u64()))
-        .map(|f| f.path.clone());
-
-    let mut plan = Plan {
-        records,
-        columns,
-        next: Next::Nothing,
-        total,
-        total_exact,
-        pages,
-        more,
+    let page = FirstPage {
+        request,
+        response,
+        body: &body,
+        list,
+        len: list.and_then(Json::as_array).map_or(0, Vec::len),
+        fields: fields(&body, records.as_deref()),
     };
-    let declared_total = plan
-        .total
-        .as_ref()
-        .and_then(|s| response.number(s))
-        .and_then(|n| match n {
-            Json::Object(o) => o.get("value").and_then(as_count),
-            other => as_count(&other),
-        });
-    let declared_pages = plan
-        .pages
-        .as_ref()
-        .and_then(|s| response.number(s))
-        .and_then(|n| as_count(&n));
+    let mut plan = page.declarations(records, columns);
+    let declared = Declared::of(&plan, response);
 
     if let Some(forced) = next {
         plan.next = forced.clone();
         return Ok(Detected::only(plan));
     }
-
     // 1. folio's `query` style: a POST body cursor.
     if request.body.is_some() && body.get("pagination").is_some_and(Json::is_object) {
         plan.next = Next::BodyCursor;
         return Ok(Detected::only(plan));
     }
-    // A "total" no larger than the first page, on an API that names a next page, counts the
-    // page, not the collection.
-    let drop_page_total = |plan: &mut Plan| {
-        if declared_total.is_some_and(|t| t <= page_len as u64) {
-            plan.total = None;
-            plan.total_exact = None;
-        }
-    };
-    // 2. A next URL in the body.
-    let url = fields.iter().find(|f| {
-        let named = NEXT_URLS.contains(&f.name.as_str())
-            || (["href", "link", "url", "uri"].contains(&f.name.as_str()) && NEXT_URLS.contains(&f.parent.as_str()));
-        named && f.value.as_str().is_some_and(url_like)
-    });
-    if let Some(field) = url {
-        plan.next = Next::Url {
-            path: field.path.clone(),
-        };
-        drop_page_total(&mut plan);
-        return Ok(Detected::only(plan));
-    }
-    // 3. A `Link` header.
-    if response.link_next.is_some() {
-        plan.next = Next::LinkHeader;
-        drop_page_total(&mut plan);
+    // 2. A next URL in the body, or 3. a `Link` header.
+    if let Some(named) = page.next_link() {
+        plan.next = named;
+        page.drop_page_total(&mut plan, declared);
         return Ok(Detected::only(plan));
     }
     let url_params = params_of(request)?;
     // 4. A cursor token.
-    let token = fields.iter().find_map(|f| {
-        let usable = match f.value {
-            Json::String(s) => !s.is_empty() && !url_like(s),
-            Json::Number(_) => true,
-            _ => false,
-        };
-        let params = token_params(f);
-        (usable && !params.is_empty()).then_some((f, params))
-    });
-    if let Some((field, mut params)) = token {
-        // A parameter the first URL already names goes first; a number in a token's place is
-        // a page number, which goes back where the first URL has one (json-server's `_page`).
-        if field.value.is_number()
-            && let Some(page) = PAGE_PARAMS.iter().find(|p| url_params.iter().any(|u| u == **p))
-        {
-            params.insert(0, (*page).to_owned());
-        }
-        params.sort_by_key(|p| !url_params.contains(p));
-        params.dedup();
-        let mut candidates = params.into_iter().map(|param| Next::Token {
-            path: field.path.clone(),
-            param,
-        });
-        plan.next = candidates.next().unwrap_or(Next::Nothing);
-        drop_page_total(&mut plan);
-        return Ok(Detected {
-            plan,
-            alternatives: candidates.collect(),
-        });
+    if let Some((first, alternatives)) = page.token(&url_params) {
+        plan.next = first;
+        page.drop_page_total(&mut plan, declared);
+        return Ok(Detected { plan, alternatives });
     }
     // 5. `has_more` and the last record's id.
-    let last = list.and_then(Json::as_array).and_then(|l| l.last());
-    if let (Some(flag), Some(true)) = (
-        plan.more.clone(),
-        plan.more.as_deref().and_then(|p| pointer(&body, p)).and_then(says_more),
-    ) {
-        let id = IDS.iter().find(|id| last.and_then(|r| r.get(**id)).is_some());
-        let Some(id) = id else {
-            return Err(unrecognised(format!(
-                "`{flag}` is true, but the records have no id to continue after; say how to page with --cursor-path/--cursor-param, --page-param or --offset-param"
-            )));
-        };
-        let mut params = vec![
-            "starting_after".to_owned(),
-            "after".to_owned(),
-            "after_id".to_owned(),
-            "cursor".to_owned(),
-        ];
-        params.sort_by_key(|p| !url_params.contains(p));
-        let mut candidates = params.into_iter().map(|param| Next::AfterLast {
-            flag: flag.clone(),
-            id: (*id).to_owned(),
-            param,
-        });
-        plan.next = candidates.next().unwrap_or(Next::Nothing);
-        return Ok(Detected {
-            plan,
-            alternatives: candidates.collect(),
-        });
+    if let Some((first, alternatives)) = page.after_last(&plan, &url_params)? {
+        plan.next = first;
+        return Ok(Detected { plan, alternatives });
     }
     // 6. Page numbers or offsets.
-    let declares_more = declared_total.is_some_and(|t| t > page_len as u64) || declared_pages.is_some_and(|p| p > 1);
-    let numbered = |params: &[&str]| -> Option<String> {
-        params
-            .iter()
-            .find(|p| crate::request::number_in(request, p).ok().flatten().is_some())
-            .map(|p| (*p).to_owned())
-    };
-    let url_offset = numbered(&OFFSET_PARAMS);
-    let url_page = numbered(&PAGE_PARAMS);
-    // An offset the response states, beside a total or a limit its page fills.
-    let limit_filled = fields.iter().any(|f| {
-        ["limit", "size", "pagesize", "perpage"].contains(&f.name.as_str())
-            && as_count(f.value) == Some(page_len as u64)
-    });
-    let response_offset = fields
-        .iter()
-        .find(|f| OFFSETS.contains(&f.name.as_str()) && as_count(f.value).is_some() && !f.path.contains("links"));
-    let current_page = fields.iter().find_map(|f| {
-        let (_, param) = CURRENT_PAGES.iter().find(|(name, _)| *name == f.name)?;
-        // Spring's `number` is a page number only beside a page count.
-        if f.name == "number" && plan.pages.is_none() {
-            return None;
-        }
-        let value = as_count(f.value)?;
-        let (parent, key) = match f.path.rsplit_once('.') {
-            Some((parent, key)) => (parent.rsplit('.').next(), key),
-            None => (None, f.path.as_str()),
-        };
-        // Strapi's `meta.pagination.page` goes back as `pagination[page]`.
-        let nested = parent.map(|parent| format!("{parent}[{key}]"));
-        Some((
-            if param.is_empty() {
-                key.to_owned()
-            } else {
-                (*param).to_owned()
-            },
-            value,
-            nested,
-        ))
-    });
-    let page_walk = |param: String, first: u64| Next::Pages { param, first };
-    let (first, alternatives) = if let Some(param) = url_offset {
-        (Next::Offsets { param }, Vec::new())
-    } else if let Some(param) = url_page {
-        // The URL's number is the first page's: 0 or 1 as the API counts, or further on.
-        let first = crate::request::number_in(request, &param)?.unwrap_or(1);
-        (page_walk(param, first), Vec::new())
-    } else if let Some(field) = response_offset.filter(|_| declares_more || (page_len > 0 && limit_filled)) {
-        let key = field.path.rsplit('.').next().unwrap_or(&field.path).to_owned();
-        (Next::Offsets { param: key }, Vec::new())
-    } else if let Some((param, number, nested)) = current_page.clone().filter(|_| declares_more) {
-        let others = nested.into_iter().map(|nested| page_walk(nested, number)).collect();
-        (page_walk(param, number), others)
-    } else if declares_more
-        || response.header("x-next-page").is_some_and(|v| !v.trim().is_empty())
-        || (fills_its_limit(request, page_len)? && !names_its_links(&fields, response))
-    {
-        // Nothing says how the API pages, but it declares more, or the page holds as many
-        // records as the URL's limit asks for. Page numbers and offsets under their usual
-        // names are tried in turn (offsets first when the URL has a `limit`): an API that
-        // ignores a parameter answers the first page again, which the second page's check
-        // catches. Page 1 is tried before page 2: an API that counts from 0 answers page 1
-        // with the next page, one that counts from 1 with the first page again.
-        let pages = [page_walk("page".into(), 0), page_walk("page".into(), 1)];
-        // An offset named like the URL's limit goes first: `$limit` -> `$offset`, `$top` ->
-        // `$skip`, `_limit` -> `_start`, `rows` -> `start`.
-        let mut names = vec!["offset", "skip", "start", "from"];
-        for (limit, offset) in [
-            ("$limit", "$offset"),
-            ("$top", "$skip"),
-            ("_limit", "_start"),
-            ("rows", "start"),
-        ] {
-            if url_params.iter().any(|p| p == limit) {
-                names.retain(|n| *n != offset);
-                names.insert(0, offset);
-            }
-        }
-        let offsets: Vec<Next> = names
-            .into_iter()
-            .map(|param| Next::Offsets { param: param.into() })
-            .collect();
-        let mut order: Vec<Next> = if url_params.iter().any(|p| OFFSET_LIMITS.contains(&p.as_str())) {
-            offsets.into_iter().chain(pages).collect()
-        } else {
-            pages.into_iter().chain(offsets).collect()
-        };
-        let first = order.remove(0);
-        (first, order)
-    } else {
-        (Next::Nothing, Vec::new())
-    };
-    if first == Next::Nothing && declares_more {
-        let said = match (declared_total, declared_pages) {
-            (Some(t), _) if t > page_len as u64 => format!("declares {t} records and the first page holds {page_len}"),
-            (_, Some(p)) if p > 1 => format!("declares {p} pages"),
-            _ => "says there are more records".to_owned(),
-        };
-        return Err(unrecognised(format!(
-            "the API {said}, but names no next page that folio recognises; say how to page with --next-url-path, --cursor-path/--cursor-param, --page-param or --offset-param"
-        )));
+    let (first, alternatives) = page.numbered(&plan, declared, &url_params)?;
+    if first == Next::Nothing && declared.more_than(page.len) {
+        return Err(page.no_way_to_more(declared));
     }
     plan.next = first;
     Ok(Detected { plan, alternatives })
+}
+
+/// An error of detection on the first page, at `request`.
+fn unrecognised(request: &Request, message: String) -> HarvestError {
+    HarvestError::Unrecognised {
+        url: request.url.clone(),
+        message,
+    }
 }
 
 /// The query parameters a token may go back as, best first; none if the field is not a

@@ -102,28 +102,12 @@ impl Fetcher {
         request: &Request,
         early: &mut Option<tokio::sync::oneshot::Sender<String>>,
     ) -> Result<Result<Response, HarvestError>, Retry> {
-        let mut builder = match &request.body {
-            Some(body) => self.client.post(&request.url).json(body),
-            None => self.client.get(&request.url),
-        };
-        for (name, value) in self.headers.iter() {
-            builder = builder.header(name, value);
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| Retry::because(format!("request failed: {e}")))?;
+        let response = self.send(request).await?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(300)));
         if status.as_u16() == 429 || status.is_server_error() {
             return Err(Retry {
                 reason: format!("status {status}"),
-                retry_after,
+                retry_after: retry_after(&response),
             });
         }
         let link = response
@@ -131,19 +115,7 @@ impl Fetcher {
             .get(reqwest::header::LINK)
             .and_then(|v| v.to_str().ok())
             .and_then(link_next);
-        // Headers of pagination conventions: `X-Total-Count`, `X-Pagination`, `X-Next-Page`,
-        // `Content-Range`, `Link`...
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter(|(name, _)| {
-                name.as_str().starts_with("x-")
-                    || *name == reqwest::header::CONTENT_RANGE
-                    || *name == reqwest::header::LINK
-                    || name.as_str() == "total"
-            })
-            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
-            .collect();
+        let headers = pagination_headers(&response);
         if let (true, Some(next)) = (status.is_success(), &link)
             && let Some(sender) = early.take()
         {
@@ -152,19 +124,7 @@ impl Fetcher {
             // runtime, reading a body that has already arrived never yields on its own.
             tokio::task::yield_now().await;
         }
-        let mut bytes = self.buffers.take();
-        // The announced length is a hint, trusted only so far: a server cannot make the
-        // harvester reserve more than this up front.
-        let hint = response.content_length().unwrap_or(0).min(MAX_RESERVED_BYTES);
-        bytes.reserve(usize::try_from(hint).unwrap_or(0));
-        let mut response = response;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| Retry::because(format!("the body was cut short: {e}")))?
-        {
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = self.body(response).await?;
         if !status.is_success() {
             let body: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
             return Ok(Err(HarvestError::Status {
@@ -180,6 +140,38 @@ impl Fetcher {
             link_next: link,
             headers,
         }))
+    }
+
+    /// Sends `request` (a POST if it has a body), with the harvest's headers.
+    async fn send(&self, request: &Request) -> Result<reqwest::Response, Retry> {
+        let mut builder = match &request.body {
+            Some(body) => self.client.post(&request.url).json(body),
+            None => self.client.get(&request.url),
+        };
+        for (name, value) in self.headers.iter() {
+            builder = builder.header(name, value);
+        }
+        builder
+            .send()
+            .await
+            .map_err(|e| Retry::because(format!("request failed: {e}")))
+    }
+
+    /// Reads the body of `response` into a buffer used again from page to page.
+    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Retry> {
+        let mut bytes = self.buffers.take();
+        // The announced length is a hint, trusted only so far: a server cannot make the
+        // harvester reserve more than this up front.
+        let hint = response.content_length().unwrap_or(0).min(MAX_RESERVED_BYTES);
+        bytes.reserve(usize::try_from(hint).unwrap_or(0));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Retry::because(format!("the body was cut short: {e}")))?
+        {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// A number in [0, 1) from a xorshift stream: jitter needs no better randomness.
@@ -204,4 +196,30 @@ impl Retry {
             retry_after: None,
         }
     }
+}
+
+/// The wait a `Retry-After` header asks for, in seconds (at most five minutes).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(300)))
+}
+
+/// Headers of pagination conventions: `X-Total-Count`, `X-Pagination`, `X-Next-Page`,
+/// `Content-Range`, `Link`...
+fn pagination_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            name.as_str().starts_with("x-")
+                || *name == reqwest::header::CONTENT_RANGE
+                || *name == reqwest::header::LINK
+                || name.as_str() == "total"
+        })
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect()
 }

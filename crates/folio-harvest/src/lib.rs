@@ -52,6 +52,8 @@ mod harvest;
 mod plan;
 mod request;
 mod scan;
+mod shape;
+mod walk;
 mod writer;
 
 pub use checkpoint::Checkpoint;

@@ -3,14 +3,17 @@
 //! them. Every later page is read by the same plan, so a page costs the same few lookups
 //! whatever the convention.
 
+mod read;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::body::Body;
-use crate::error::HarvestError;
-use crate::request::{Request, join, number_in, with_param};
+use crate::request::Request;
+
+pub(crate) use read::read;
 
 /// Where the next position of a walk comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,167 +311,6 @@ pub(crate) struct Page<'a> {
     /// whatever the plan, with the plan that follows such links: where a page-number walk
     /// goes on when page numbers are refused past a depth.
     pub(crate) link: Option<(Request, Next)>,
-}
-
-/// Reads one response. `full_page` is the size of the walk's first page, which page-number
-/// and offset walks without a declared total use to notice a short last page.
-pub(crate) fn read<'a>(
-    plan: &Plan,
-    request: &Request,
-    response: &'a Response,
-    full_page: Option<usize>,
-) -> Result<Page<'a>, HarvestError> {
-    let body = &response.body;
-    let records = match &plan.records {
-        Some(path) => body.at(path).and_then(|array| body.elements(array)),
-        None => body.whole().and_then(|array| body.elements(array)),
-    }
-    .ok_or_else(|| HarvestError::Unrecognised {
-        url: request.url.clone(),
-        message: format!(
-            "no records found at {} (detected on the first page); give their place with --records-path",
-            plan.records
-                .as_deref()
-                .map_or("the body's array".to_owned(), |p| format!("`{p}`"))
-        ),
-    })?;
-    let total = plan
-        .total
-        .as_ref()
-        .and_then(|source| read_total(plan, response, source));
-    let pages = plan
-        .pages
-        .as_ref()
-        .and_then(|source| response.number(source))
-        .and_then(|n| as_count(&n));
-    let flag = plan.more.as_ref().and_then(|path| value_at(body, path));
-    let more_flag = flag.as_ref().and_then(says_more);
-    // What the API says of more records: a flag, or a position the plan did not follow.
-    let mut more = match (&plan.more, more_flag, &flag) {
-        (Some(path), Some(true), Some(flag)) => Some(format!("`{path}` is {flag}")),
-        _ => None,
-    };
-    let next = match &plan.next {
-        Next::Nothing => None,
-        Next::LinkHeader => response
-            .link_next
-            .as_deref()
-            .map(|href| join(&request.url, href))
-            .transpose()?,
-        Next::Url { path } => match value_at(body, path) {
-            Some(Json::String(href)) if !href.is_empty() => Some(join(&request.url, &href)?),
-            Some(Json::Null) | None => None,
-            Some(Json::String(_)) => None,
-            Some(other) => {
-                more = Some(format!("`{path}` is {other}, not a URL"));
-                None
-            }
-        },
-        Next::BodyCursor => match (value_at(body, "pagination.next_page_after_value"), &request.body) {
-            (Some(value), Some(sent)) if !value.is_null() => {
-                let mut body = sent.clone();
-                if !body.get("pagination").is_some_and(Json::is_object) {
-                    body["pagination"] = Json::Object(serde_json::Map::new());
-                }
-                body["pagination"]["page_after_value"] = value;
-                Some(Request {
-                    url: request.url.clone(),
-                    body: Some(body),
-                })
-            }
-            _ => None,
-        },
-        Next::Token { path, param } => match value_at(body, path) {
-            Some(Json::String(token)) if !token.is_empty() => Some(with_param(request, param, &token)?),
-            Some(Json::Number(n)) => Some(with_param(request, param, &n.to_string())?),
-            Some(Json::String(_) | Json::Null | Json::Bool(false)) | None => None,
-            Some(other) => {
-                more = Some(format!("`{path}` is {other}, not a token"));
-                None
-            }
-        },
-        Next::AfterLast { flag, id, param } => match (more_flag, records.last()) {
-            (Some(true), Some(last)) => {
-                match serde_json::from_str::<Json>(last).ok().and_then(|r| r.get(id).cloned()) {
-                    Some(Json::String(s)) => Some(with_param(request, param, &s)?),
-                    Some(Json::Number(n)) => Some(with_param(request, param, &n.to_string())?),
-                    _ => {
-                        more = Some(format!("`{flag}` is true but the last record has no `{id}`"));
-                        None
-                    }
-                }
-            }
-            _ => None,
-        },
-        Next::Pages { param, first } => {
-            let current = number_in(request, param)?.unwrap_or(*first);
-            let last_page = pages.map(|n| first + n.max(1) - 1);
-            let ended = records.is_empty()
-                || last_page.is_some_and(|last| current >= last)
-                || (total.is_none() && pages.is_none() && full_page.is_some_and(|full| records.len() < full));
-            (!ended)
-                .then(|| with_param(request, param, &(current + 1).to_string()))
-                .transpose()?
-        }
-        Next::Offsets { param } => {
-            let current = number_in(request, param)?.unwrap_or(0);
-            let ended = records.is_empty() || (total.is_none() && full_page.is_some_and(|full| records.len() < full));
-            (!ended)
-                .then(|| with_param(request, param, &(current + records.len() as u64).to_string()))
-                .transpose()?
-        }
-    };
-    // A page past the declared count says so; a walk ending before it ended early.
-    if let (Next::Pages { param, first }, Some(n)) = (&plan.next, pages) {
-        let current = number_in(request, param)?.unwrap_or(*first);
-        if next.is_none() && current + 1 < first + n {
-            more.get_or_insert(format!("the API declared {n} pages and this was page {current}"));
-        }
-    }
-    let link = match response.link_next.as_deref() {
-        Some(href) => Some((join(&request.url, href)?, Next::LinkHeader)),
-        None => ["links.next", "_links.next.href"]
-            .into_iter()
-            .find_map(|path| {
-                let href = value_at(body, path)?;
-                let href = href.as_str()?;
-                Some(join(&request.url, href).map(|r| (r, Next::Url { path: path.to_owned() })))
-            })
-            .transpose()?,
-    };
-    Ok(Page {
-        records,
-        next,
-        total,
-        pages,
-        more,
-        link,
-    })
-}
-
-/// The total at `source`, with its exactness: a number, or an object such as Elasticsearch's
-/// `{"value": 10000, "relation": "gte"}`; the plan's `total_exact` path can make it a lower
-/// bound.
-fn read_total(plan: &Plan, response: &Response, source: &Source) -> Option<Total> {
-    let declared = response.number(source)?;
-    let (value, mut exact) = match &declared {
-        Json::Object(object) => (
-            as_count(object.get("value")?)?,
-            object.get("relation").is_none_or(exactness),
-        ),
-        number => (as_count(number)?, true),
-    };
-    // A total named as an estimate (Meilisearch's `estimatedTotalHits`) is one.
-    if let Source::Body { path } = source {
-        let name = crate::detect::norm(path.rsplit('.').next().unwrap_or(path));
-        exact &= !name.contains("estimat") && !name.contains("approx");
-    }
-    if let Some(path) = &plan.total_exact
-        && let Some(flag) = value_at(&response.body, path)
-    {
-        exact &= says_exact(path.rsplit('.').next().unwrap_or(path), &flag);
-    }
-    Some(Total { value, exact })
 }
 
 /// Names of flags beside a total that are true when it is not exact.

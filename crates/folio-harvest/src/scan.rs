@@ -111,97 +111,136 @@ const fn plain_table() -> [bool; 256] {
 }
 static PLAIN: [bool; 256] = plain_table();
 
+/// What [`Scanner::value`] read.
+enum Read {
+    /// A whole value.
+    Whole,
+    /// The opening of an array or object, with a value inside to read next.
+    Opened,
+}
+
+/// What follows a value once [`Scanner::close`] has closed what it ends.
+enum After {
+    /// Another value, in an array or object still open.
+    Value,
+    /// The end of the text.
+    End,
+}
+
 impl Scanner<'_> {
+    /// Reads the text: one value, with nothing but whitespace around it.
     fn run(&mut self) -> Result<(), &'static str> {
-        'value: loop {
+        loop {
             self.skip_whitespace();
             let start = self.at;
-            match self.peek() {
-                Some(b'{') => {
-                    self.at += 1;
-                    self.skip_whitespace();
-                    if self.peek() == Some(b'}') {
-                        self.at += 1;
-                        if self.stack.len() < NOTED_DEPTH {
-                            self.outline.objects.insert(start, HashMap::new());
-                        }
-                    } else {
-                        self.open(true, start)?;
-                        self.name()?;
-                        continue 'value;
-                    }
-                }
-                Some(b'[') => {
-                    self.at += 1;
-                    self.skip_whitespace();
-                    if self.peek() == Some(b']') {
-                        self.at += 1;
-                        if self.stack.len() <= NOTED_DEPTH {
-                            self.outline.arrays.insert(start..self.at, Vec::new());
-                        }
-                    } else {
-                        self.open(false, start)?;
-                        continue 'value;
-                    }
-                }
-                Some(b'"') => self.string()?,
-                Some(b'-' | b'0'..=b'9') => self.number()?,
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
-                Some(_) => return Err("expected value"),
-                None => return Err("EOF while parsing a value"),
+            if let Read::Opened = self.value(start)? {
+                continue;
             }
             // A value ended at `self.at`: close what it ends, up to a value that goes on.
-            let mut value = start..self.at;
-            loop {
-                let Some(&open) = self.stack.last() else {
-                    self.skip_whitespace();
-                    return match self.peek() {
-                        None => Ok(()),
-                        Some(_) => Err("trailing characters"),
-                    };
-                };
-                if self.stack.len() <= self.noted.len() {
-                    let noted = self.noted.last_mut().expect("one per shallow level");
-                    if let Some(elements) = &mut noted.elements {
-                        elements.push(value);
-                    } else if let (Some(members), Some(name)) = (&mut noted.members, noted.name.take()) {
-                        members.insert(name, value);
-                    }
-                }
-                self.skip_whitespace();
-                match (self.peek(), open.object) {
-                    (Some(b','), object) => {
-                        self.at += 1;
-                        if object {
-                            self.skip_whitespace();
-                            self.name()?;
-                        }
-                        continue 'value;
-                    }
-                    (Some(b'}'), true) | (Some(b']'), false) => {
-                        self.at += 1;
-                        self.stack.pop();
-                        if self.stack.len() < self.noted.len() {
-                            let noted = self.noted.pop().expect("one per shallow level");
-                            if let Some(elements) = noted.elements {
-                                self.outline.arrays.insert(open.start..self.at, elements);
-                            }
-                            if let Some(members) = noted.members {
-                                self.outline.objects.insert(open.start, members);
-                            }
-                        }
-                        value = open.start..self.at;
-                    }
-                    (Some(_), true) => return Err("expected `,` or `}`"),
-                    (Some(_), false) => return Err("expected `,` or `]`"),
-                    (None, _) => return Err("EOF while parsing a list or an object"),
-                }
+            if let After::End = self.close(start..self.at)? {
+                return Ok(());
             }
         }
     }
 
+    /// Reads a value from `start`: a whole one (a string, a number, a literal, an empty array
+    /// or object), or the opening of an array or object that holds values, leaving the
+    /// scanner at the first.
+    fn value(&mut self, start: usize) -> Result<Read, &'static str> {
+        match self.peek() {
+            Some(b'{') => {
+                self.at += 1;
+                self.skip_whitespace();
+                if self.peek() != Some(b'}') {
+                    self.open(true, start)?;
+                    self.name()?;
+                    return Ok(Read::Opened);
+                }
+                self.at += 1;
+                if self.stack.len() < NOTED_DEPTH {
+                    self.outline.objects.insert(start, HashMap::new());
+                }
+            }
+            Some(b'[') => {
+                self.at += 1;
+                self.skip_whitespace();
+                if self.peek() != Some(b']') {
+                    self.open(false, start)?;
+                    return Ok(Read::Opened);
+                }
+                self.at += 1;
+                if self.stack.len() <= NOTED_DEPTH {
+                    self.outline.arrays.insert(start..self.at, Vec::new());
+                }
+            }
+            Some(b'"') => self.string()?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(b't') => self.literal(b"true")?,
+            Some(b'f') => self.literal(b"false")?,
+            Some(b'n') => self.literal(b"null")?,
+            Some(_) => return Err("expected value"),
+            None => return Err("EOF while parsing a value"),
+        }
+        Ok(Read::Whole)
+    }
+
+    /// After a value that spans `value`, closes the arrays and objects it ends, up to one
+    /// that goes on with another value (leaving the scanner at it) or the end of the text.
+    fn close(&mut self, mut value: Range<usize>) -> Result<After, &'static str> {
+        loop {
+            let Some(&open) = self.stack.last() else {
+                self.skip_whitespace();
+                return match self.peek() {
+                    None => Ok(After::End),
+                    Some(_) => Err("trailing characters"),
+                };
+            };
+            if self.stack.len() <= self.noted.len() {
+                let noted = self.noted.last_mut().expect("one per shallow level");
+                if let Some(elements) = &mut noted.elements {
+                    elements.push(value);
+                } else if let (Some(members), Some(name)) = (&mut noted.members, noted.name.take()) {
+                    members.insert(name, value);
+                }
+            }
+            self.skip_whitespace();
+            match (self.peek(), open.object) {
+                (Some(b','), object) => {
+                    self.at += 1;
+                    if object {
+                        self.skip_whitespace();
+                        self.name()?;
+                    }
+                    return Ok(After::Value);
+                }
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    self.at += 1;
+                    self.stack.pop();
+                    self.outline_closed(open);
+                    value = open.start..self.at;
+                }
+                (Some(_), true) => return Err("expected `,` or `}`"),
+                (Some(_), false) => return Err("expected `,` or `]`"),
+                (None, _) => return Err("EOF while parsing a list or an object"),
+            }
+        }
+    }
+
+    /// Outlines an array or object just closed (at `self.at`), if it was noted.
+    fn outline_closed(&mut self, open: Open) {
+        if self.stack.len() < self.noted.len() {
+            let noted = self.noted.pop().expect("one per shallow level");
+            if let Some(elements) = noted.elements {
+                self.outline.arrays.insert(open.start..self.at, elements);
+            }
+            if let Some(members) = noted.members {
+                self.outline.objects.insert(open.start, members);
+            }
+        }
+    }
+
+    /// Opens an array or an object (`object`) that starts at `start`, noting what is noted of
+    /// one this shallow.
     fn open(&mut self, object: bool, start: usize) -> Result<(), &'static str> {
         if self.stack.len() >= MAX_DEPTH {
             self.at = start; // the error points at the bracket

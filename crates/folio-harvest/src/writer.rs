@@ -29,6 +29,28 @@ const SYNC_EVERY_BYTES: u64 = 8 << 20;
 /// Pages handed over and not yet written.
 const QUEUED_PAGES: usize = 4;
 
+/// What becomes of an output file that already holds records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// It is left unchanged, and the harvest refuses to start.
+    Refused,
+    /// It is replaced (`--overwrite`).
+    Replaced,
+    /// Its harvest goes on from its checkpoint (`--resume`).
+    Resumed,
+}
+
+impl Existing {
+    /// What `--resume` and `--overwrite` ask for (with both, resuming).
+    pub(crate) fn of(resume: bool, overwrite: bool) -> Existing {
+        match (resume, overwrite) {
+            (true, _) => Existing::Resumed,
+            (false, true) => Existing::Replaced,
+            (false, false) => Existing::Refused,
+        }
+    }
+}
+
 /// A page to append and where the harvest stands after it.
 struct Page {
     lines: Vec<u8>,
@@ -47,12 +69,11 @@ impl Writer {
     /// the harvest stands: the checkpoint when resuming, else a fresh start.
     pub(crate) fn open(
         output: &Output,
-        resume: bool,
-        overwrite: bool,
+        existing: Existing,
         start: &Request,
         buffers: Buffers,
     ) -> Result<(Writer, Checkpoint), HarvestError> {
-        let (sink, state) = Sink::open(output, resume, overwrite, start)?;
+        let (sink, state) = Sink::open(output, existing, start)?;
         let (pages, queue) = mpsc::channel(QUEUED_PAGES);
         let thread = std::thread::Builder::new()
             .name("folio-harvest-writer".into())
@@ -89,8 +110,9 @@ impl Writer {
     }
 
     /// Waits until every page handed over is written and, for a file, synced and
-    /// checkpointed.
-    pub(crate) fn finish(mut self) -> Result<(), HarvestError> {
+    /// checkpointed. Nothing can be written after it, and dropping the writer does nothing
+    /// more.
+    pub(crate) fn finish(&mut self) -> Result<(), HarvestError> {
         self.stop()
     }
 
@@ -124,14 +146,9 @@ enum Sink {
 }
 
 impl Sink {
-    /// Opens the output. A file that holds anything is only replaced with `overwrite`, and
-    /// only resumed from a checkpoint of the same walk.
-    fn open(
-        output: &Output,
-        resume: bool,
-        overwrite: bool,
-        start: &Request,
-    ) -> Result<(Sink, Checkpoint), HarvestError> {
+    /// Opens the output. A file that holds anything is only replaced when `existing` says
+    /// so, and only resumed from a checkpoint of the same walk.
+    fn open(output: &Output, existing: Existing, start: &Request) -> Result<(Sink, Checkpoint), HarvestError> {
         let fresh = Checkpoint {
             start: Some(start.clone()),
             plan: None,
@@ -148,7 +165,7 @@ impl Sink {
             Output::Discard => return Ok((Sink::Discard, fresh)),
             Output::File(path) => path.clone(),
         };
-        let state = if resume {
+        let state = if existing == Existing::Resumed {
             let Some(saved) = checkpoint::load(&path)? else {
                 return Err(HarvestError::NothingToResume(checkpoint::path_for(&path)));
             };
@@ -167,7 +184,7 @@ impl Sink {
             }
         } else {
             let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-            if bytes > 0 && !overwrite {
+            if bytes > 0 && existing == Existing::Refused {
                 let advice = match checkpoint::load(&path).ok().flatten() {
                     Some(saved) if saved.next.is_none() && saved.pages > 0 => {
                         "it holds a complete harvest; add --overwrite to harvest again, or choose another --out"
