@@ -57,9 +57,9 @@ mod write;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ingest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod read;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod schemas;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod totals;
 

@@ -27,8 +27,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use folio_engine::{CollectionSchema, Plan, Value};
 use tokio_postgres::types::ToSql;
 
-use crate::read::catalog::{self, Catalog};
 use crate::schemas::{self, Schemas};
+use crate::sql::catalog::{self, Catalog};
 use crate::totals::Totals;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, Writer};
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};

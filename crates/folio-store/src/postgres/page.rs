@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 
 use super::sql::{self, Param};
 use super::{PostgresStore, generation_in};
-use crate::read::{self, Counting};
+use crate::sql::Counting;
 use crate::{Count, PageResult, Query, Records, StoreError, Total};
 
 /// Counts the records of `query` as `count` asks (cached per generation) and runs `plan`, in
@@ -71,7 +71,7 @@ fn page_sql(query: &Query, plan: &Plan) -> (String, Vec<Param>) {
     let where_sql = w.sql();
     let mut params = w.params;
     let keys = sql::key_columns(&query.sort).join(", ");
-    let order = sql::order_by(&query.sort, plan.scan);
+    let order = sql::order_by(&query.schema, &query.sort, plan.scan);
     let (limit, offset) = (
         i64::try_from(plan.limit).unwrap_or(i64::MAX),
         i64::try_from(plan.offset).unwrap_or(i64::MAX),
@@ -114,7 +114,7 @@ fn records(rows: &[Row], query: &Query) -> Result<Records, StoreError> {
         let doc = match &query.fields {
             None => row.try_get::<_, &str>(next)?,
             Some(fields) => {
-                built = read::project(
+                built = crate::sql::project(
                     fields,
                     |i| row.try_get::<_, Option<&str>>(next + i).map_err(StoreError::from),
                     |_, e| StoreError::Internal(e.to_string()),

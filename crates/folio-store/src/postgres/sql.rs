@@ -14,20 +14,12 @@ use folio_engine::{Clause, CmpOp, CollectionSchema, Column, Condition, Direction
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
-use crate::read::clause::Dialect;
+use crate::sql::clause::Dialect;
 
 /// A bound parameter.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
 
-/// Quotes an identifier: the one place identifiers enter SQL.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The table of a collection.
-pub(crate) fn table(collection: &str) -> String {
-    ident(&format!("folio_c_{collection}"))
-}
+pub(crate) use crate::sql::table;
 
 /// The SQL type of a scalar path's value column.
 pub(crate) fn sql_type(ty: FieldType) -> &'static str {
@@ -64,11 +56,16 @@ pub(crate) fn timestamp(micros: i64) -> OffsetDateTime {
 }
 
 /// The WHERE clause of a collection's table.
-pub(crate) type Where<'a> = crate::read::clause::Where<Postgres<'a>>;
+pub(crate) type Where<'a> = crate::sql::clause::Where<Postgres<'a>>;
 
 /// A WHERE clause for the table of the collection with this schema.
 pub(crate) fn where_clause(schema: &CollectionSchema) -> Where<'_> {
     Where::new(Postgres(schema))
+}
+
+/// ` ORDER BY ...` for a sort on the table of the collection with this schema.
+pub(crate) fn order_by(schema: &CollectionSchema, sort: &Sort, scan: Scan) -> String {
+    crate::sql::clause::order_by(&Postgres(schema), sort, scan)
 }
 
 /// PostgreSQL's [`Dialect`]: `$N` parameters typed by the schema, `TRUE`/`FALSE`, and each
@@ -104,6 +101,14 @@ impl Dialect for Postgres<'_> {
             Condition::ContainsAll(vs) => format!("{value} @> {}", push_array(params, vs)),
             Condition::ContainsAny(vs) => format!("{value} && {}", push_array(params, vs)),
             Condition::ContainsNone(vs) => format!("NOT ({value} && {})", push_array(params, vs)),
+        }
+    }
+
+    fn order(&self, column: Column, direction: Direction) -> String {
+        let dir = if direction == Direction::Asc { "ASC" } else { "DESC" };
+        match column {
+            Column::Id => format!("id {dir}"),
+            Column::Indexed(n) => format!("n{n} {dir}, c{n} {dir}"),
         }
     }
 
@@ -156,24 +161,4 @@ pub(crate) fn key_columns(sort: &Sort) -> Vec<String> {
         }
     }
     out
-}
-
-/// `ORDER BY` for a sort, scanned forwards or backwards.
-pub(crate) fn order_by(sort: &Sort, scan: Scan) -> String {
-    let mut parts = Vec::new();
-    for f in sort.fields() {
-        let dir = match scan {
-            Scan::Forward => f.direction,
-            Scan::Backward => f.direction.reverse(),
-        };
-        let dir = if dir == Direction::Asc { "ASC" } else { "DESC" };
-        match f.column {
-            Column::Id => parts.push(format!("id {dir}")),
-            Column::Indexed(n) => {
-                parts.push(format!("n{n} {dir}"));
-                parts.push(format!("c{n} {dir}"));
-            }
-        }
-    }
-    format!(" ORDER BY {}", parts.join(", "))
 }

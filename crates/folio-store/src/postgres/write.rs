@@ -12,7 +12,7 @@ use super::{PostgresStore, bump_generation};
 use crate::StoreError;
 use crate::ingest::{self, Cell, id_text};
 use crate::input::Numbered;
-use crate::read::catalog;
+use crate::sql::catalog;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress};
 
 /// Rows per INSERT statement during imports (fewer when a row has many parameters).

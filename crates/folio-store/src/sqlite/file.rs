@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use super::page::{self, Docs, Table};
 use super::pool::{self, Pool};
 use super::sql::{self, Layout, Nulls};
-use crate::read::catalog;
+use crate::sql::catalog;
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
 

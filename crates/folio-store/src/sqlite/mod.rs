@@ -33,8 +33,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
 pub use file::SqliteFileStore;
 
-use crate::read::{self, catalog, catalog::Catalog};
 use crate::schemas::{self, Schemas};
+use crate::sql::catalog::{self, Catalog};
 use crate::totals::Totals;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, Writer};
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
@@ -292,7 +292,7 @@ impl Docs for Native<'_> {
         let Some(fields) = fields else {
             return page::text(row, start);
         };
-        let built = read::project(
+        let built = crate::sql::project(
             fields,
             |i| row.get::<_, Option<String>>(start + i),
             |i, e| rusqlite::Error::FromSqlConversionFailure(start + i, rusqlite::types::Type::Text, e.into()),

@@ -8,8 +8,8 @@ use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 use rusqlite::{Connection, Row};
 
 use super::sql::{self, Layout};
-use crate::read::Counting;
 use crate::records::NewRecord;
+use crate::sql::Counting;
 use crate::totals::Totals;
 use crate::{Count, PageResult, Query, Records, StoreError};
 

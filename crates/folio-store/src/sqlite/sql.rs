@@ -12,22 +12,12 @@
 //!   `NULLS LAST`/`NULLS FIRST`, comparisons on nullable columns are expanded with explicit
 //!   `IS NULL` tests, and every clause is made two-valued with `AND c IS NOT NULL`.
 
-use std::fmt::Write as _;
-
 use folio_engine::{Clause, CmpOp, Column, Condition, Direction, Scan, Sort, Value};
 use rusqlite::types::Value as Sql;
 
-use crate::read::clause::Dialect;
+use crate::sql::clause::Dialect;
 
-/// Quotes an identifier for SQLite: the one place identifiers enter SQL.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The table of one of folio's collections.
-pub(crate) fn table(collection: &str) -> String {
-    ident(&format!("folio_c_{collection}"))
-}
+pub(crate) use crate::sql::{ident, table};
 
 /// The side table holding the elements of the `string[]` path in column `n`.
 pub(crate) fn elements_table(collection: &str, n: usize) -> String {
@@ -68,11 +58,16 @@ pub(crate) fn bind(v: &Value) -> Sql {
 }
 
 /// The WHERE clause of a SQLite table with the given layout.
-pub(crate) type Where<'a> = crate::read::clause::Where<Sqlite<'a>>;
+pub(crate) type Where<'a> = crate::sql::clause::Where<Sqlite<'a>>;
 
 /// A WHERE clause for a table of this layout.
 pub(crate) fn where_clause(layout: &dyn Layout) -> Where<'_> {
     Where::new(Sqlite(layout))
+}
+
+/// ` ORDER BY ...` for a sort on a table of this layout, scanned forwards or backwards.
+pub(crate) fn order_by(layout: &dyn Layout, sort: &Sort, scan: Scan) -> String {
+    crate::sql::clause::order_by(&Sqlite(layout), sort, scan)
 }
 
 /// SQLite's [`Dialect`]: `?N` parameters, `1`/`0`, and the two NULL layouts.
@@ -133,6 +128,17 @@ impl Dialect for Sqlite<'_> {
                 )
             }
         }
+    }
+
+    fn order(&self, column: Column, direction: Direction) -> String {
+        let explicit = self.0.nulls() == Nulls::Sql && self.0.nullable(column);
+        let direction = match (direction, explicit) {
+            (Direction::Asc, false) => "ASC",
+            (Direction::Desc, false) => "DESC",
+            (Direction::Asc, true) => "ASC NULLS LAST",
+            (Direction::Desc, true) => "DESC NULLS FIRST",
+        };
+        format!("{} {direction}", self.0.column(column))
     }
 
     fn row(&self, columns: &[Column], op: CmpOp, values: &[Value], params: &mut Vec<Sql>) -> String {
@@ -217,25 +223,4 @@ fn list(params: &mut Vec<Sql>, vs: &[Value]) -> String {
 fn param(params: &mut Vec<Sql>, v: &Value) -> String {
     params.push(bind(v));
     format!("?{}", params.len())
-}
-
-/// `ORDER BY` for a sort, scanned forwards or backwards.
-pub(crate) fn order_by(layout: &dyn Layout, sort: &Sort, scan: Scan) -> String {
-    let mut out = String::from(" ORDER BY ");
-    for (i, f) in sort.fields().iter().enumerate() {
-        let dir = match scan {
-            Scan::Forward => f.direction,
-            Scan::Backward => f.direction.reverse(),
-        };
-        let sep = if i == 0 { "" } else { ", " };
-        let explicit = layout.nulls() == Nulls::Sql && layout.nullable(f.column);
-        let dir = match (dir, explicit) {
-            (Direction::Asc, false) => "ASC",
-            (Direction::Desc, false) => "DESC",
-            (Direction::Asc, true) => "ASC NULLS LAST",
-            (Direction::Desc, true) => "DESC NULLS FIRST",
-        };
-        let _ = write!(out, "{sep}{} {dir}", layout.column(f.column));
-    }
-    out
 }

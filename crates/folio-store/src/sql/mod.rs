@@ -1,4 +1,5 @@
-//! The read path the SQL stores share, written once and free of any driver.
+//! What the SQL stores share, written once and free of any driver: the naming of
+//! identifiers and the read path.
 //!
 //! Each store runs its own I/O (SQLite on blocking threads, PostgreSQL asynchronously) and
 //! fills in the details through small traits:
@@ -16,6 +17,16 @@ use folio_engine::projection::assemble;
 
 use crate::totals::Totals;
 use crate::{Count, Total};
+
+/// Quotes an identifier: the one place identifiers enter SQL (both dialects quote alike).
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The table of one of folio's collections.
+pub(crate) fn table(collection: &str) -> String {
+    ident(&format!("folio_c_{collection}"))
+}
 
 /// How a page's total is found: from the cache at the snapshot's generation, else by one
 /// count query.
@@ -102,3 +113,6 @@ pub(crate) fn project<T: AsRef<str>, E>(
     }
     Ok(assemble(found).to_string())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,12 +1,14 @@
 //! The WHERE clause of a page or a count: filters and keyset predicates rendered as SQL with
 //! bound parameters, the same skeleton for every SQL store.
 //!
+//! [`order_by`] is the `ORDER BY` of a sort, the same way.
+//!
 //! The skeleton owns the structure (`and`/`or`/`not`, empty conjunctions, parentheses, the
 //! terms joined by `AND`); a [`Dialect`] owns what differs: how a parameter is written and
 //! bound, the literals of truth, one clause of a filter and one row comparison of a keyset
 //! predicate (which is where the stores' NULL layouts differ).
 
-use folio_engine::{Clause, CmpOp, Column, Filter, Predicate, Value};
+use folio_engine::{Clause, CmpOp, Column, Direction, Filter, Predicate, Scan, Sort, Value};
 
 /// What one SQL store writes differently.
 pub(crate) trait Dialect {
@@ -20,6 +22,24 @@ pub(crate) trait Dialect {
     fn clause(&self, clause: &Clause, params: &mut Vec<Self::Param>) -> String;
     /// `(columns) op (values)` under the engine's order (NULL greatest).
     fn row(&self, columns: &[Column], op: CmpOp, values: &[Value], params: &mut Vec<Self::Param>) -> String;
+    /// The `ORDER BY` term(s) of one column in one direction, missing values last ascending.
+    fn order(&self, column: Column, direction: Direction) -> String;
+}
+
+/// ` ORDER BY ...` for a sort, scanned forwards or backwards.
+pub(crate) fn order_by(dialect: &impl Dialect, sort: &Sort, scan: Scan) -> String {
+    let terms: Vec<String> = sort
+        .fields()
+        .iter()
+        .map(|f| {
+            let direction = match scan {
+                Scan::Forward => f.direction,
+                Scan::Backward => f.direction.reverse(),
+            };
+            dialect.order(f.column, direction)
+        })
+        .collect();
+    format!(" ORDER BY {}", terms.join(", "))
 }
 
 /// A WHERE clause under construction, with its parameters in order.
