@@ -27,6 +27,7 @@ pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Res
             }
         }
         None => {
+            // Opening blocks for a moment (the file, the catalog), before anything is served.
             let store = SqliteStore::open(data_dir)
                 .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
             Opened {

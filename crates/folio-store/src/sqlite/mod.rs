@@ -383,7 +383,9 @@ impl Writer for SqliteStore {
         progress: Progress<'_>,
     ) -> Result<ImportStats, StoreError> {
         // The import holds SQLite's write lock for its whole transaction: on a blocking
-        // thread, reporting its progress to this task, which calls `progress` here.
+        // thread, reporting its progress to this task, which calls `progress` here. Once
+        // started it runs to its end (committed, or rolled back on an error) even if this
+        // future is dropped.
         let (sender, mut counts) = tokio::sync::mpsc::unbounded_channel();
         let schema = schema.clone();
         let work = self.spawn_write(move |inner| {
