@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use folio_store::{PostgresStore, SqliteStore, Store};
+use folio_store::Store;
 
 /// Remove a collection with its records and indexes, in one transaction.
 ///
@@ -38,28 +38,18 @@ pub(crate) fn run(args: DropArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let name = &args.collection;
-        let records = match &args.postgres {
-            Some(url) => {
-                let store = PostgresStore::connect(url).await.context("cannot use PostgreSQL")?;
-                let records = count(&store, name).await?;
-                store.drop_collection(name).await?;
-                records
-            }
-            None => {
-                let store = SqliteStore::open(&args.data_dir)
-                    .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
-                let records = count(&store, name).await?;
-                store.drop_collection(name)?;
-                records
-            }
-        };
+        let store = crate::store::open(&args.data_dir, args.postgres.as_deref())
+            .await?
+            .store;
+        let records = count(store.as_ref(), name).await?;
+        store.drop_collection(name).await?;
         tracing::info!(collection = %name, records, "dropped the collection");
         Ok(())
     })
 }
 
 /// The number of records of `name`, or an error that lists the collections there are.
-async fn count(store: &dyn Store, name: &str) -> anyhow::Result<u64> {
+async fn count(store: &(impl Store + ?Sized), name: &str) -> anyhow::Result<u64> {
     let collections = store.collections().await.context("cannot read the collections")?;
     if let Some(info) = collections.iter().find(|c| c.schema.name == name) {
         return Ok(info.count);

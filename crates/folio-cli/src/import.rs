@@ -1,4 +1,4 @@
-//! `folio import`: load JSON Lines or CSV into a collection of the embedded store.
+//! `folio import`: load JSON Lines, a JSON document, CSV or a SQLite table into a collection.
 
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use folio_engine::{CollectionSchema, FieldType, IndexedPath};
 use folio_store::infer::infer;
 use folio_store::input::{self, Format, Numbered};
-use folio_store::{ImportStats, OnDuplicate, PostgresStore, SqliteStore, StoreError};
+use folio_store::{Documents, ImportMode, OnDuplicate, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Import JSON Lines, a JSON document, CSV or a SQLite table into a collection (created on
@@ -86,53 +86,6 @@ pub(crate) struct ImportArgs {
     postgres: Option<String>,
 }
 
-/// The store an import writes to.
-enum Target {
-    Sqlite(Box<SqliteStore>),
-    Postgres(Box<PostgresStore>, tokio::runtime::Runtime),
-}
-
-impl Target {
-    fn open(args: &ImportArgs) -> anyhow::Result<Target> {
-        Ok(match &args.postgres {
-            Some(url) => {
-                let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-                let store = runtime
-                    .block_on(PostgresStore::connect(url))
-                    .context("cannot use PostgreSQL")?;
-                Target::Postgres(Box::new(store), runtime)
-            }
-            None => {
-                Target::Sqlite(Box::new(SqliteStore::open(&args.data_dir).with_context(|| {
-                    format!("cannot open the store in {}", args.data_dir.display())
-                })?))
-            }
-        })
-    }
-
-    fn schema_of(&self, name: &str) -> Result<Option<CollectionSchema>, StoreError> {
-        match self {
-            Target::Sqlite(store) => store.schema_of(name),
-            Target::Postgres(store, runtime) => runtime.block_on(store.schema_of(name)),
-        }
-    }
-
-    fn import(
-        &self,
-        schema: &CollectionSchema,
-        create: bool,
-        docs: impl Iterator<Item = Numbered>,
-        on_duplicate: OnDuplicate,
-    ) -> Result<ImportStats, StoreError> {
-        match self {
-            Target::Sqlite(store) => store.import(schema, create, docs, on_duplicate, &|_| {}),
-            Target::Postgres(store, runtime) => {
-                runtime.block_on(store.import(schema, create, docs, on_duplicate, &|_| {}))
-            }
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum FormatArg {
     /// One JSON object per line.
@@ -177,8 +130,38 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Checked before anything is read: a long file is not read only to be refused.
     folio_engine::schema::validate_collection_name(&args.collection).context("--collection")?;
-    let store = Target::open(&args)?;
+    // Nothing else runs on this runtime, but the store writes on a blocking thread all the
+    // same (`Writer` never blocks its caller's runtime), reading the input there.
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let store = runtime
+        .block_on(crate::store::open(&args.data_dir, args.postgres.as_deref()))?
+        .store;
     let bar = progress_bar(&args.file)?;
+    let (reader, format) = open_input(&args, &bar)?;
+    let docs = documents(&args, reader, format)?;
+    let existing = runtime.block_on(store.schema_of(&args.collection))?;
+    let (schema, mode, docs) = target(&args, format, existing, docs)?;
+    let stats = runtime
+        .block_on(store.import(&schema, mode, docs, on_duplicate(args.on_duplicate), &|_| {}))
+        .map_err(describe)
+        .with_context(|| format!("nothing was imported into `{}`", args.collection))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let total = stats.done();
+    eprintln!(
+        "imported {} records into `{}` ({} new, {} replaced, {} skipped) in {seconds:.1} s ({:.0} records/s)",
+        total,
+        args.collection,
+        stats.inserted,
+        stats.replaced,
+        stats.skipped,
+        total as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+/// The input, decompressed, and its format (given, or told by the name or the content).
+fn open_input(args: &ImportArgs, bar: &ProgressBar) -> anyhow::Result<(Input, Format)> {
     let raw: Box<dyn Read + Send> = if args.file == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -214,12 +197,20 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
         None if args.records_path.is_some() => Format::Json,
         None => Format::from_name(name).unwrap_or_else(|| Format::sniff(start)),
     };
+    Ok((reader, format))
+}
+
+/// The input, buffered.
+type Input = BufReader<Box<dyn Read + Send>>;
+
+/// The records of the input, numbered (and, with `--id @line`, given their line as id).
+fn documents(args: &ImportArgs, reader: Input, format: Format) -> anyhow::Result<Documents> {
     let nulls: Vec<String> = if args.nulls.is_empty() {
         input::NULL_TOKENS.iter().map(|t| (*t).to_owned()).collect()
     } else {
         args.nulls.clone()
     };
-    let docs: Box<dyn Iterator<Item = Numbered>> = match format {
+    let docs: Documents = match format {
         Format::JsonLines => Box::new(input::json_lines(reader)),
         Format::Json => Box::new(input::json_document(reader, args.records_path.as_deref().unwrap_or(""))),
         Format::Csv => Box::new(input::csv(reader, &nulls)?),
@@ -228,99 +219,82 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
             Box::new(input::sqlite_table(std::path::Path::new(&args.file), args.table.as_deref()).map_err(describe)?)
         }
     };
+    if args.id != input::LINE_MEMBER {
+        return Ok(docs);
+    }
     // `--id @line`: each record numbered by its line (its position in a JSON document).
-    let mut docs: Box<dyn Iterator<Item = Numbered>> = if args.id == input::LINE_MEMBER {
-        Box::new(docs.map(|doc| {
-            doc.map(|(line, mut doc)| {
-                if let Some(members) = doc.as_object_mut() {
-                    members.insert(input::LINE_MEMBER.to_owned(), line.into());
-                }
-                (line, doc)
-            })
-        }))
-    } else {
-        docs
-    };
+    Ok(Box::new(docs.map(|doc| {
+        doc.map(|(line, mut doc)| {
+            if let Some(members) = doc.as_object_mut() {
+                members.insert(input::LINE_MEMBER.to_owned(), line.into());
+            }
+            (line, doc)
+        })
+    })))
+}
 
-    let existing = store.schema_of(&args.collection)?;
+/// The collection to import into: the existing one (checked against the arguments), or a new
+/// one whose schema comes from `--index` or is inferred from a sample read ahead. Returns the
+/// documents to import, the sample put back in front.
+fn target(
+    args: &ImportArgs,
+    format: Format,
+    existing: Option<CollectionSchema>,
+    mut docs: Documents,
+) -> anyhow::Result<(CollectionSchema, ImportMode, Documents)> {
+    if let Some(schema) = existing {
+        check_compatible(&schema, args)?;
+        return Ok((schema, ImportMode::Append, docs));
+    }
     // Read ahead: new collections need a sample to infer the id type and, without --index,
     // the indexed paths. An error in the sample ends the import right here.
-    let sample: Vec<Numbered> = match existing {
-        Some(_) => Vec::new(),
-        None => docs
-            .by_ref()
-            .take(SAMPLE)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(describe)?
-            .into_iter()
-            .map(Ok)
-            .collect(),
+    let sample: Vec<Numbered> = docs
+        .by_ref()
+        .take(SAMPLE)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(describe)?
+        .into_iter()
+        .map(Ok)
+        .collect();
+    check_sample(&sample, args, format)?;
+    let sample_docs = sample.iter().filter_map(|d| d.as_ref().ok().map(|(_, doc)| doc));
+    let inferred = infer(sample_docs, &args.id);
+    let indexed = if args.index.is_empty() {
+        // At most a screenful: the first few of each decision, and how many more.
+        let shown: Vec<String> = inferred
+            .indexed
+            .iter()
+            .map(|p| format!("{} ({})", p.path, p.ty))
+            .collect();
+        say("indexed", &shown);
+        let skipped: Vec<String> = inferred
+            .skipped
+            .iter()
+            .map(|(path, why)| format!("{path}: {why}"))
+            .collect();
+        say("not indexed", &skipped);
+        inferred.indexed
+    } else {
+        args.index.clone()
     };
-    if existing.is_none() {
-        check_sample(&sample, &args, format)?;
-    }
-    let (schema, create) = match existing {
-        Some(schema) => {
-            check_compatible(&schema, &args)?;
-            (schema, false)
-        }
-        None => {
-            let sample_docs = sample.iter().filter_map(|d| d.as_ref().ok().map(|(_, doc)| doc));
-            let inferred = infer(sample_docs, &args.id);
-            let indexed = if args.index.is_empty() {
-                // At most a screenful: the first few of each decision, and how many more.
-                let shown: Vec<String> = inferred
-                    .indexed
-                    .iter()
-                    .map(|p| format!("{} ({})", p.path, p.ty))
-                    .collect();
-                say("indexed", &shown);
-                let skipped: Vec<String> = inferred
-                    .skipped
-                    .iter()
-                    .map(|(path, why)| format!("{path}: {why}"))
-                    .collect();
-                say("not indexed", &skipped);
-                inferred.indexed
-            } else {
-                args.index.clone()
-            };
-            let schema = CollectionSchema {
-                name: args.collection.clone(),
-                id_path: args.id.clone(),
-                id_type: inferred.id_type,
-                indexed,
-            };
-            schema
-                .validate()
-                .with_context(|| format!("cannot create the collection `{}`", args.collection))?;
-            (schema, true)
-        }
+    let schema = CollectionSchema {
+        name: args.collection.clone(),
+        id_path: args.id.clone(),
+        id_type: inferred.id_type,
+        indexed,
     };
+    schema
+        .validate()
+        .with_context(|| format!("cannot create the collection `{}`", args.collection))?;
+    Ok((schema, ImportMode::Create, Box::new(sample.into_iter().chain(docs))))
+}
 
-    let on_duplicate = match args.on_duplicate {
+fn on_duplicate(arg: DuplicateArg) -> OnDuplicate {
+    match arg {
         DuplicateArg::Error => OnDuplicate::Error,
         DuplicateArg::Replace => OnDuplicate::Replace,
         DuplicateArg::Skip => OnDuplicate::Skip,
-    };
-    let all = sample.into_iter().chain(docs);
-    let stats = store
-        .import(&schema, create, all, on_duplicate)
-        .map_err(describe)
-        .with_context(|| format!("nothing was imported into `{}`", args.collection))?;
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    let total = stats.inserted + stats.replaced + stats.skipped;
-    eprintln!(
-        "imported {} records into `{}` ({} new, {} replaced, {} skipped) in {seconds:.1} s ({:.0} records/s)",
-        total,
-        args.collection,
-        stats.inserted,
-        stats.replaced,
-        stats.skipped,
-        total as f64 / seconds.max(1e-9)
-    );
-    Ok(())
+    }
 }
 
 /// The most lines of one kind of inference decision shown.

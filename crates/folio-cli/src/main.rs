@@ -11,6 +11,7 @@ mod harvest;
 mod import;
 mod secret;
 mod serve;
+mod store;
 mod token;
 
 use clap::{Parser, Subcommand};

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use folio_http::{AccessHandle, AccessPolicy, AppState, HttpConfig};
-use folio_store::{PostgresStore, SqliteFileStore, SqliteStore, Store, demo};
+use folio_store::{CollectionInfo, SqliteFileStore, Store, Writer, demo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::access;
@@ -157,43 +157,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let access = access::Location::new(args.access.as_deref(), &args.data_dir);
     let policy = access.policy().context("cannot load the access file")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let store: Arc<dyn Store> = match (&args.sqlite, &args.postgres) {
-        (Some(file), _) => {
-            let store = SqliteFileStore::open(file)
-                .with_context(|| format!("cannot serve the SQLite database {}", file.display()))?;
-            for (name, why) in store.skipped() {
-                tracing::warn!(table = %name, reason = %why, "not served");
-            }
-            Arc::new(store)
-        }
-        (None, Some(url)) => {
-            let store = runtime
-                .block_on(PostgresStore::connect(url))
-                .context("cannot use PostgreSQL")?;
-            tracing::info!(database = %store.target(), "connected to PostgreSQL");
-            if args.demo {
-                with_progress(args.demo_size, |progress| {
-                    runtime.block_on(demo::ensure_postgres(&store, args.demo_size, progress))
-                })?;
-            }
-            if args.secret_file.is_none() && std::env::var_os("FOLIO_SECRET").is_none() {
-                tracing::warn!(
-                    "no FOLIO_SECRET or --secret-file: this server's cursors will not be accepted by other servers of the same database"
-                );
-            }
-            Arc::new(store)
-        }
-        (None, None) => {
-            let store = SqliteStore::open(&args.data_dir)
-                .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
-            if args.demo {
-                with_progress(args.demo_size, |progress| {
-                    demo::ensure(&store, args.demo_size, progress)
-                })?;
-            }
-            Arc::new(store)
-        }
-    };
+    let store = runtime.block_on(open_store(&args))?;
     // The secret is kept in the data directory even when serving another database, so that
     // nothing is ever written to the user's file.
     std::fs::create_dir_all(&args.data_dir)
@@ -204,44 +168,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         &args.data_dir,
     )
     .context("cannot load the cursor signing secret")?;
-    let mut config = HttpConfig::with_max_offset(args.max_offset.0);
-    config.jsonapi.default_size = args.jsonapi_default_page_size;
-    config.jsonapi.max_size = args.jsonapi_max_page_size;
-    config.count_cap = args.count_cap;
-    config.max_body_bytes = args.max_body_bytes;
-    config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
-    config.max_concurrent_requests = args.max_concurrent_requests as usize;
-    for (limits, max) in [
-        (&mut config.hal, args.hal_max_limit),
-        (&mut config.query, args.query_max_page_size),
-        (&mut config.simple, args.simple_max_per_page),
-    ] {
-        limits.max_size = max;
-        limits.default_size = limits.default_size.min(max);
-    }
+    let config = http_config(&args);
     runtime.block_on(async {
         let collections = store.collections().await.context("cannot read the collections")?;
-        if collections.is_empty() {
-            tracing::warn!("no collections to serve; try `folio serve --demo` or `folio import`");
-        }
-        for c in &collections {
-            let paths: Vec<String> = c
-                .schema
-                .indexed
-                .iter()
-                .map(|p| format!("{} ({})", p.path, p.ty))
-                .collect();
-            tracing::info!(
-                collection = %c.schema.name,
-                records = c.count,
-                id = %c.schema.id_path,
-                indexed = %paths.join(", "),
-                "serving"
-            );
-            for (column, why) in &c.unindexed {
-                tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
-            }
-        }
+        describe_collections(&collections);
         describe_access(&access, policy.as_ref());
         if let Some(policy) = &policy {
             for name in policy.private() {
@@ -263,19 +193,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        // A collection anyone may read, to try; private ones need a token, and there may be none.
-        let public = state.access().current();
-        match collections.iter().find(|c| !public.is_private(&c.schema.name)) {
-            Some(first) => {
-                // Names are URL-safe (ASCII letters, digits, `_`, `-`).
-                let name = &first.schema.name;
-                tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/{name}?page%5Bcursor%5D=1'");
-            }
-            None if collections.is_empty() => {
-                tracing::info!(%addr, "no collection is served yet: `folio import FILE --collection NAME` adds one")
-            }
-            None => tracing::info!(%addr, "every collection is private: requests need `Authorization: Bearer <token>`"),
-        }
+        suggest_a_first_request(addr, &collections, &state);
         let app = folio_http::router(state);
         let header_read_timeout = std::time::Duration::from_secs_f64(args.header_read_timeout);
         folio_http::serve(listener, app, header_read_timeout, shutdown_signal())
@@ -284,6 +202,96 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Opens the store to serve: a SQLite file as it is, or the store `import` writes to (the
+/// embedded one or PostgreSQL), with the demo built first when asked for.
+async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(file) = &args.sqlite {
+        let store = SqliteFileStore::open(file)
+            .with_context(|| format!("cannot serve the SQLite database {}", file.display()))?;
+        for (name, why) in store.skipped() {
+            tracing::warn!(table = %name, reason = %why, "not served");
+        }
+        return Ok(Arc::new(store));
+    }
+    let opened = crate::store::open(&args.data_dir, args.postgres.as_deref()).await?;
+    if let Some(database) = &opened.postgres {
+        tracing::info!(%database, "connected to PostgreSQL");
+    }
+    if args.demo {
+        // Built before the server answers anything; the store's writes run on a blocking
+        // thread all the same (see `folio_store::Writer`), and the progress comes back here.
+        build_demo(opened.store.as_writer(), args.demo_size).await?;
+    }
+    if opened.postgres.is_some() && args.secret_file.is_none() && std::env::var_os("FOLIO_SECRET").is_none() {
+        tracing::warn!(
+            "no FOLIO_SECRET or --secret-file: this server's cursors will not be accepted by other servers of the same database"
+        );
+    }
+    Ok(opened.store.into_store())
+}
+
+/// The HTTP limits the arguments give.
+fn http_config(args: &ServeArgs) -> HttpConfig {
+    let mut config = HttpConfig::with_max_offset(args.max_offset.0);
+    config.jsonapi.default_size = args.jsonapi_default_page_size;
+    config.jsonapi.max_size = args.jsonapi_max_page_size;
+    config.count_cap = args.count_cap;
+    config.max_body_bytes = args.max_body_bytes;
+    config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
+    config.max_concurrent_requests = args.max_concurrent_requests as usize;
+    for (limits, max) in [
+        (&mut config.hal, args.hal_max_limit),
+        (&mut config.query, args.query_max_page_size),
+        (&mut config.simple, args.simple_max_per_page),
+    ] {
+        limits.max_size = max;
+        limits.default_size = limits.default_size.min(max);
+    }
+    config
+}
+
+/// Logs every collection served, with its indexed paths and the paths that are not sortable.
+fn describe_collections(collections: &[CollectionInfo]) {
+    if collections.is_empty() {
+        tracing::warn!("no collections to serve; try `folio serve --demo` or `folio import`");
+    }
+    for c in collections {
+        let paths: Vec<String> = c
+            .schema
+            .indexed
+            .iter()
+            .map(|p| format!("{} ({})", p.path, p.ty))
+            .collect();
+        tracing::info!(
+            collection = %c.schema.name,
+            records = c.count,
+            id = %c.schema.id_path,
+            indexed = %paths.join(", "),
+            "serving"
+        );
+        for (column, why) in &c.unindexed {
+            tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
+        }
+    }
+}
+
+/// Logs a request to try on a collection anyone may read; private ones need a token, and
+/// there may be none.
+fn suggest_a_first_request(addr: SocketAddr, collections: &[CollectionInfo], state: &AppState) {
+    let public = state.access().current();
+    match collections.iter().find(|c| !public.is_private(&c.schema.name)) {
+        Some(first) => {
+            // Names are URL-safe (ASCII letters, digits, `_`, `-`).
+            let name = &first.schema.name;
+            tracing::info!(%addr, "try: curl 'http://{addr}/jsonapi/{name}?page%5Bcursor%5D=1'");
+        }
+        None if collections.is_empty() => {
+            tracing::info!(%addr, "no collection is served yet: `folio import FILE --collection NAME` adds one")
+        }
+        None => tracing::info!(%addr, "every collection is private: requests need `Authorization: Bearer <token>`"),
+    }
 }
 
 /// Logs what the access policy makes private, naming tokens but nothing of their hashes.
@@ -352,17 +360,16 @@ async fn reload_loop(
 }
 
 /// Builds the demo with a progress bar on a terminal, saying how long it took.
-fn with_progress(
-    size: u64,
-    build: impl FnOnce(&(dyn Fn(u64) + Sync)) -> Result<bool, folio_store::StoreError>,
-) -> anyhow::Result<()> {
+async fn build_demo(store: &dyn Writer, size: u64) -> anyhow::Result<()> {
     let bar = ProgressBar::new(size).with_message("building the demo collection `entries`");
     bar.set_style(
         ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let built = build(&|n| bar.set_position(n)).context("cannot build the demo dataset")?;
+    let built = demo::ensure(store, size, &|n| bar.set_position(n))
+        .await
+        .context("cannot build the demo dataset")?;
     bar.finish_and_clear();
     if built {
         tracing::info!(

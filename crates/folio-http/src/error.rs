@@ -81,6 +81,9 @@ impl From<StoreError> for ApiError {
                 name,
                 readable: Vec::new(),
             },
+            // The read side's only error of the caller's making is a name; every other is the
+            // store's (`StoreError::is_internal`), and one that were not would be the server's
+            // bug: a 500 either way, its detail logged, never sent.
             other => ApiError::Internal(other),
         }
     }

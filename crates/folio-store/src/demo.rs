@@ -9,7 +9,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::{PostgresStore, SqliteStore, StoreError};
+use crate::StoreError;
+use crate::write::{ImportMode, OnDuplicate, Progress, Writer};
 
 /// The demo collection's name.
 pub const COLLECTION: &str = "entries";
@@ -41,42 +42,48 @@ pub fn schema() -> CollectionSchema {
 
 /// Makes sure the store holds the demo of exactly `size` entries, building it if it is
 /// missing or of another size. Returns whether it was built.
-pub fn ensure(store: &SqliteStore, size: u64, progress: &dyn Fn(u64)) -> Result<bool, StoreError> {
-    let origin = origin(size);
-    if store.origin(COLLECTION)?.flatten().as_deref() == Some(origin.as_str()) {
-        return Ok(false);
-    }
-    store.drop_collection(COLLECTION)?;
-    build(store, size, progress)?;
-    Ok(true)
-}
-
-/// [`ensure`] for a PostgreSQL store.
-pub async fn ensure_postgres(
-    store: &PostgresStore,
-    size: u64,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<bool, StoreError> {
+pub async fn ensure(store: &dyn Writer, size: u64, progress: Progress<'_>) -> Result<bool, StoreError> {
     let origin = origin(size);
     if store.origin(COLLECTION).await?.flatten().as_deref() == Some(origin.as_str()) {
         return Ok(false);
     }
     store.drop_collection(COLLECTION).await?;
-    let numbered = Entries::new(size).zip(1..).map(|(doc, n)| Ok((n, doc)));
-    store
-        .import(&schema(), true, numbered, crate::OnDuplicate::Error, progress)
-        .await?;
-    store.set_origin(COLLECTION, &origin).await?;
+    create(store, size, progress).await?;
     Ok(true)
 }
 
-/// Creates the demo collection with `size` entries (it must not exist yet).
-pub fn build(store: &SqliteStore, size: u64, progress: &dyn Fn(u64)) -> Result<(), StoreError> {
-    // Through the import path: the collection is created in the same transaction, with its
-    // indexes built after the load.
+/// Creates the demo collection with `size` entries (it must not exist yet), from synchronous
+/// code such as tests: runs the import to completion on a runtime of its own, on a thread of
+/// its own, so that it may be called from inside an async context too.
+pub fn build(store: &dyn Writer, size: u64, progress: Progress<'_>) -> Result<(), StoreError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| StoreError::Internal(format!("cannot start a runtime for the demo: {e}")))?;
+                runtime.block_on(create(store, size, progress))
+            })
+            .join()
+            .map_err(|_| StoreError::Internal("building the demo panicked".to_owned()))?
+    })
+}
+
+/// Creates the demo collection through the import path: the collection is created in the
+/// same transaction, with its indexes built after the load.
+async fn create(store: &dyn Writer, size: u64, progress: Progress<'_>) -> Result<(), StoreError> {
     let numbered = Entries::new(size).zip(1..).map(|(doc, n)| Ok((n, doc)));
-    store.import(&schema(), true, numbered, crate::OnDuplicate::Error, progress)?;
-    store.set_origin(COLLECTION, &origin(size))
+    store
+        .import(
+            &schema(),
+            ImportMode::Create,
+            Box::new(numbered),
+            OnDuplicate::Error,
+            progress,
+        )
+        .await?;
+    store.set_origin(COLLECTION, &origin(size)).await
 }
 
 /// The demo entries, in generation order.

@@ -54,3 +54,13 @@ pub(crate) fn row(schema: &CollectionSchema, doc: &serde_json::Value, index: u64
         doc: doc.to_string(),
     })
 }
+
+/// An id as text: the text itself, or the integer's digits (for messages, and for comparing
+/// ids across statements).
+pub(crate) fn id_text(id: &Value) -> String {
+    match id {
+        Value::Text(t) => t.clone(),
+        Value::Int(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}

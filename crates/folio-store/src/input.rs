@@ -80,7 +80,7 @@ pub const CSV_SAMPLE_ROWS: usize = 10_000;
 /// itself): an array of objects, or an object whose members are objects (each given its key
 /// as [`KEY_MEMBER`]). The document is read as a stream on a thread of its own, so memory
 /// holds a few records at a time whatever its size; records are numbered from 1 in order.
-pub fn json_document(reader: impl Read + Send + 'static, path: &str) -> impl Iterator<Item = Numbered> {
+pub fn json_document<R: Read + Send + 'static>(reader: R, path: &str) -> impl Iterator<Item = Numbered> + use<R> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Numbered>(256);
     let segments: Vec<String> = path.split('.').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     let path = path.to_owned();
@@ -297,95 +297,114 @@ pub const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 /// numbers, text as strings (text holding a JSON array or object as that value), blobs left
 /// out, NULL as null. Rows are read on a thread of their own through a bounded channel, and
 /// numbered from 1 in rowid order where the table has one.
-pub fn sqlite_table(file: &std::path::Path, table: Option<&str>) -> Result<impl Iterator<Item = Numbered>, StoreError> {
+#[cfg(feature = "sqlite")]
+pub fn sqlite_table(
+    file: &std::path::Path,
+    table: Option<&str>,
+) -> Result<impl Iterator<Item = Numbered> + use<>, StoreError> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let db = rusqlite::Connection::open_with_flags(file, flags)?;
+    let table = choose_table(&db, file, table)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Numbered>(256);
+    std::thread::spawn(move || {
+        if let Err(e) = send_rows(&db, &table, &tx) {
+            let _ = tx.send(Err(e));
+        }
+    });
+    Ok(rx.into_iter())
+}
+
+/// The table to read: the one named, or the database's only one.
+#[cfg(feature = "sqlite")]
+fn choose_table(db: &rusqlite::Connection, file: &std::path::Path, table: Option<&str>) -> Result<String, StoreError> {
     let tables: Vec<String> = db
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     let listed = || tables.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
-    let table = match (table, tables.as_slice()) {
-        (Some(name), _) if tables.iter().any(|t| t == name) => name.to_owned(),
-        (Some(name), _) => {
-            return Err(StoreError::Unavailable(format!(
-                "{} has no table `{name}`; its tables are {}",
-                file.display(),
-                listed()
-            )));
-        }
-        (None, [only]) => only.clone(),
-        (None, _) => {
-            return Err(StoreError::Unavailable(format!(
-                "{} holds several tables ({}); choose one with --table",
-                file.display(),
-                listed()
-            )));
-        }
-    };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Numbered>(256);
-    std::thread::spawn(move || {
-        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
-        let read = || -> Result<(), StoreError> {
-            // In rowid order when the table has one (a table WITHOUT ROWID has its key's order).
-            let ordered = db
-                .prepare(&format!("SELECT * FROM {quoted} ORDER BY rowid"))
-                .or_else(|_| db.prepare(&format!("SELECT * FROM {quoted}")));
-            let mut statement = ordered?;
-            let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
-            // Columns declared BOOLEAN hold 0 and 1: they are read as false and true.
-            let declared: Vec<(String, String)> = db
-                .prepare(&format!("PRAGMA table_info({quoted})"))?
-                .query_map([], |row| Ok((row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let boolean: Vec<bool> = names
+    match (table, tables.as_slice()) {
+        (Some(name), _) if tables.iter().any(|t| t == name) => Ok(name.to_owned()),
+        (Some(name), _) => Err(StoreError::Unavailable(format!(
+            "{} has no table `{name}`; its tables are {}",
+            file.display(),
+            listed()
+        ))),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(StoreError::Unavailable(format!(
+            "{} holds several tables ({}); choose one with --table",
+            file.display(),
+            listed()
+        ))),
+    }
+}
+
+/// Sends every row of `table` as a numbered record, until the receiver hangs up.
+#[cfg(feature = "sqlite")]
+fn send_rows(
+    db: &rusqlite::Connection,
+    table: &str,
+    tx: &std::sync::mpsc::SyncSender<Numbered>,
+) -> Result<(), StoreError> {
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    // In rowid order when the table has one (a table WITHOUT ROWID has its key's order).
+    let ordered = db
+        .prepare(&format!("SELECT * FROM {quoted} ORDER BY rowid"))
+        .or_else(|_| db.prepare(&format!("SELECT * FROM {quoted}")));
+    let mut statement = ordered?;
+    let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+    // Columns declared BOOLEAN hold 0 and 1: they are read as false and true.
+    let declared: Vec<(String, String)> = db
+        .prepare(&format!("PRAGMA table_info({quoted})"))?
+        .query_map([], |row| Ok((row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let boolean: Vec<bool> = names
+        .iter()
+        .map(|name| {
+            declared
                 .iter()
-                .map(|name| {
-                    declared
-                        .iter()
-                        .any(|(column, ty)| column == name && ty.to_ascii_uppercase().contains("BOOL"))
-                })
-                .collect();
-            let mut rows = statement.query([])?;
-            let mut n = 0u64;
-            while let Some(row) = rows.next()? {
-                n += 1;
-                let mut record = serde_json::Map::new();
-                for (i, name) in names.iter().enumerate() {
-                    let value = match row.get_ref(i)? {
-                        rusqlite::types::ValueRef::Null => Json::Null,
-                        rusqlite::types::ValueRef::Integer(v @ (0 | 1)) if boolean[i] => Json::Bool(v == 1),
-                        rusqlite::types::ValueRef::Integer(v) => Json::from(v),
-                        rusqlite::types::ValueRef::Real(v) => {
-                            serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
-                        }
-                        rusqlite::types::ValueRef::Text(bytes) => {
-                            let text = String::from_utf8_lossy(bytes);
-                            let trimmed = text.trim_start();
-                            match serde_json::from_str::<Json>(&text) {
-                                Ok(value @ (Json::Array(_) | Json::Object(_)))
-                                    if trimmed.starts_with('[') || trimmed.starts_with('{') =>
-                                {
-                                    value
-                                }
-                                _ => Json::String(text.into_owned()),
-                            }
-                        }
-                        rusqlite::types::ValueRef::Blob(_) => continue,
-                    };
-                    record.insert(name.clone(), value);
-                }
-                if tx.send(Ok((n, Json::Object(record)))).is_err() {
-                    return Ok(());
-                }
+                .any(|(column, ty)| column == name && ty.to_ascii_uppercase().contains("BOOL"))
+        })
+        .collect();
+    let mut rows = statement.query([])?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        n += 1;
+        let mut record = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            if let Some(value) = cell_json(row.get_ref(i)?, boolean[i]) {
+                record.insert(name.clone(), value);
             }
-            Ok(())
-        };
-        if let Err(e) = read() {
-            let _ = tx.send(Err(e));
         }
-    });
-    Ok(rx.into_iter())
+        if tx.send(Ok((n, Json::Object(record)))).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A cell as JSON, or `None` for a blob (left out).
+#[cfg(feature = "sqlite")]
+fn cell_json(cell: rusqlite::types::ValueRef<'_>, boolean: bool) -> Option<Json> {
+    use rusqlite::types::ValueRef;
+    Some(match cell {
+        ValueRef::Null => Json::Null,
+        ValueRef::Integer(v @ (0 | 1)) if boolean => Json::Bool(v == 1),
+        ValueRef::Integer(v) => Json::from(v),
+        ValueRef::Real(v) => serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number),
+        ValueRef::Text(bytes) => {
+            let text = String::from_utf8_lossy(bytes);
+            let trimmed = text.trim_start();
+            match serde_json::from_str::<Json>(&text) {
+                Ok(value @ (Json::Array(_) | Json::Object(_)))
+                    if trimmed.starts_with('[') || trimmed.starts_with('{') =>
+                {
+                    value
+                }
+                _ => Json::String(text.into_owned()),
+            }
+        }
+        ValueRef::Blob(_) => return None,
+    })
 }
 
 /// Reads JSON Lines: one object per non-blank line.
@@ -479,7 +498,7 @@ pub const NULL_TOKENS: [&str; 4] = ["NA", "N/A", "null", "NULL"];
 /// integers, numbers, booleans (`true`/`false`), or text; an empty cell, or one equal to a
 /// token of `nulls`, is null and does not count for the type. A later cell that does not fit
 /// its column's type is an error naming its line. Windows line ends are read as line ends.
-pub fn csv(reader: impl Read, nulls: &[String]) -> Result<impl Iterator<Item = Numbered>, StoreError> {
+pub fn csv<R: Read>(reader: R, nulls: &[String]) -> Result<impl Iterator<Item = Numbered> + use<R>, StoreError> {
     let nulls: Vec<String> = nulls.to_vec();
     let is_null = move |cell: &str| cell.is_empty() || nulls.iter().any(|n| n == cell);
     let mut reader = csv::ReaderBuilder::new()

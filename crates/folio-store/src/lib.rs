@@ -3,14 +3,22 @@
 //! # Brief overview
 //! - [`Store`] is the read side every HTTP style uses: list collections, look up a schema, run
 //!   a page [`Plan`] for a [`Query`] (its records as [`Records`]), fetch one record.
-//! - [`SqliteStore`] keeps collections in one SQLite file (WAL, a pool of read connections),
-//!   with each indexed path as a real column indexed on `(path, id)`.
-//! - [`demo`] generates the deterministic demo dataset.
+//! - [`Writer`] is the write side every writable store implements (imports, deletes,
+//!   drops); [`WritableStore`] is both, which the CLI opens.
+//! - `SqliteStore` (feature `sqlite`) keeps collections in one SQLite file (WAL, a pool of
+//!   read connections), with each indexed path as a real column indexed on `(path, id)`;
+//!   `SqliteFileStore` serves a user's SQLite file read-only.
+//! - `PostgresStore` (feature `postgres`) keeps them in PostgreSQL.
+//! - [`demo`] generates the deterministic demo dataset and builds it through [`Writer`].
+//!
+//! Without the default features `sqlite` and `postgres`, the crate builds no database
+//! driver: the traits, their types, errors, schema inference and input readers only.
 //!
 //! All SQL of folio lives in this crate.
 //!
 //! # Example
 //! ```
+//! # #[cfg(feature = "sqlite")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use folio_engine::{page::plan, Filter, Position, Sort};
 //! use folio_store::{demo, Count, Query, SqliteStore, Store, Total};
@@ -37,18 +45,31 @@ use folio_engine::{CollectionSchema, Filter, Key, Plan, Sort, Value};
 pub mod demo;
 mod error;
 pub mod infer;
-mod ingest;
 pub mod input;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod records;
-mod schemas;
+#[cfg(feature = "sqlite")]
 mod sqlite;
+mod write;
+
+// What the SQL stores share: nothing to build without one of them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod ingest;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod schemas;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod totals;
 
-pub use error::StoreError;
+pub use error::{Fault, StoreError};
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use records::{NewRecord, Record, Records};
-pub use sqlite::{DB_FILE, ImportStats, OnDuplicate, SqliteFileStore, SqliteStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{DB_FILE, SqliteFileStore, SqliteStore};
+pub use write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, WritableStore, Writer};
 
 /// What to page through: a collection, a filter, a total sort order and a projection.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,17 +143,6 @@ pub struct CollectionInfo {
     pub count: u64,
     /// Paths the records have that are not indexed, with why (stores that know them).
     pub unindexed: Vec<(String, String)>,
-}
-
-/// The exact number of records of a collection, through any store.
-pub(crate) async fn count_all(store: &dyn Store, schema: Arc<CollectionSchema>) -> Result<u64, StoreError> {
-    let query = Query::all(schema);
-    let plan = folio_engine::page::plan(&query.sort, folio_engine::Position::Start, 0);
-    Ok(store
-        .page(&query, &plan, Count::Exact)
-        .await?
-        .total
-        .map_or(0, |t| t.count))
 }
 
 /// The read side of a store, as every HTTP style uses it.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use folio_engine::projection::MAX_PROJECTED_PATHS;
 use folio_engine::{CollectionSchema, FieldType, IdType, IndexedPath};
 use folio_http::{AppState, HttpConfig};
-use folio_store::{OnDuplicate, PostgresStore, SqliteFileStore, SqliteStore, demo};
+use folio_store::{ImportMode, OnDuplicate, PostgresStore, SqliteFileStore, SqliteStore, Writer, demo};
 use serde_json::json;
 
 use crate::server::{SECRET, Server, spawn, spawn_built, start};
@@ -70,10 +70,16 @@ fn postgres() -> Option<Server> {
     let url = pg.url.clone();
     let base = spawn_built(move || async move {
         let store = PostgresStore::connect(&url).await.unwrap();
-        demo::ensure_postgres(&store, ENTRIES, &|_| {}).await.unwrap();
+        demo::ensure(&store, ENTRIES, &|_| {}).await.unwrap();
         let numbered = other_docs().zip(1..).map(|(doc, n)| Ok((n, doc)));
         store
-            .import(&other_schema(), true, numbered, OnDuplicate::Error, &|_| {})
+            .import(
+                &other_schema(),
+                ImportMode::Create,
+                Box::new(numbered),
+                OnDuplicate::Error,
+                &|_| {},
+            )
             .await
             .unwrap();
         AppState::new(Arc::new(store), SECRET, config())

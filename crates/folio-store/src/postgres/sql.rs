@@ -10,24 +10,16 @@
 //!
 //! Text columns use `COLLATE "C"`, so strings compare byte-wise, as in the engine.
 
-use folio_engine::{
-    CmpOp, CollectionSchema, Column, Condition, Direction, FieldType, Filter, Predicate, Scan, Sort, Value,
-};
+use folio_engine::{Clause, CmpOp, CollectionSchema, Column, Condition, Direction, FieldType, Scan, Sort, Value};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
+
+use crate::sql::clause::Dialect;
 
 /// A bound parameter.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
 
-/// Quotes an identifier: the one place identifiers enter SQL.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The table of a collection.
-pub(crate) fn table(collection: &str) -> String {
-    ident(&format!("folio_c_{collection}"))
-}
+pub(crate) use crate::sql::table;
 
 /// The SQL type of a scalar path's value column.
 pub(crate) fn sql_type(ty: FieldType) -> &'static str {
@@ -63,132 +55,97 @@ pub(crate) fn timestamp(micros: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// A WHERE clause under construction, with its parameters in order.
-pub(crate) struct Where<'a> {
-    schema: &'a CollectionSchema,
-    terms: Vec<String>,
-    pub(crate) params: Vec<Param>,
+/// The WHERE clause of a collection's table.
+pub(crate) type Where<'a> = crate::sql::clause::Where<Postgres<'a>>;
+
+/// A WHERE clause for the table of the collection with this schema.
+pub(crate) fn where_clause(schema: &CollectionSchema) -> Where<'_> {
+    Where::new(Postgres(schema))
 }
 
-impl<'a> Where<'a> {
-    pub(crate) fn new(schema: &'a CollectionSchema) -> Where<'a> {
-        Where {
-            schema,
-            terms: Vec::new(),
-            params: Vec::new(),
+/// ` ORDER BY ...` for a sort on the table of the collection with this schema.
+pub(crate) fn order_by(schema: &CollectionSchema, sort: &Sort, scan: Scan) -> String {
+    crate::sql::clause::order_by(&Postgres(schema), sort, scan)
+}
+
+/// PostgreSQL's [`Dialect`]: `$N` parameters typed by the schema, `TRUE`/`FALSE`, and each
+/// scalar path as its `(nN, cN)` pair.
+pub(crate) struct Postgres<'a>(&'a CollectionSchema);
+
+impl Dialect for Postgres<'_> {
+    type Param = Param;
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
+
+    fn clause(&self, clause: &Clause, params: &mut Vec<Param>) -> String {
+        let ty = self.0.type_of(clause.column);
+        let (missing, value) = match clause.column {
+            Column::Id => (None, "id".to_owned()),
+            Column::Indexed(n) if ty == FieldType::StringArray => (None, format!("a{n}")),
+            Column::Indexed(n) => (Some(format!("n{n}")), format!("c{n}")),
+        };
+        let present = |term: String| match &missing {
+            Some(n) => format!("(NOT {n} AND {term})"),
+            None => term,
+        };
+        match &clause.condition {
+            Condition::Compare(CmpOp::Eq, Value::Null) => missing.clone().unwrap_or_else(|| "FALSE".to_owned()),
+            Condition::Compare(op, v) => {
+                let p = push(params, param(v, ty));
+                present(format!("{value} {} {p}", op.sql()))
+            }
+            Condition::In(vs) => {
+                let list: Vec<String> = vs.iter().map(|v| push(params, param(v, ty))).collect();
+                present(format!("{value} IN ({})", list.join(", ")))
+            }
+            Condition::ContainsAll(vs) => format!("{value} @> {}", push_array(params, vs)),
+            Condition::ContainsAny(vs) => format!("{value} && {}", push_array(params, vs)),
+            Condition::ContainsNone(vs) => format!("NOT ({value} && {})", push_array(params, vs)),
         }
     }
 
-    /// The clause, ` WHERE a AND b`, or nothing.
-    pub(crate) fn sql(&self) -> String {
-        if self.terms.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.terms.join(" AND "))
+    fn order(&self, column: Column, direction: Direction) -> String {
+        let dir = if direction == Direction::Asc { "ASC" } else { "DESC" };
+        match column {
+            Column::Id => format!("id {dir}"),
+            Column::Indexed(n) => format!("n{n} {dir}, c{n} {dir}"),
         }
     }
 
-    /// Adds a filter.
-    pub(crate) fn filter(&mut self, filter: &Filter) {
-        if !filter.is_all() {
-            let term = self.render_filter(filter);
-            self.terms.push(term);
-        }
-    }
-
-    /// Adds a keyset predicate.
-    pub(crate) fn predicate(&mut self, p: &Predicate) {
-        let term = self.render(p);
-        self.terms.push(term);
-    }
-
-    fn render_filter(&mut self, f: &Filter) -> String {
-        match f {
-            Filter::And(parts) if parts.is_empty() => "TRUE".to_owned(),
-            Filter::Or(parts) if parts.is_empty() => "FALSE".to_owned(),
-            Filter::And(parts) => self.join_filters(parts, " AND "),
-            Filter::Or(parts) => self.join_filters(parts, " OR "),
-            Filter::Not(inner) => format!("NOT {}", self.render_filter(inner)),
-            Filter::Clause(clause) => {
-                let ty = self.schema.type_of(clause.column);
-                let (missing, value) = match clause.column {
-                    Column::Id => (None, "id".to_owned()),
-                    Column::Indexed(n) if ty == FieldType::StringArray => (None, format!("a{n}")),
-                    Column::Indexed(n) => (Some(format!("n{n}")), format!("c{n}")),
-                };
-                let present = |term: String| match &missing {
-                    Some(n) => format!("(NOT {n} AND {term})"),
-                    None => term,
-                };
-                match &clause.condition {
-                    Condition::Compare(CmpOp::Eq, Value::Null) => missing.clone().unwrap_or_else(|| "FALSE".to_owned()),
-                    Condition::Compare(op, v) => {
-                        let p = self.push(v, ty);
-                        present(format!("{value} {} {p}", op.sql()))
-                    }
-                    Condition::In(vs) => {
-                        let list: Vec<String> = vs.iter().map(|v| self.push(v, ty)).collect();
-                        present(format!("{value} IN ({})", list.join(", ")))
-                    }
-                    Condition::ContainsAll(vs) => format!("{value} @> {}", self.push_array(vs)),
-                    Condition::ContainsAny(vs) => format!("{value} && {}", self.push_array(vs)),
-                    Condition::ContainsNone(vs) => format!("NOT ({value} && {})", self.push_array(vs)),
+    fn row(&self, columns: &[Column], op: CmpOp, values: &[Value], params: &mut Vec<Param>) -> String {
+        // Each indexed column is the pair (missing, value); the id is itself.
+        let mut cols = Vec::new();
+        let mut vals = Vec::new();
+        for (c, v) in columns.iter().zip(values) {
+            match c {
+                Column::Id => {
+                    cols.push("id".to_owned());
+                    vals.push(push(params, param(v, self.0.id_type.field_type())));
+                }
+                Column::Indexed(n) => {
+                    cols.push(format!("n{n}"));
+                    vals.push(push(params, Box::new(*v == Value::Null)));
+                    cols.push(format!("c{n}"));
+                    vals.push(push(params, param(v, self.0.indexed[*n].ty)));
                 }
             }
         }
+        format!("({}) {} ({})", cols.join(", "), op.sql(), vals.join(", "))
     }
+}
 
-    fn join_filters(&mut self, parts: &[Filter], sep: &str) -> String {
-        let rendered: Vec<String> = parts.iter().map(|p| self.render_filter(p)).collect();
-        format!("({})", rendered.join(sep))
-    }
+fn push(params: &mut Vec<Param>, p: Param) -> String {
+    params.push(p);
+    format!("${}", params.len())
+}
 
-    fn render(&mut self, p: &Predicate) -> String {
-        match p {
-            Predicate::Row { columns, op, values } => {
-                // Each indexed column is the pair (missing, value); the id is itself.
-                let mut cols = Vec::new();
-                let mut vals = Vec::new();
-                for (c, v) in columns.iter().zip(values) {
-                    match c {
-                        Column::Id => {
-                            cols.push("id".to_owned());
-                            vals.push(self.push(v, self.schema.id_type.field_type()));
-                        }
-                        Column::Indexed(n) => {
-                            cols.push(format!("n{n}"));
-                            self.params.push(Box::new(*v == Value::Null));
-                            vals.push(format!("${}", self.params.len()));
-                            cols.push(format!("c{n}"));
-                            vals.push(self.push(v, self.schema.indexed[*n].ty));
-                        }
-                    }
-                }
-                format!("({}) {} ({})", cols.join(", "), op.sql(), vals.join(", "))
-            }
-            Predicate::And(parts) => self.join(parts, " AND "),
-            Predicate::Or(parts) => self.join(parts, " OR "),
-        }
-    }
-
-    fn join(&mut self, parts: &[Predicate], sep: &str) -> String {
-        let rendered: Vec<String> = parts.iter().map(|p| self.render(p)).collect();
-        format!("({})", rendered.join(sep))
-    }
-
-    fn push(&mut self, v: &Value, ty: FieldType) -> String {
-        self.params.push(param(v, ty));
-        format!("${}", self.params.len())
-    }
-
-    fn push_array(&mut self, vs: &[Value]) -> String {
-        let items: Vec<String> = vs
-            .iter()
-            .filter_map(|v| if let Value::Text(t) = v { Some(t.clone()) } else { None })
-            .collect();
-        self.params.push(Box::new(items));
-        format!("${}::text[]", self.params.len())
-    }
+fn push_array(params: &mut Vec<Param>, vs: &[Value]) -> String {
+    let items: Vec<String> = vs
+        .iter()
+        .filter_map(|v| if let Value::Text(t) = v { Some(t.clone()) } else { None })
+        .collect();
+    params.push(Box::new(items));
+    format!("${}::text[]", params.len())
 }
 
 /// The SQL columns of a sort, in order: `(nN, cN)` per indexed path, then `id`.
@@ -204,24 +161,4 @@ pub(crate) fn key_columns(sort: &Sort) -> Vec<String> {
         }
     }
     out
-}
-
-/// `ORDER BY` for a sort, scanned forwards or backwards.
-pub(crate) fn order_by(sort: &Sort, scan: Scan) -> String {
-    let mut parts = Vec::new();
-    for f in sort.fields() {
-        let dir = match scan {
-            Scan::Forward => f.direction,
-            Scan::Backward => f.direction.reverse(),
-        };
-        let dir = if dir == Direction::Asc { "ASC" } else { "DESC" };
-        match f.column {
-            Column::Id => parts.push(format!("id {dir}")),
-            Column::Indexed(n) => {
-                parts.push(format!("n{n} {dir}"));
-                parts.push(format!("c{n} {dir}"));
-            }
-        }
-    }
-    format!(" ORDER BY {}", parts.join(", "))
 }

@@ -7,7 +7,7 @@
 //! the other columns are listed as not sortable. The file is opened read-only: folio writes
 //! nothing to it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use super::page::{self, Docs, Table};
 use super::pool::{self, Pool};
 use super::sql::{self, Layout, Nulls};
+use crate::sql::catalog;
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
 
@@ -119,21 +120,62 @@ fn open_reader(file: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A column as `pragma_table_info` describes it: name, declared type, not null, and its
+/// position in the primary key (0 when not in it).
+type ColumnInfo = (String, String, bool, i64);
+
 /// Works out how to serve one table or view, or why it cannot be.
 fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collection, String>, StoreError> {
     if validate_collection_name(name).is_err() {
         return Ok(Err("its name is not 1 to 64 ASCII letters, digits, `_` or `-`".into()));
     }
     let quoted = sql::ident(name);
-    // (name, declared type, not null, position in the primary key)
-    let columns: Vec<(String, String, bool, i64)> = conn
+    let columns: Vec<ColumnInfo> = conn
         .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")?
         .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     if columns.is_empty() {
         return Ok(Err("it has no columns".into()));
     }
-    let pk: Vec<&(String, String, bool, i64)> = columns.iter().filter(|c| c.3 > 0).collect();
+    let (id_name, id_type, rowid) = match identify(conn, &quoted, &columns, view)? {
+        Ok(id) => id,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let leading = if view {
+        HashSet::new()
+    } else {
+        leading_columns(conn, name)?
+    };
+    let (indexed, indexed_sql, unindexed) = paths(&columns, &id_name, &leading);
+    let schema = CollectionSchema {
+        name: name.to_owned(),
+        id_path: id_name.clone(),
+        id_type,
+        indexed,
+    };
+    Ok(Ok(Collection {
+        schema: Arc::new(schema),
+        sql_name: quoted,
+        id_column: sql::ident(&id_name),
+        rowid,
+        columns: columns
+            .iter()
+            .map(|(n, _, not_null, _)| (n.clone(), sql::ident(n), !not_null))
+            .collect(),
+        indexed: indexed_sql,
+        unindexed,
+    }))
+}
+
+/// The id of a table or view: its column's name, its type, and whether it is the rowid; or
+/// why it has none folio can use.
+fn identify(
+    conn: &Connection,
+    quoted: &str,
+    columns: &[ColumnInfo],
+    view: bool,
+) -> Result<Result<(String, IdType, bool), String>, StoreError> {
+    let pk: Vec<&ColumnInfo> = columns.iter().filter(|c| c.3 > 0).collect();
     let has_rowid = !view && conn.prepare(&format!("SELECT rowid FROM {quoted} LIMIT 0")).is_ok();
     let (id_name, id_type, rowid) = if view {
         let first = &columns[0];
@@ -157,34 +199,41 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
     } else {
         return Ok(Err("it has a composite primary key and no rowid".into()));
     };
-    let id_type = match id_type {
-        Some(FieldType::Integer) => IdType::Integer,
-        Some(FieldType::String) => IdType::String,
-        _ => return Ok(Err(format!("its id column `{id_name}` is neither INTEGER nor TEXT"))),
-    };
+    Ok(match id_type {
+        Some(FieldType::Integer) => Ok((id_name, IdType::Integer, rowid)),
+        Some(FieldType::String) => Ok((id_name, IdType::String, rowid)),
+        _ => Err(format!("its id column `{id_name}` is neither INTEGER nor TEXT")),
+    })
+}
 
-    // Columns that lead an index can be sorted and filtered on by seeking.
-    let mut leading = std::collections::HashSet::new();
-    if !view {
-        let indexes: Vec<String> = conn
-            .prepare("SELECT name FROM pragma_index_list(?1)")?
-            .query_map([name], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for index in indexes {
-            let first: Option<Option<String>> = conn
-                .prepare("SELECT name FROM pragma_index_info(?1) WHERE seqno = 0")?
-                .query_row([&index], |r| r.get(0))
-                .optional()?;
-            if let Some(Some(column)) = first {
-                leading.insert(column);
-            }
+/// The columns that lead an index of table `name`: those can be sorted and filtered on by
+/// seeking.
+fn leading_columns(conn: &Connection, name: &str) -> Result<HashSet<String>, StoreError> {
+    let mut leading = HashSet::new();
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list(?1)")?
+        .query_map([name], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for index in indexes {
+        let first: Option<Option<String>> = conn
+            .prepare("SELECT name FROM pragma_index_info(?1) WHERE seqno = 0")?
+            .query_row([&index], |r| r.get(0))
+            .optional()?;
+        if let Some(Some(column)) = first {
+            leading.insert(column);
         }
     }
+    Ok(leading)
+}
+
+/// The indexed paths (with their quoted names and nullability) and the other columns with
+/// why they are not indexed.
+fn paths(columns: &[ColumnInfo], id_name: &str, leading: &HashSet<String>) -> Paths {
     let mut indexed = Vec::new();
     let mut indexed_sql = Vec::new();
     let mut unindexed = Vec::new();
-    for (column, declared, not_null, _) in &columns {
-        if *column == id_name {
+    for (column, declared, not_null, _) in columns {
+        if column == id_name {
             continue;
         }
         let reason = if !leading.contains(column) {
@@ -207,25 +256,11 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
             (reason, _) => unindexed.push((column.clone(), reason.unwrap_or_default())),
         }
     }
-    let schema = CollectionSchema {
-        name: name.to_owned(),
-        id_path: id_name.clone(),
-        id_type,
-        indexed,
-    };
-    Ok(Ok(Collection {
-        schema: Arc::new(schema),
-        sql_name: quoted,
-        id_column: sql::ident(&id_name),
-        rowid,
-        columns: columns
-            .iter()
-            .map(|(n, _, not_null, _)| (n.clone(), sql::ident(n), !not_null))
-            .collect(),
-        indexed: indexed_sql,
-        unindexed,
-    }))
+    (indexed, indexed_sql, unindexed)
 }
+
+/// What [`paths`] finds.
+type Paths = (Vec<IndexedPath>, Vec<(String, bool)>, Vec<(String, String)>);
 
 /// A primary key column declared with a type SQLite cannot order usefully (a BLOB key).
 fn has_rowid_alias_conflict(declared: &str) -> bool {
@@ -361,19 +396,12 @@ fn generation(path: &Path) -> String {
 #[async_trait::async_trait]
 impl Store for SqliteFileStore {
     async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
-        let mut names: Vec<&String> = self.collections.keys().collect();
-        names.sort();
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            let c = self.collection(name)?;
-            let count = crate::count_all(self, Arc::clone(&c.schema)).await?;
-            out.push(CollectionInfo {
-                schema: Arc::clone(&c.schema),
-                count,
-                unindexed: c.unindexed.clone(),
-            });
-        }
-        Ok(out)
+        let mut served: Vec<(&String, &Arc<Collection>)> = self.collections.iter().collect();
+        served.sort_by_key(|(name, _)| *name);
+        let listed = served
+            .into_iter()
+            .map(|(_, c)| (Arc::clone(&c.schema), c.unindexed.clone()));
+        catalog::with_counts(self, listed).await
     }
 
     async fn schema(&self, collection: &str) -> Result<Arc<CollectionSchema>, StoreError> {

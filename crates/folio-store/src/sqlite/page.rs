@@ -7,10 +7,11 @@ use folio_engine::{Plan, ValueRef};
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 use rusqlite::{Connection, Row};
 
-use super::sql::{self, Layout, Where};
+use super::sql::{self, Layout};
 use crate::records::NewRecord;
+use crate::sql::Counting;
 use crate::totals::Totals;
-use crate::{Count, PageResult, Query, Records, StoreError, Total};
+use crate::{Count, PageResult, Query, Records, StoreError};
 
 /// Rows reserved before a page is read: the largest page size any style allows, plus one.
 const MAX_PREALLOCATED_ROWS: usize = 10_001;
@@ -56,54 +57,28 @@ pub(crate) fn run(
     // One read transaction: the total and the page see the same snapshot.
     let tx = conn.unchecked_transaction()?;
     let generation = (table.generation)(&tx)?;
-    let total = match count {
-        Count::Skip => None,
-        Count::Exact | Count::AtMost(_) => {
-            let cap = match count {
-                Count::AtMost(cap) => Some(cap),
-                _ => None,
-            };
-            let key = match cap {
-                Some(cap) => format!("{} at most {cap}", query.filter.canonical()),
-                None => query.filter.canonical(),
-            };
-            let counted = match totals.get(name, &key, &generation) {
-                Some(n) => n,
-                None => {
-                    let mut w = Where::new(table.layout);
-                    w.filter(&query.filter);
-                    let count_sql = match cap {
-                        // Counting stops one past the cap, so "more than the cap" is known.
-                        Some(cap) => format!(
-                            "SELECT count(*) FROM (SELECT 1 FROM {}{} LIMIT {})",
-                            table.sql_name,
-                            w.sql(),
-                            cap.saturating_add(1).min(i64::MAX as u64)
-                        ),
-                        None => format!("SELECT count(*) FROM {}{}", table.sql_name, w.sql()),
-                    };
-                    let n: i64 = tx
-                        .prepare_cached(&count_sql)?
-                        .query_row(rusqlite::params_from_iter(&w.params), |r| r.get(0))?;
-                    let n = u64::try_from(n).unwrap_or(0);
-                    totals.put(name, &key, generation.clone(), n);
-                    n
-                }
-            };
-            Some(match cap {
-                Some(cap) if counted > cap => Total {
-                    count: cap,
-                    exact: false,
-                },
-                _ => Total {
-                    count: counted,
-                    exact: true,
-                },
-            })
-        }
+    let total = match Counting::new(count, &query.filter) {
+        None => None,
+        Some(counting) => Some(match counting.cached(totals, name, &generation) {
+            Some(total) => total,
+            None => {
+                let mut w = sql::where_clause(table.layout);
+                w.filter(&query.filter);
+                let n: i64 = tx
+                    .prepare_cached(&counting.sql(&table.sql_name, &w.sql()))?
+                    .query_row(rusqlite::params_from_iter(&w.params), |r| r.get(0))?;
+                counting.counted(totals, name, &generation, n)
+            }
+        }),
     };
+    let records = rows(&tx, table, query, plan)?;
+    tx.commit()?;
+    Ok(records.into_page(plan, total, generation))
+}
 
-    let mut w = Where::new(table.layout);
+/// The rows `plan` selects, as records.
+fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Result<Records, StoreError> {
+    let mut w = sql::where_clause(table.layout);
     w.filter(&query.filter);
     if let Some(p) = &plan.predicate {
         w.predicate(p);
@@ -138,10 +113,7 @@ pub(crate) fn run(
         }
         record.doc(table.docs.doc(r, width, fields, &mut scratch)?);
     }
-    drop(found);
-    drop(stmt);
-    tx.commit()?;
-    Ok(records.into_page(plan, total, generation))
+    Ok(records)
 }
 
 /// Appends a key value read from SQLite: blobs (the empty blob is folio's marker of a missing

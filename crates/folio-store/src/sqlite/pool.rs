@@ -72,8 +72,10 @@ pub(crate) fn speculate<T>(
     let result = work(&conn);
     conn.progress_handler(0, None::<fn() -> bool>);
     match result {
-        Err(StoreError::Database(rusqlite::Error::SqliteFailure(e, _)))
-            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        Err(e)
+            if e.backend_source::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::OperationInterrupted) =>
         {
             Ok(None)
         }

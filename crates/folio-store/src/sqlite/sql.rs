@@ -12,20 +12,12 @@
 //!   `NULLS LAST`/`NULLS FIRST`, comparisons on nullable columns are expanded with explicit
 //!   `IS NULL` tests, and every clause is made two-valued with `AND c IS NOT NULL`.
 
-use std::fmt::Write as _;
-
-use folio_engine::{CmpOp, Column, Condition, Direction, Filter, Predicate, Scan, Sort, Value};
+use folio_engine::{Clause, CmpOp, Column, Condition, Direction, Scan, Sort, Value};
 use rusqlite::types::Value as Sql;
 
-/// Quotes an identifier for SQLite: the one place identifiers enter SQL.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::sql::clause::Dialect;
 
-/// The table of one of folio's collections.
-pub(crate) fn table(collection: &str) -> String {
-    ident(&format!("folio_c_{collection}"))
-}
+pub(crate) use crate::sql::{ident, table};
 
 /// The side table holding the elements of the `string[]` path in column `n`.
 pub(crate) fn elements_table(collection: &str, n: usize) -> String {
@@ -55,7 +47,7 @@ pub(crate) trait Layout {
 }
 
 /// The value a store binds for an engine value: NULL becomes the `x''` marker in marker
-/// tables (in SQL-null tables, NULL keys never reach a bind: see `Where::compare`).
+/// tables (in SQL-null tables, NULL keys never reach a bind: see `Sqlite::compare`).
 pub(crate) fn bind(v: &Value) -> Sql {
     match v {
         Value::Null => Sql::Blob(Vec::new()),
@@ -65,154 +57,127 @@ pub(crate) fn bind(v: &Value) -> Sql {
     }
 }
 
-/// A WHERE clause under construction, with its parameters in order.
-pub(crate) struct Where<'a> {
-    layout: &'a dyn Layout,
-    terms: Vec<String>,
-    pub(crate) params: Vec<Sql>,
+/// The WHERE clause of a SQLite table with the given layout.
+pub(crate) type Where<'a> = crate::sql::clause::Where<Sqlite<'a>>;
+
+/// A WHERE clause for a table of this layout.
+pub(crate) fn where_clause(layout: &dyn Layout) -> Where<'_> {
+    Where::new(Sqlite(layout))
 }
 
-impl<'a> Where<'a> {
-    pub(crate) fn new(layout: &'a dyn Layout) -> Where<'a> {
-        Where {
-            layout,
-            terms: Vec::new(),
-            params: Vec::new(),
-        }
-    }
+/// ` ORDER BY ...` for a sort on a table of this layout, scanned forwards or backwards.
+pub(crate) fn order_by(layout: &dyn Layout, sort: &Sort, scan: Scan) -> String {
+    crate::sql::clause::order_by(&Sqlite(layout), sort, scan)
+}
 
-    /// The clause, `WHERE a AND b`, or nothing.
-    pub(crate) fn sql(&self) -> String {
-        if self.terms.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.terms.join(" AND "))
-        }
-    }
+/// SQLite's [`Dialect`]: `?N` parameters, `1`/`0`, and the two NULL layouts.
+pub(crate) struct Sqlite<'a>(&'a dyn Layout);
 
-    /// Adds a filter.
-    pub(crate) fn filter(&mut self, filter: &Filter) {
-        if !filter.is_all() {
-            let term = self.render_filter(filter);
-            self.terms.push(term);
-        }
-    }
+impl Dialect for Sqlite<'_> {
+    type Param = Sql;
+    const TRUE: &'static str = "1";
+    const FALSE: &'static str = "0";
 
-    /// Adds a keyset predicate.
-    pub(crate) fn predicate(&mut self, p: &Predicate) {
-        let term = self.render(p);
-        self.terms.push(term);
-    }
-
-    fn render_filter(&mut self, f: &Filter) -> String {
-        match f {
-            Filter::And(parts) if parts.is_empty() => "1".to_owned(),
-            Filter::Or(parts) if parts.is_empty() => "0".to_owned(),
-            Filter::And(parts) => self.join_filters(parts, " AND "),
-            Filter::Or(parts) => self.join_filters(parts, " OR "),
-            Filter::Not(inner) => format!("NOT {}", self.render_filter(inner)),
-            Filter::Clause(clause) => {
-                let c = clause.column;
-                let col = self.layout.column(c);
-                let sql_nulls = self.layout.nulls() == Nulls::Sql;
-                // In SQL-null tables a comparison with a NULL column is NULL, which `NOT` would
-                // keep NULL; `AND c IS NOT NULL` makes it false, as the engine's logic says.
-                let two_valued = |term: String| {
-                    if sql_nulls && self.layout.nullable(c) {
-                        format!("({term} AND {col} IS NOT NULL)")
-                    } else {
-                        term
-                    }
-                };
-                match &clause.condition {
-                    Condition::Compare(CmpOp::Eq, Value::Null) if sql_nulls => format!("{col} IS NULL"),
-                    Condition::Compare(op @ (CmpOp::Gt | CmpOp::Ge), v) if !sql_nulls => {
-                        format!("({col} {} {} AND {col} < x'')", op.sql(), self.param(v))
-                    }
-                    Condition::Compare(op, v) => {
-                        let term = format!("{col} {} {}", op.sql(), self.param(v));
-                        two_valued(term)
-                    }
-                    Condition::In(vs) => {
-                        let term = format!("{col} IN ({})", self.params(vs));
-                        two_valued(term)
-                    }
-                    Condition::ContainsAll(vs) => {
-                        let side = self.side(c);
-                        let parts: Vec<String> = vs
-                            .iter()
-                            .map(|v| format!("rid IN (SELECT rid FROM {side} WHERE value = {})", self.param(v)))
-                            .collect();
-                        format!("({})", parts.join(" AND "))
-                    }
-                    Condition::ContainsAny(vs) => {
-                        format!(
-                            "rid IN (SELECT rid FROM {} WHERE value IN ({}))",
-                            self.side(c),
-                            self.params(vs)
-                        )
-                    }
-                    Condition::ContainsNone(vs) => {
-                        format!(
-                            "rid NOT IN (SELECT rid FROM {} WHERE value IN ({}))",
-                            self.side(c),
-                            self.params(vs)
-                        )
-                    }
-                }
+    fn clause(&self, clause: &Clause, params: &mut Vec<Sql>) -> String {
+        let layout = self.0;
+        let c = clause.column;
+        let col = layout.column(c);
+        let sql_nulls = layout.nulls() == Nulls::Sql;
+        // In SQL-null tables a comparison with a NULL column is NULL, which `NOT` would
+        // keep NULL; `AND c IS NOT NULL` makes it false, as the engine's logic says.
+        let two_valued = |term: String| {
+            if sql_nulls && layout.nullable(c) {
+                format!("({term} AND {col} IS NOT NULL)")
+            } else {
+                term
+            }
+        };
+        match &clause.condition {
+            Condition::Compare(CmpOp::Eq, Value::Null) if sql_nulls => format!("{col} IS NULL"),
+            Condition::Compare(op @ (CmpOp::Gt | CmpOp::Ge), v) if !sql_nulls => {
+                format!("({col} {} {} AND {col} < x'')", op.sql(), param(params, v))
+            }
+            Condition::Compare(op, v) => {
+                let term = format!("{col} {} {}", op.sql(), param(params, v));
+                two_valued(term)
+            }
+            Condition::In(vs) => {
+                let term = format!("{col} IN ({})", list(params, vs));
+                two_valued(term)
+            }
+            Condition::ContainsAll(vs) => {
+                let side = self.side(c);
+                let parts: Vec<String> = vs
+                    .iter()
+                    .map(|v| format!("rid IN (SELECT rid FROM {side} WHERE value = {})", param(params, v)))
+                    .collect();
+                format!("({})", parts.join(" AND "))
+            }
+            Condition::ContainsAny(vs) => {
+                format!(
+                    "rid IN (SELECT rid FROM {} WHERE value IN ({}))",
+                    self.side(c),
+                    list(params, vs)
+                )
+            }
+            Condition::ContainsNone(vs) => {
+                format!(
+                    "rid NOT IN (SELECT rid FROM {} WHERE value IN ({}))",
+                    self.side(c),
+                    list(params, vs)
+                )
             }
         }
     }
 
+    fn order(&self, column: Column, direction: Direction) -> String {
+        let explicit = self.0.nulls() == Nulls::Sql && self.0.nullable(column);
+        let direction = match (direction, explicit) {
+            (Direction::Asc, false) => "ASC",
+            (Direction::Desc, false) => "DESC",
+            (Direction::Asc, true) => "ASC NULLS LAST",
+            (Direction::Desc, true) => "DESC NULLS FIRST",
+        };
+        format!("{} {direction}", self.0.column(column))
+    }
+
+    fn row(&self, columns: &[Column], op: CmpOp, values: &[Value], params: &mut Vec<Sql>) -> String {
+        let layout = self.0;
+        let any_nullable = columns.iter().any(|c| layout.nullable(*c));
+        if layout.nulls() == Nulls::Sql && any_nullable {
+            self.expand_row(columns, op, values, params)
+        } else if columns.len() == 1 {
+            format!(
+                "{} {} {}",
+                layout.column(columns[0]),
+                op.sql(),
+                param(params, &values[0])
+            )
+        } else {
+            let cols = columns.iter().map(|c| layout.column(*c)).collect::<Vec<_>>().join(", ");
+            format!("({cols}) {} ({})", op.sql(), list(params, values))
+        }
+    }
+}
+
+impl Sqlite<'_> {
     fn side(&self, c: Column) -> String {
         // The engine only builds array conditions for string[] columns, and only folio's own
         // tables have string[] columns, each with its side table.
         match c {
-            Column::Indexed(n) => self.layout.elements(n).expect("string[] columns have a side table"),
+            Column::Indexed(n) => self.0.elements(n).expect("string[] columns have a side table"),
             Column::Id => unreachable!("the id is never a string[] column"),
-        }
-    }
-
-    fn join_filters(&mut self, parts: &[Filter], sep: &str) -> String {
-        let rendered: Vec<String> = parts.iter().map(|p| self.render_filter(p)).collect();
-        format!("({})", rendered.join(sep))
-    }
-
-    fn render(&mut self, p: &Predicate) -> String {
-        match p {
-            Predicate::Row { columns, op, values } => {
-                let any_nullable = columns.iter().any(|c| self.layout.nullable(*c));
-                if self.layout.nulls() == Nulls::Sql && any_nullable {
-                    self.expand_row(columns, *op, values)
-                } else if columns.len() == 1 {
-                    format!(
-                        "{} {} {}",
-                        self.layout.column(columns[0]),
-                        op.sql(),
-                        self.param(&values[0])
-                    )
-                } else {
-                    let cols = columns
-                        .iter()
-                        .map(|c| self.layout.column(*c))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("({cols}) {} ({})", op.sql(), self.params(values))
-                }
-            }
-            Predicate::And(parts) => self.join(parts, " AND "),
-            Predicate::Or(parts) => self.join(parts, " OR "),
         }
     }
 
     /// A row comparison written out column by column, for columns with SQL NULLs:
     /// `(a, b) > (x, y)` is `a > x OR (a = x AND b > y)`, each comparison NULL-aware.
-    fn expand_row(&mut self, columns: &[Column], op: CmpOp, values: &[Value]) -> String {
+    fn expand_row(&self, columns: &[Column], op: CmpOp, values: &[Value], params: &mut Vec<Sql>) -> String {
         if op == CmpOp::Eq {
             let parts: Vec<String> = columns
                 .iter()
                 .zip(values)
-                .map(|(c, v)| self.compare(*c, CmpOp::Eq, v))
+                .map(|(c, v)| self.compare(*c, CmpOp::Eq, v, params))
                 .collect();
             return format!("({})", parts.join(" AND "));
         }
@@ -225,18 +190,18 @@ impl<'a> Where<'a> {
         for i in 0..columns.len() {
             let last = i + 1 == columns.len();
             let mut conj: Vec<String> = (0..i)
-                .map(|j| self.compare(columns[j], CmpOp::Eq, &values[j]))
+                .map(|j| self.compare(columns[j], CmpOp::Eq, &values[j], params))
                 .collect();
-            conj.push(self.compare(columns[i], if last { op } else { strict }, &values[i]));
+            conj.push(self.compare(columns[i], if last { op } else { strict }, &values[i], params));
             alternatives.push(format!("({})", conj.join(" AND ")));
         }
         format!("({})", alternatives.join(" OR "))
     }
 
     /// `c op v` under the engine's order, where NULL is greater than every value.
-    fn compare(&mut self, c: Column, op: CmpOp, v: &Value) -> String {
-        let col = self.layout.column(c);
-        let nullable = self.layout.nullable(c);
+    fn compare(&self, c: Column, op: CmpOp, v: &Value, params: &mut Vec<Sql>) -> String {
+        let col = self.0.column(c);
+        let nullable = self.0.nullable(c);
         match (op, v) {
             (CmpOp::Eq, Value::Null) => format!("{col} IS NULL"),
             (CmpOp::Gt, Value::Null) => "0".to_owned(),
@@ -244,44 +209,18 @@ impl<'a> Where<'a> {
             (CmpOp::Lt, Value::Null) => format!("{col} IS NOT NULL"),
             (CmpOp::Le, Value::Null) => "1".to_owned(),
             (CmpOp::Gt | CmpOp::Ge, v) if nullable => {
-                format!("({col} {} {} OR {col} IS NULL)", op.sql(), self.param(v))
+                format!("({col} {} {} OR {col} IS NULL)", op.sql(), param(params, v))
             }
-            (op, v) => format!("{col} {} {}", op.sql(), self.param(v)),
+            (op, v) => format!("{col} {} {}", op.sql(), param(params, v)),
         }
-    }
-
-    fn join(&mut self, parts: &[Predicate], sep: &str) -> String {
-        let rendered: Vec<String> = parts.iter().map(|p| self.render(p)).collect();
-        format!("({})", rendered.join(sep))
-    }
-
-    fn params(&mut self, vs: &[Value]) -> String {
-        vs.iter().map(|v| self.param(v)).collect::<Vec<_>>().join(", ")
-    }
-
-    fn param(&mut self, v: &Value) -> String {
-        self.params.push(bind(v));
-        format!("?{}", self.params.len())
     }
 }
 
-/// `ORDER BY` for a sort, scanned forwards or backwards.
-pub(crate) fn order_by(layout: &dyn Layout, sort: &Sort, scan: Scan) -> String {
-    let mut out = String::from(" ORDER BY ");
-    for (i, f) in sort.fields().iter().enumerate() {
-        let dir = match scan {
-            Scan::Forward => f.direction,
-            Scan::Backward => f.direction.reverse(),
-        };
-        let sep = if i == 0 { "" } else { ", " };
-        let explicit = layout.nulls() == Nulls::Sql && layout.nullable(f.column);
-        let dir = match (dir, explicit) {
-            (Direction::Asc, false) => "ASC",
-            (Direction::Desc, false) => "DESC",
-            (Direction::Asc, true) => "ASC NULLS LAST",
-            (Direction::Desc, true) => "DESC NULLS FIRST",
-        };
-        let _ = write!(out, "{sep}{} {dir}", layout.column(f.column));
-    }
-    out
+fn list(params: &mut Vec<Sql>, vs: &[Value]) -> String {
+    vs.iter().map(|v| param(params, v)).collect::<Vec<_>>().join(", ")
+}
+
+fn param(params: &mut Vec<Sql>, v: &Value) -> String {
+    params.push(bind(v));
+    format!("?{}", params.len())
 }

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use folio_engine::{Filter, Position, Sort, Value, keyset::compare_keys, page::plan};
-use folio_store::{Count, OnDuplicate, PostgresStore, Query, SqliteStore, Store};
+use folio_store::{Count, ImportMode, OnDuplicate, PostgresStore, Query, SqliteStore, Store, WritableStore};
 use serde_json::{Value as Json, json};
 
-use crate::walk::{schema, value_of};
+use crate::walk::{create, schema, value_of};
 
 /// Records at the start of the walk.
 const INITIAL: i64 = 300;
@@ -136,20 +136,32 @@ fn walk_while_writing(rt: &tokio::runtime::Runtime, store: &dyn Store, write: Wr
 
 const SORTS: [&str; 3] = ["-a,b", "-m.c,-t", "flag,-a"];
 
+/// Batches written through the store's write trait, from the writer's own thread.
+fn writes(store: Arc<dyn WritableStore>, handle: tokio::runtime::Handle) -> Write {
+    Box::new(move |docs, ids| {
+        let numbered = docs.into_iter().zip(1..).map(|(d, n)| Ok((n, d)));
+        handle
+            .block_on(store.import(
+                &schema(),
+                ImportMode::Append,
+                Box::new(numbered),
+                OnDuplicate::Error,
+                &|_| {},
+            ))
+            .unwrap();
+        handle.block_on(store.delete("things", &ids)).unwrap();
+    })
+}
+
 #[test]
 fn sqlite_walks_stay_exactly_once_while_another_thread_imports_and_deletes() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for spec in SORTS {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open_with_readers(dir.path(), 2).unwrap());
-        store.create_collection(&schema(), None).unwrap();
-        store.insert("things", (0..INITIAL).map(doc), &|_| {}).unwrap();
-        let writer = store.clone();
-        let write: Write = Box::new(move |docs, ids| {
-            writer.insert("things", docs, &|_| {}).unwrap();
-            writer.delete("things", &ids).unwrap();
-        });
-        walk_while_writing(&rt, store.as_ref(), write, spec);
+        let initial: Vec<Json> = (0..INITIAL).map(doc).collect();
+        create(&rt, store.as_ref(), &schema(), initial);
+        walk_while_writing(&rt, store.as_ref(), writes(store.clone(), rt.handle().clone()), spec);
     }
 }
 
@@ -161,17 +173,8 @@ fn postgres_walks_stay_exactly_once_while_another_thread_imports_and_deletes() {
             return;
         };
         let store = Arc::new(rt.block_on(PostgresStore::connect(&pg.url)).unwrap());
-        let numbered = (0..INITIAL).map(doc).zip(1..).map(|(d, n)| Ok((n, d)));
-        rt.block_on(store.import(&schema(), true, numbered, OnDuplicate::Error, &|_| {}))
-            .unwrap();
-        let (writer, handle) = (store.clone(), rt.handle().clone());
-        let write: Write = Box::new(move |docs, ids| {
-            let numbered = docs.into_iter().zip(1..).map(|(d, n)| Ok((n, d)));
-            handle
-                .block_on(writer.import(&schema(), false, numbered, OnDuplicate::Error, &|_| {}))
-                .unwrap();
-            handle.block_on(writer.delete("things", &ids)).unwrap();
-        });
-        walk_while_writing(&rt, store.as_ref(), write, spec);
+        let initial: Vec<Json> = (0..INITIAL).map(doc).collect();
+        create(&rt, store.as_ref(), &schema(), initial);
+        walk_while_writing(&rt, store.as_ref(), writes(store.clone(), rt.handle().clone()), spec);
     }
 }

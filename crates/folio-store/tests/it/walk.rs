@@ -14,7 +14,9 @@ use folio_engine::{
     CollectionSchema, Column, Direction, FieldType, Filter, IdType, IndexedPath, Position, Sort, SortField, Value,
     keyset::compare_keys, page::plan,
 };
-use folio_store::{Count, OnDuplicate, PostgresStore, Query, SqliteFileStore, SqliteStore, Store, Total};
+use folio_store::{
+    Count, ImportMode, OnDuplicate, PostgresStore, Query, SqliteFileStore, SqliteStore, Store, Total, Writer,
+};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
@@ -166,6 +168,20 @@ async fn walk(store: &dyn Store, query: &Query, size: u64, backward: bool) -> Wa
     }
 }
 
+/// Creates the collection of `schema` holding `docs` through the store's write trait, as every
+/// writable store under test is filled.
+pub(crate) fn create(rt: &tokio::runtime::Runtime, store: &dyn Writer, schema: &CollectionSchema, docs: Vec<Json>) {
+    let numbered = docs.into_iter().zip(1..).map(|(d, n)| Ok((n, d)));
+    rt.block_on(store.import(
+        schema,
+        ImportMode::Create,
+        Box::new(numbered),
+        OnDuplicate::Error,
+        &|_| {},
+    ))
+    .unwrap();
+}
+
 pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -277,11 +293,11 @@ proptest! {
         let rt = rt();
         let dir = tempfile::tempdir().unwrap();
 
+        // Every writable store is filled the same way, through its `Writer`.
         let store = SqliteStore::open_with_readers(dir.path(), 2).unwrap();
         let schema = schema();
         let docs = native_docs(&rows);
-        store.create_collection(&schema, None).unwrap();
-        store.insert("things", docs.clone(), &|_| {}).unwrap();
+        create(&rt, &store, &schema, docs.clone());
         let native_filter = match &filter {
             Some(f) => Filter::from_json(&schema, f, "filter").unwrap(),
             None => Filter::all(),
@@ -293,8 +309,7 @@ proptest! {
         // The same data and queries on PostgreSQL, against the same reference.
         if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
             let postgres = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
-            let numbered = docs.iter().cloned().zip(1..).map(|(d, n)| Ok((n, d)));
-            rt.block_on(postgres.import(&schema, true, numbered, OnDuplicate::Error, &|_| {})).unwrap();
+            create(&rt, &postgres, &schema, docs.clone());
             for spec in &sorts {
                 check_walks(&rt, &postgres, &schema, &docs, &native_filter, build_sort(spec), size)?;
             }

@@ -1,0 +1,118 @@
+//! What the SQL stores share, written once and free of any driver: the naming of
+//! identifiers and the read path.
+//!
+//! Each store runs its own I/O (SQLite on blocking threads, PostgreSQL asynchronously) and
+//! fills in the details through small traits:
+//! - [`clause::Where`] renders filters and keyset predicates over a [`clause::Dialect`]
+//!   (placeholders, `TRUE`/`1`, clauses, row comparisons);
+//! - [`Counting`] decides a page's total: the cache key, the count SQL, the cap;
+//! - [`catalog`] lists collections with their counts and keeps the schema cache;
+//! - [`project`] assembles a projected document from the JSON texts of its paths.
+
+pub(crate) mod catalog;
+pub(crate) mod clause;
+
+use folio_engine::Filter;
+use folio_engine::projection::assemble;
+
+use crate::totals::Totals;
+use crate::{Count, Total};
+
+/// Quotes an identifier: the one place identifiers enter SQL (both dialects quote alike).
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The table of one of folio's collections.
+pub(crate) fn table(collection: &str) -> String {
+    ident(&format!("folio_c_{collection}"))
+}
+
+/// How a page's total is found: from the cache at the snapshot's generation, else by one
+/// count query.
+#[derive(Debug)]
+pub(crate) struct Counting {
+    /// The cache key: the canonical filter, and the cap when there is one.
+    key: String,
+    cap: Option<u64>,
+}
+
+impl Counting {
+    /// What `count` asks for of a query with `filter`; `None` when it asks for no total.
+    pub(crate) fn new(count: Count, filter: &Filter) -> Option<Counting> {
+        let cap = match count {
+            Count::Skip => return None,
+            Count::Exact => None,
+            Count::AtMost(cap) => Some(cap),
+        };
+        let key = match cap {
+            Some(cap) => format!("{} at most {cap}", filter.canonical()),
+            None => filter.canonical(),
+        };
+        Some(Counting { key, cap })
+    }
+
+    /// The total cached for `collection` at `generation`, if any.
+    pub(crate) fn cached(&self, totals: &Totals, collection: &str, generation: &str) -> Option<Total> {
+        totals.get(collection, &self.key, generation).map(|n| self.total(n))
+    }
+
+    /// The count query over `table` with the filter's `where_sql`:
+    ///
+    /// ```sql
+    /// SELECT count(*) FROM t WHERE ...                                          -- exact
+    /// SELECT count(*) FROM (SELECT 1 FROM t WHERE ... LIMIT cap + 1) AS capped  -- capped
+    /// ```
+    ///
+    /// Counting stops one past the cap, so "more than the cap" is known without counting on.
+    pub(crate) fn sql(&self, table: &str, where_sql: &str) -> String {
+        match self.cap {
+            Some(cap) => format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table}{where_sql} LIMIT {}) AS capped",
+                cap.saturating_add(1).min(i64::MAX as u64)
+            ),
+            None => format!("SELECT count(*) FROM {table}{where_sql}"),
+        }
+    }
+
+    /// Remembers a count the query gave at `generation`, and returns the total it makes.
+    pub(crate) fn counted(&self, totals: &Totals, collection: &str, generation: &str, n: i64) -> Total {
+        let n = u64::try_from(n).unwrap_or(0);
+        totals.put(collection, &self.key, generation.to_owned(), n);
+        self.total(n)
+    }
+
+    fn total(&self, counted: u64) -> Total {
+        match self.cap {
+            Some(cap) if counted > cap => Total {
+                count: cap,
+                exact: false,
+            },
+            _ => Total {
+                count: counted,
+                exact: true,
+            },
+        }
+    }
+}
+
+/// A projected document (JSON text) from the JSON text of each of `fields`, which `text`
+/// reads by position (`None`: the document has nothing there); `bad` names a text that is
+/// not JSON, which only a broken store can give.
+pub(crate) fn project<T: AsRef<str>, E>(
+    fields: &[String],
+    mut text: impl FnMut(usize) -> Result<Option<T>, E>,
+    bad: impl Fn(usize, serde_json::Error) -> E,
+) -> Result<String, E> {
+    let mut found = Vec::with_capacity(fields.len());
+    for (i, path) in fields.iter().enumerate() {
+        if let Some(text) = text(i)? {
+            let value = serde_json::from_str(text.as_ref()).map_err(|e| bad(i, e))?;
+            found.push((path.clone(), value));
+        }
+    }
+    Ok(assemble(found).to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,393 @@
+//! Writes to the embedded store, on the one write connection: imports (one transaction, in
+//! phases held by [`Loader`]), deletes, drops and the catalog rows.
+//!
+//! Everything here blocks; `SqliteStore`'s [`crate::Writer`] runs it on blocking threads.
+
+use folio_engine::{CollectionSchema, FieldType, IdType, Value};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OptionalExtension, Statement, Transaction, params};
+
+use super::{Inner, read_catalog, sql};
+use crate::StoreError;
+use crate::ingest::{self, Cell};
+use crate::input::Numbered;
+use crate::write::{ImportMode, ImportStats, OnDuplicate};
+
+/// How often (in documents) an import reports its progress.
+const PROGRESS_EVERY: u64 = 4096;
+
+impl Inner {
+    /// Imports documents in one transaction: all of them or, on the first error, none; with
+    /// [`ImportMode::Create`] the collection is created in the same transaction, so a failed
+    /// import leaves no trace.
+    pub(super) fn import(
+        &self,
+        schema: &CollectionSchema,
+        mode: ImportMode,
+        docs: impl IntoIterator<Item = Numbered>,
+        on_duplicate: OnDuplicate,
+        progress: &dyn Fn(u64),
+    ) -> Result<ImportStats, StoreError> {
+        if mode == ImportMode::Append {
+            self.require(&schema.name)?;
+        }
+        let mut conn = self.write_conn();
+        let tx = conn.transaction()?;
+        // A new collection gets its indexes after the load: one sorted pass per index is much
+        // faster than keeping every index up to date row by row.
+        let deferred_indexes = match mode {
+            ImportMode::Create => create_in(&tx, schema, None, Indexes::Deferred)?,
+            ImportMode::Append => Vec::new(),
+        };
+        let stats = Loader::new(&tx, schema, on_duplicate)?.load(docs, progress)?;
+        for statement in deferred_indexes {
+            tx.execute_batch(&statement)?;
+        }
+        bump_generation(&tx, &schema.name)?;
+        tx.commit()?;
+        if mode == ImportMode::Create {
+            self.schemas.insert(schema);
+        }
+        progress(stats.done());
+        Ok(stats)
+    }
+
+    /// Creates an empty collection.
+    pub(super) fn create_collection(&self, schema: &CollectionSchema, origin: Option<&str>) -> Result<(), StoreError> {
+        let mut conn = self.write_conn();
+        let tx = conn.transaction()?;
+        create_in(&tx, schema, origin, Indexes::Now)?;
+        tx.commit()?;
+        self.schemas.insert(schema);
+        Ok(())
+    }
+
+    /// Deletes the records with the given ids (absent ones are skipped), in one transaction.
+    pub(super) fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
+        let schema = self
+            .schemas
+            .get(collection)
+            .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
+        let t = sql::table(collection);
+        let mut conn = self.write_conn();
+        let tx = conn.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut find = tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?;
+            let mut delete = tx.prepare(&format!("DELETE FROM {t} WHERE rid = ?1"))?;
+            let mut sides = side_tables(&schema)
+                .map(|n| {
+                    tx.prepare(&format!(
+                        "DELETE FROM {} WHERE rid = ?1",
+                        sql::elements_table(collection, n)
+                    ))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for id in ids {
+                let Some(rid) = find.query_row([sql::bind(id)], |r| r.get::<_, i64>(0)).optional()? else {
+                    continue;
+                };
+                delete.execute([rid])?;
+                for side in &mut sides {
+                    side.execute([rid])?;
+                }
+                deleted += 1;
+            }
+        }
+        bump_generation(&tx, collection)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    /// Removes a collection and its records, if it exists.
+    pub(super) fn drop_collection(&self, name: &str) -> Result<(), StoreError> {
+        self.reload_schemas()?;
+        let Some(schema) = self.schemas.get(name) else {
+            return Ok(());
+        };
+        let mut conn = self.write_conn();
+        let tx = conn.transaction()?;
+        for n in side_tables(&schema) {
+            tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::elements_table(name, n)))?;
+        }
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::table(name)))?;
+        tx.execute("DELETE FROM folio_collections WHERE name = ?1", [name])?;
+        tx.commit()?;
+        self.schemas.remove(name);
+        Ok(())
+    }
+
+    /// Records where a collection came from.
+    pub(super) fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError> {
+        self.write_conn().execute(
+            "UPDATE folio_collections SET origin = ?2 WHERE name = ?1",
+            params![name, origin],
+        )?;
+        Ok(())
+    }
+
+    /// Reads every schema from the catalog (collections may have been created by another
+    /// process, such as an import, since this one started).
+    pub(super) fn reload_schemas(&self) -> Result<(), StoreError> {
+        let schemas = read_catalog(&self.readers.get())?;
+        self.schemas.replace(schemas);
+        Ok(())
+    }
+
+    /// Fails unless the collection exists (read afresh from the catalog if not known yet).
+    fn require(&self, collection: &str) -> Result<(), StoreError> {
+        if self.schemas.get(collection).is_none() {
+            self.reload_schemas()?;
+            if self.schemas.get(collection).is_none() {
+                return Err(StoreError::UnknownCollection(collection.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The positions of a schema's `string[]` paths, each with a side table.
+fn side_tables(schema: &CollectionSchema) -> impl Iterator<Item = usize> + '_ {
+    (0..schema.indexed.len()).filter(|&n| schema.indexed[n].ty == FieldType::StringArray)
+}
+
+/// One import's statements and counts, inside its transaction: one document at a time.
+struct Loader<'t> {
+    tx: &'t Transaction<'t>,
+    schema: &'t CollectionSchema,
+    on_duplicate: OnDuplicate,
+    insert: Statement<'t>,
+    update: Statement<'t>,
+    find: Statement<'t>,
+    /// Per `string[]` path: its position, and the statements that add and clear elements.
+    sides: Vec<(usize, Statement<'t>, Statement<'t>)>,
+    stats: ImportStats,
+}
+
+impl<'t> Loader<'t> {
+    /// Prepares the statements of an import into `schema`'s table.
+    fn new(
+        tx: &'t Transaction<'t>,
+        schema: &'t CollectionSchema,
+        on_duplicate: OnDuplicate,
+    ) -> Result<Loader<'t>, StoreError> {
+        let t = sql::table(&schema.name);
+        let scalar: Vec<usize> = (0..schema.indexed.len())
+            .filter(|&n| schema.indexed[n].ty != FieldType::StringArray)
+            .collect();
+        let insert_sql = format!(
+            "INSERT INTO {t} (id, doc{}) VALUES (?1, ?2{})",
+            scalar.iter().map(|n| format!(", c{n}")).collect::<String>(),
+            (0..scalar.len()).map(|i| format!(", ?{}", i + 3)).collect::<String>(),
+        );
+        let update_sql = format!(
+            "UPDATE {t} SET doc = ?2{} WHERE rid = ?1",
+            scalar
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!(", c{n} = ?{}", i + 3))
+                .collect::<String>(),
+        );
+        let mut sides = Vec::new();
+        for n in side_tables(schema) {
+            let side = sql::elements_table(&schema.name, n);
+            sides.push((
+                n,
+                tx.prepare(&format!("INSERT OR IGNORE INTO {side} (value, rid) VALUES (?1, ?2)"))?,
+                tx.prepare(&format!("DELETE FROM {side} WHERE rid = ?1"))?,
+            ));
+        }
+        Ok(Loader {
+            tx,
+            schema,
+            on_duplicate,
+            insert: tx.prepare(&insert_sql)?,
+            update: tx.prepare(&update_sql)?,
+            find: tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?,
+            sides,
+            stats: ImportStats::default(),
+        })
+    }
+
+    /// Loads every document, or stops at the first error.
+    fn load(
+        mut self,
+        docs: impl IntoIterator<Item = Numbered>,
+        progress: &dyn Fn(u64),
+    ) -> Result<ImportStats, StoreError> {
+        for item in docs {
+            let (number, doc) = item?;
+            self.document(number, &doc)?;
+            let done = self.stats.done();
+            if done.is_multiple_of(PROGRESS_EVERY) {
+                progress(done);
+            }
+        }
+        Ok(self.stats)
+    }
+
+    /// Inserts, replaces or skips one document.
+    fn document(&mut self, number: u64, doc: &serde_json::Value) -> Result<(), StoreError> {
+        let row = ingest::row(self.schema, doc, number)?;
+        let id = sql::bind(&row.id);
+        let existing = match self.on_duplicate {
+            OnDuplicate::Error => None,
+            OnDuplicate::Replace | OnDuplicate::Skip => {
+                self.find.query_row([&id], |r| r.get::<_, i64>(0)).optional()?
+            }
+        };
+        let mut values = vec![Sql::Text(row.doc.clone())];
+        values.extend(row.columns.iter().filter_map(|cell| match cell {
+            Cell::Scalar(v) => Some(sql::bind(v)),
+            Cell::Elements(_) => None,
+        }));
+        let rid = match (existing, self.on_duplicate) {
+            (Some(_), OnDuplicate::Skip) => {
+                self.stats.skipped += 1;
+                return Ok(());
+            }
+            (Some(rid), _) => self.replace(rid, values)?,
+            (None, _) => self.insert(number, &row, id, values)?,
+        };
+        for (n, add, _) in &mut self.sides {
+            if let Cell::Elements(items) = &row.columns[*n] {
+                for item in items {
+                    add.execute(params![item, rid])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the stored row `rid` (its elements are added again after).
+    fn replace(&mut self, rid: i64, values: Vec<Sql>) -> Result<i64, StoreError> {
+        self.update.execute(rusqlite::params_from_iter(
+            std::iter::once(Sql::Integer(rid)).chain(values),
+        ))?;
+        for (_, _, clear) in &mut self.sides {
+            clear.execute([rid])?;
+        }
+        self.stats.replaced += 1;
+        Ok(rid)
+    }
+
+    /// Inserts a new row; a duplicate id is the document's error.
+    fn insert(&mut self, number: u64, row: &ingest::Row, id: Sql, values: Vec<Sql>) -> Result<i64, StoreError> {
+        self.insert
+            .execute(rusqlite::params_from_iter(std::iter::once(id).chain(values)))
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    StoreError::InvalidDocument {
+                        line: number,
+                        message: format!(
+                            "duplicate id {} at `{}` (use --on-duplicate replace or skip)",
+                            show(&row.id),
+                            self.schema.id_path
+                        ),
+                    }
+                }
+                other => other.into(),
+            })?;
+        self.stats.inserted += 1;
+        Ok(self.tx.last_insert_rowid())
+    }
+}
+
+/// An id as error messages show it: text quoted, numbers as they are.
+fn show(id: &Value) -> String {
+    match id {
+        Value::Text(t) => format!("`{t}`"),
+        other => ingest::id_text(other),
+    }
+}
+
+/// Whether a new collection's `(path, id)` indexes are built now or after its load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Indexes {
+    Now,
+    Deferred,
+}
+
+/// Creates the tables of a collection and registers it in the catalog, inside `tx`. With
+/// [`Indexes::Deferred`], the `(path, id)` indexes are not created but returned, for the
+/// caller to run after loading; otherwise the returned list is empty.
+fn create_in(
+    tx: &Transaction<'_>,
+    schema: &CollectionSchema,
+    origin: Option<&str>,
+    indexes_when: Indexes,
+) -> Result<Vec<String>, StoreError> {
+    schema.validate()?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM folio_collections WHERE name = ?1)",
+        [&schema.name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(StoreError::CollectionExists(schema.name.clone()));
+    }
+    let t = sql::table(&schema.name);
+    let id_type = match schema.id_type {
+        IdType::String => "TEXT",
+        IdType::Integer => "INTEGER",
+    };
+    let mut columns = String::new();
+    let mut ddl = Vec::new();
+    let mut indexes = Vec::new();
+    for (n, p) in schema.indexed.iter().enumerate() {
+        let decl = match p.ty {
+            FieldType::String => "TEXT",
+            FieldType::Integer | FieldType::Boolean | FieldType::Timestamp => "INTEGER",
+            FieldType::Float => "REAL",
+            FieldType::StringArray => {
+                ddl.push(format!(
+                    "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
+                     PRIMARY KEY (value, rid)) WITHOUT ROWID",
+                    sql::elements_table(&schema.name, n)
+                ));
+                continue;
+            }
+        };
+        columns.push_str(&format!(", c{n} {decl} NOT NULL"));
+        indexes.push(format!(
+            "CREATE INDEX {} ON {t} (c{n}, id)",
+            sql::ident(&format!("folio_c_{}__c{n}", schema.name))
+        ));
+    }
+    tx.execute_batch(&format!(
+        "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns})"
+    ))?;
+    for statement in ddl {
+        tx.execute_batch(&statement)?;
+    }
+    let json = serde_json::to_string(schema).map_err(|e| StoreError::Internal(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO folio_collections (name, schema, origin) VALUES (?1, ?2, ?3)",
+        params![schema.name, json, origin],
+    )?;
+    if indexes_when == Indexes::Deferred {
+        return Ok(indexes);
+    }
+    for statement in indexes {
+        tx.execute_batch(&statement)?;
+    }
+    Ok(Vec::new())
+}
+
+/// Gives `collection` a new generation, inside the transaction of a write to it.
+///
+/// Generations come from one clock for the whole file, so they never repeat, not even for a
+/// collection dropped and imported again under the same name: a server that cached a total
+/// (or read a page ahead) for the dropped one cannot take it for the new one's.
+fn bump_generation(tx: &Transaction<'_>, collection: &str) -> Result<(), StoreError> {
+    tx.execute_batch("UPDATE folio_clock SET generation = generation + 1")?;
+    tx.execute(
+        "UPDATE folio_collections SET generation = (SELECT generation FROM folio_clock) WHERE name = ?1",
+        [collection],
+    )?;
+    Ok(())
+}
