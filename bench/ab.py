@@ -4,6 +4,7 @@
     cp target/release/folio target/folio-before     # then change the code and rebuild
     python3 bench/ab.py target/folio-before target/release/folio
     python3 bench/ab.py A B --size 1000000 --rounds 7 --seconds 5
+    python3 bench/ab.py A B --postgres                # the same, every binary on PostgreSQL
 
 Every binary serves the same demo store (built by the first one, cached under
 target/bench-data); they are measured in turn, round after round, so that a noisy machine
@@ -33,11 +34,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     ap.add_argument("--seconds", type=int, default=3, help="seconds of wrk per page and round (default 3)")
     ap.add_argument("--harvester", help="the folio binary whose `harvest` walks every server (default: the last)")
+    ap.add_argument("--postgres", nargs="?", const="postgres://postgres@127.0.0.1:5432", metavar="URL",
+                    help="serve the demo from PostgreSQL at URL (a server, without the database; default "
+                         "postgres://postgres@127.0.0.1:5432) instead of the embedded store")
     args = ap.parse_args()
     if len(args.binaries) < 2:
         ap.error("give at least two binaries")
     procs.ensure_apt("wrk", "wrk")
-    data_dir = data.folio_demo(args.binaries[0], args.size)
+    if args.postgres:
+        url = data.postgres_demo(args.binaries[0], args.postgres, args.size)
+        if url is None:
+            sys.exit("PostgreSQL is not reachable")
+        store_args = ["--postgres", url]
+    else:
+        store_args = ["--data-dir", data.folio_demo(args.binaries[0], args.size)]
 
     harvester = args.harvester or args.binaries[-1]
     pages = {"first page of 100, wrk -t2 -c16": (2, 16), "cursor page of 1000, wrk -t1 -c1": (1, 1)}
@@ -46,7 +56,7 @@ def main():
     with contextlib.ExitStack() as stack:
         urls = {}
         for n, binary in enumerate(args.binaries):
-            server = stack.enter_context(servers.folio(binary, ["--data-dir", data_dir], f"ab-{n}"))
+            server = stack.enter_context(servers.folio(binary, store_args, f"ab-{n}"))
             jsonapi = f"{server.base}/jsonapi/entries"
             walk = measure.walk(f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D=1000&sort=-upload_create_time", "data",
                                 120, {args.size // 2000 * 1000}, 1000)
@@ -63,7 +73,8 @@ def main():
                 rps[(binary, walk_column)].append(walked["records_per_s"])
 
     base = args.binaries[0]
-    print(f"\n{args.size:,} demo entries, {args.rounds} rounds of {args.seconds} s, median requests/s "
+    store = "PostgreSQL" if args.postgres else "the embedded store"
+    print(f"\n{args.size:,} demo entries in {store}, {args.rounds} rounds of {args.seconds} s, median requests/s "
           f"(the walk: records/s, harvested by {os.path.relpath(harvester)}), one run\n")
     columns = [*pages, walk_column]
     print("| binary | " + " | ".join(columns) + " |")
