@@ -39,7 +39,7 @@ pub fn pick_schema(selector: u8) -> Arc<CollectionSchema> {
 }
 
 fn schema(name: &str, id_path: &str, id_type: IdType) -> Arc<CollectionSchema> {
-    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    let p = |path: &str, ty| IndexedPath::new(path, ty);
     Arc::new(CollectionSchema {
         name: name.into(),
         id_path: id_path.into(),

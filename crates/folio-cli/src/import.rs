@@ -116,10 +116,7 @@ fn parse_index(text: &str) -> Result<IndexedPath, String> {
         let names: Vec<&str> = FieldType::ALL.iter().map(|t| t.name()).collect();
         format!("unknown type `{ty}`; types: {}", names.join(", "))
     })?;
-    Ok(IndexedPath {
-        path: path.to_owned(),
-        ty,
-    })
+    Ok(IndexedPath::new(path.to_owned(), ty))
 }
 
 /// Records read ahead to infer the schema of a new collection.

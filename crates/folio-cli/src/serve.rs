@@ -252,30 +252,59 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config
 }
 
-/// Logs every collection served, with its indexed paths and the paths that are not sortable.
+/// Logs every collection served: its sortable paths, in one line the paths no index serves
+/// (filtered by scanning, not sortable) with the first few statements that would index them,
+/// and in one line the columns it cannot serve as paths at all.
 fn describe_collections(collections: &[CollectionInfo]) {
     if collections.is_empty() {
         tracing::warn!("no collections to serve; try `folio serve --demo` or `folio import`");
     }
     for c in collections {
-        let paths: Vec<String> = c
-            .schema
-            .indexed
-            .iter()
-            .map(|p| format!("{} ({})", p.path, p.ty))
-            .collect();
+        let schema = &c.schema;
+        let (indexed, scanned): (Vec<_>, Vec<_>) = schema.indexed.iter().partition(|p| p.unindexed.is_none());
+        let list = |paths: &[&folio_engine::IndexedPath]| {
+            paths
+                .iter()
+                .map(|p| format!("{} ({})", p.path, p.ty))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         tracing::info!(
-            collection = %c.schema.name,
+            collection = %schema.name,
             records = c.count,
-            id = %c.schema.id_path,
-            indexed = %paths.join(", "),
+            id = %schema.id_path,
+            indexed = %list(&indexed),
             "serving"
         );
-        for (column, why) in &c.unindexed {
-            tracing::info!(collection = %c.schema.name, path = %column, reason = %why, "not sortable");
+        if !scanned.is_empty() {
+            let advice: Vec<&str> = scanned
+                .iter()
+                .filter_map(|p| p.unindexed.as_deref())
+                .take(SHOWN_ADVICE)
+                .collect();
+            let more = scanned.len().saturating_sub(SHOWN_ADVICE);
+            tracing::info!(
+                collection = %schema.name,
+                paths = %list(&scanned),
+                "{} paths have no index: filters on them scan the table and they cannot be sorted; {}{}",
+                scanned.len(),
+                advice.join("; "),
+                if more > 0 { format!("; and {more} more like these") } else { String::new() }
+            );
+        }
+        if !c.unindexed.is_empty() {
+            let why: Vec<String> = c
+                .unindexed
+                .iter()
+                .map(|(column, why)| format!("{column}: {why}"))
+                .collect();
+            tracing::info!(collection = %schema.name, "{} columns are served in records but not as paths ({})", why.len(), why.join("; "));
         }
     }
 }
+
+/// How many `CREATE INDEX` statements the start-up log shows per collection.
+const SHOWN_ADVICE: usize = 3;
 
 /// Logs a request to try on a collection anyone may read; private ones need a token, and
 /// there may be none.

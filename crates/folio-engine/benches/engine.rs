@@ -23,10 +23,7 @@ use folio_engine::{
 /// The demo's schema, as `folio_store::demo::schema` gives it (the engine cannot depend on the
 /// store, even for benches: the store depends on the engine).
 fn schema() -> CollectionSchema {
-    let p = |path: &str, ty| IndexedPath {
-        path: path.to_owned(),
-        ty,
-    };
+    let p = |path: &str, ty| IndexedPath::new(path.to_owned(), ty);
     CollectionSchema {
         name: "entries".to_owned(),
         id_path: "entry_id".to_owned(),

@@ -107,6 +107,27 @@ impl Filter {
         matches!(self, Filter::And(parts) if parts.is_empty())
     }
 
+    /// The paths no index serves that the filter tests (see [`crate::IndexedPath::unindexed`]),
+    /// each once, in the order they first appear: answering it scans the collection.
+    pub fn unindexed_paths(&self, schema: &CollectionSchema) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        self.visit(&mut |clause| {
+            let path = schema.path_of(clause.column);
+            if schema.is_unindexed(clause.column) && !out.iter().any(|p| p == path) {
+                out.push(path.to_owned());
+            }
+        });
+        out
+    }
+
+    fn visit(&self, f: &mut impl FnMut(&Clause)) {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| p.visit(f)),
+            Filter::Not(inner) => inner.visit(f),
+            Filter::Clause(c) => f(c),
+        }
+    }
+
     /// Whether every clause can be answered by an index seek: only `and` of clauses other
     /// than `none`. Counting other filters may scan the collection.
     pub fn is_seekable(&self) -> bool {

@@ -20,7 +20,7 @@
 //!     name: "entries".into(),
 //!     id_path: "entry_id".into(),
 //!     id_type: IdType::String,
-//!     indexed: vec![IndexedPath { path: "upload_create_time".into(), ty: FieldType::Timestamp }],
+//!     indexed: vec![IndexedPath::new("upload_create_time", FieldType::Timestamp)],
 //! };
 //! let sort = Sort::parse("-upload_create_time", &schema, "sort").unwrap();
 //! let key = vec![Value::Int(1_614_859_200_000_000), Value::Text("abc".into())];

@@ -93,6 +93,28 @@ pub struct IndexedPath {
     /// How values at the path are typed.
     #[serde(rename = "type")]
     pub ty: FieldType,
+    /// `None` when an index serves the path. `Some(advice)` when none does (a column of a
+    /// user's SQLite file that no index starts with): filters on the path then scan the
+    /// collection, bounded by the request's time limit and counted with a cap, and it cannot
+    /// be sorted; `advice` says what would index it (a `CREATE INDEX` statement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unindexed: Option<String>,
+}
+
+impl IndexedPath {
+    /// A path an index serves.
+    pub fn new(path: impl Into<String>, ty: FieldType) -> IndexedPath {
+        IndexedPath {
+            path: path.into(),
+            ty,
+            unindexed: None,
+        }
+    }
+
+    /// Whether the path can be sorted on: indexed, and not a `string[]` path.
+    pub fn is_sortable(&self) -> bool {
+        self.ty.is_sortable() && self.unindexed.is_none()
+    }
 }
 
 /// A column the engine can sort or filter on: the id, or the n-th indexed path of the schema.
@@ -150,13 +172,16 @@ impl CollectionSchema {
     /// The paths that may be sorted on: the id path and every sortable indexed path.
     pub fn sortable_paths(&self) -> Vec<String> {
         std::iter::once(self.id_path.clone())
-            .chain(
-                self.indexed
-                    .iter()
-                    .filter(|p| p.ty.is_sortable())
-                    .map(|p| p.path.clone()),
-            )
+            .chain(self.indexed.iter().filter(|p| p.is_sortable()).map(|p| p.path.clone()))
             .collect()
+    }
+
+    /// Whether a column is served by no index (filters on it scan the collection).
+    pub fn is_unindexed(&self, column: Column) -> bool {
+        match column {
+            Column::Id => false,
+            Column::Indexed(n) => self.indexed[n].unindexed.is_some(),
+        }
     }
 
     /// The paths that may be filtered on: the id path and every indexed path.

@@ -108,6 +108,12 @@ impl Sort {
                     "is a string[] path, which can be filtered but not sorted",
                 ));
             }
+            if let Column::Indexed(n) = column
+                && let Some(advice) = &schema.indexed[n].unindexed
+            {
+                let reason = format!("has no index, so it can be filtered on (by a scan) but not sorted; {advice}");
+                return Err(unsupported(path, &reason));
+            }
             if requested.iter().any(|f: &SortField| f.column == column) {
                 return Err(unsupported(path, "is given twice"));
             }

@@ -155,7 +155,7 @@ mod tests {
     use crate::schema::{IdType, IndexedPath};
 
     fn schema(id: IdType) -> CollectionSchema {
-        let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+        let p = |path: &str, ty| IndexedPath::new(path, ty);
         CollectionSchema {
             name: "c".into(),
             id_path: "id".into(),

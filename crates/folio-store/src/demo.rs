@@ -20,10 +20,7 @@ pub const ORIGIN_VERSION: u32 = 1;
 
 /// The schema of the demo collection (cli.md).
 pub fn schema() -> CollectionSchema {
-    let p = |path: &str, ty| IndexedPath {
-        path: path.to_owned(),
-        ty,
-    };
+    let p = |path: &str, ty| IndexedPath::new(path.to_owned(), ty);
     CollectionSchema {
         name: COLLECTION.to_owned(),
         id_path: "entry_id".to_owned(),

@@ -104,7 +104,7 @@ pub fn infer<'a>(sample: impl IntoIterator<Item = &'a serde_json::Value>, id_pat
             ));
             continue;
         }
-        indexed.push(IndexedPath { path, ty });
+        indexed.push(IndexedPath::new(path, ty));
     }
     Inferred {
         id_type: if id_integer { IdType::Integer } else { IdType::String },
@@ -183,14 +183,8 @@ mod tests {
         assert_eq!(
             inferred.indexed,
             vec![
-                IndexedPath {
-                    path: "o.x".into(),
-                    ty: FieldType::Integer
-                },
-                IndexedPath {
-                    path: "n".into(),
-                    ty: FieldType::Float
-                },
+                IndexedPath::new("o.x", FieldType::Integer),
+                IndexedPath::new("n", FieldType::Float),
             ]
         );
         let reasons: BTreeMap<_, _> = inferred.skipped.into_iter().collect();

@@ -55,13 +55,24 @@ async fn tables_and_views_are_served_read_only() {
     );
     let materials = &listing["data"][2]["attributes"];
     assert_eq!(materials["idPath"], "id");
-    let sortable: Vec<&str> = materials["indexedPaths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(sortable, ["id", "gap", "n"], "columns that lead an index");
+    let paths = materials["indexedPaths"].as_array().unwrap();
+    let named = |keep: &dyn Fn(&serde_json::Value) -> bool| -> Vec<&str> {
+        paths
+            .iter()
+            .filter(|p| keep(p))
+            .map(|p| p["path"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        named(&|p| p["sortable"] == true),
+        ["id", "gap", "n"],
+        "columns that lead an index"
+    );
+    assert_eq!(
+        named(&|p| p["indexed"] == false),
+        ["formula"],
+        "the other columns are paths too, filtered by scanning"
+    );
 
     // Rows come back as they are, in the engine's order (missing gaps last, then first).
     let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
@@ -108,7 +119,12 @@ async fn tables_and_views_are_served_read_only() {
     // Sorting on a column no index leads with is refused, listing what can be sorted.
     let (status, body) = get_json(&format!("{}/jsonapi/materials?sort=formula", server.base)).await;
     assert_eq!(status, 400);
-    assert!(body["errors"][0]["detail"].as_str().unwrap().contains("gap"));
+    let detail = body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("gap"), "{detail}");
+    assert!(
+        detail.contains(r#"CREATE INDEX "materials_formula" ON "materials" ("formula")"#),
+        "the index that would make it sortable: {detail}"
+    );
 
     drop(server);
     assert_eq!(

@@ -10,18 +10,9 @@ fn schema() -> CollectionSchema {
         id_path: "entry_id".into(),
         id_type: IdType::String,
         indexed: vec![
-            IndexedPath {
-                path: "t".into(),
-                ty: FieldType::Timestamp,
-            },
-            IndexedPath {
-                path: "g".into(),
-                ty: FieldType::Float,
-            },
-            IndexedPath {
-                path: "p".into(),
-                ty: FieldType::String,
-            },
+            IndexedPath::new("t", FieldType::Timestamp),
+            IndexedPath::new("g", FieldType::Float),
+            IndexedPath::new("p", FieldType::String),
         ],
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::schema::{IdType, IndexedPath};
 
 fn schema() -> CollectionSchema {
-    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    let p = |path: &str, ty| IndexedPath::new(path, ty);
     CollectionSchema {
         name: "entries".into(),
         id_path: "entry_id".into(),
@@ -133,7 +133,7 @@ fn operators_for_lists_exactly_the_accepted_operators() {
             name: "c".into(),
             id_path: "id".into(),
             id_type: IdType::String,
-            indexed: vec![IndexedPath { path: "p".into(), ty }],
+            indexed: vec![IndexedPath::new("p", ty)],
         };
         for op in OPERATORS {
             let accepted = Filter::all().push_text(&schema, "p", op, sample(ty), "f").is_ok();

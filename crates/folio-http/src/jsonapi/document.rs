@@ -31,6 +31,8 @@ pub(crate) struct Meta {
     pub(crate) page: Option<u64>,
     pub(crate) size: u64,
     pub(crate) limits: Limits,
+    /// The filtered paths no index serves (the page was found by scanning).
+    pub(crate) unindexed: Vec<String>,
 }
 
 /// A page of records: `{"data": [resources], "meta": {...}, "links": {...}}`.
@@ -77,6 +79,9 @@ pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Li
     if let Some(page) = meta.page {
         meta_json["page"] = json!(page);
     }
+    if !meta.unindexed.is_empty() {
+        meta_json["unindexedFilters"] = json!(meta.unindexed);
+    }
     body.raw(b"],\"meta\":")
         .value(&meta_json)
         .raw(b",\"links\":")
@@ -106,11 +111,14 @@ pub(super) fn collections(infos: &[CollectionInfo]) -> Response {
             let s = &info.schema;
             let mut paths =
                 vec![json!({"path": s.id_path, "type": s.id_type.field_type(), "sortable": true, "id": true})];
-            paths.extend(
-                s.indexed
-                    .iter()
-                    .map(|p| json!({"path": p.path, "type": p.ty, "sortable": p.ty.is_sortable()})),
-            );
+            paths.extend(s.indexed.iter().map(|p| {
+                let mut path = json!({"path": p.path, "type": p.ty, "sortable": p.is_sortable()});
+                if p.unindexed.is_some() {
+                    // No index serves it: filters on it scan the collection.
+                    path["indexed"] = json!(false);
+                }
+                path
+            }));
             json!({
                 "type": "collections",
                 "id": s.name,

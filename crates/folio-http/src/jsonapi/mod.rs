@@ -105,8 +105,10 @@ pub(crate) struct Listing {
 /// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
 pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&str>) -> Result<Listing, ApiError> {
     let req = request::parse_list(state.codec(), collection, raw, &state.config)?;
+    // Filters on paths no index serves scan the collection: counted up to the cap.
+    let unindexed = req.query().filter.unindexed_paths(collection.schema());
     let count = match req.total {
-        TotalMode::Auto if req.query().filter.is_seekable() => Count::Exact,
+        TotalMode::Auto if req.query().filter.is_seekable() && unindexed.is_empty() => Count::Exact,
         TotalMode::Exact => Count::Exact,
         TotalMode::Auto | TotalMode::Capped => Count::AtMost(state.config.count_cap),
         TotalMode::None => Count::Skip,
@@ -121,6 +123,7 @@ pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&st
         page: req.paging.number(),
         size: req.paging.size(),
         limits: req.paging.window.limits(),
+        unindexed,
     };
     Ok(Listing {
         req,

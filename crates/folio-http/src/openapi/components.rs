@@ -82,6 +82,14 @@ fn jsonapi_meta() -> S {
                 false,
             ),
             ("page", integer(1, None, None), false),
+            (
+                "unindexedFilters",
+                described(
+                    array(string()),
+                    "the filtered paths no index serves: the page was found by scanning, bounded by the server's time limit, and its total is capped",
+                ),
+                false,
+            ),
         ],
         false,
     )
@@ -207,6 +215,14 @@ fn collections() -> S {
             ("type", string(), true),
             ("sortable", of(Type::Boolean), true),
             ("id", of(Type::Boolean), false),
+            (
+                "indexed",
+                described(
+                    of(Type::Boolean),
+                    "false when no index serves the path: filters on it scan the collection",
+                ),
+                false,
+            ),
         ],
         false,
     );

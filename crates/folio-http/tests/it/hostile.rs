@@ -30,10 +30,7 @@ fn other_schema() -> CollectionSchema {
         name: "other".into(),
         id_path: "id".into(),
         id_type: IdType::Integer,
-        indexed: vec![IndexedPath {
-            path: "name".into(),
-            ty: FieldType::String,
-        }],
+        indexed: vec![IndexedPath::new("name", FieldType::String)],
     }
 }
 

@@ -17,7 +17,7 @@ fn entries() -> Readable {
 }
 
 fn schema() -> Arc<CollectionSchema> {
-    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    let p = |path: &str, ty| IndexedPath::new(path, ty);
     Arc::new(CollectionSchema {
         name: "entries".into(),
         id_path: "entry_id".into(),

@@ -444,10 +444,7 @@ async fn search_after_keys_walk_ids_that_hold_colons() {
         name: "urns".into(),
         id_path: "id".into(),
         id_type: IdType::String,
-        indexed: vec![IndexedPath {
-            path: "at".into(),
-            ty: FieldType::Timestamp,
-        }],
+        indexed: vec![IndexedPath::new("at", FieldType::Timestamp)],
     };
     store.create_collection(&schema, None).unwrap();
     // Ties on `at`, so pages end inside groups and keys need their ids.

@@ -49,11 +49,24 @@ struct Collection {
     id_column: String,
     /// Whether the id is the rowid, which records then carry as `rowid`.
     rowid: bool,
-    /// Every column: its name, quoted name, and whether it may hold NULL.
-    columns: Vec<(String, String, bool)>,
+    /// Every column, in the table's order.
+    columns: Vec<FileColumn>,
     /// The quoted name and nullability of each indexed path, in schema order.
     indexed: Vec<(String, bool)>,
     unindexed: Vec<(String, String)>,
+}
+
+/// One column of a served table or view, as records hold it.
+#[derive(Debug)]
+struct FileColumn {
+    /// Its name: the member of each record that holds it.
+    name: String,
+    /// Its quoted SQL name.
+    quoted: String,
+    /// Whether its text values are JSON arrays or objects, which records hold as JSON
+    /// (checked on a sample when the file is opened; a value that is not JSON after all is
+    /// served as the text it is).
+    json: bool,
 }
 
 impl SqliteFileStore {
@@ -146,7 +159,7 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
     } else {
         leading_columns(conn, name)?
     };
-    let (indexed, indexed_sql, unindexed) = paths(&columns, &id_name, &leading);
+    let (indexed, indexed_sql, unindexed) = paths(name, &columns, &id_name, &leading);
     let schema = CollectionSchema {
         name: name.to_owned(),
         id_path: id_name.clone(),
@@ -160,7 +173,11 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
         rowid,
         columns: columns
             .iter()
-            .map(|(n, _, not_null, _)| (n.clone(), sql::ident(n), !not_null))
+            .map(|(n, _, _, _)| FileColumn {
+                name: n.clone(),
+                quoted: sql::ident(n),
+                json: false,
+            })
             .collect(),
         indexed: indexed_sql,
         unindexed,
@@ -226,37 +243,47 @@ fn leading_columns(conn: &Connection, name: &str) -> Result<HashSet<String>, Sto
     Ok(leading)
 }
 
-/// The indexed paths (with their quoted names and nullability) and the other columns with
-/// why they are not indexed.
-fn paths(columns: &[ColumnInfo], id_name: &str, leading: &HashSet<String>) -> Paths {
+/// The paths of a table's columns (with their quoted names and nullability), and the columns
+/// that cannot be paths with why. Columns that no index starts with are paths too, marked
+/// unindexed: filters on them scan the table, and the advice names the index that would
+/// make them sortable.
+fn paths(table: &str, columns: &[ColumnInfo], id_name: &str, leading: &HashSet<String>) -> Paths {
     let mut indexed = Vec::new();
     let mut indexed_sql = Vec::new();
-    let mut unindexed = Vec::new();
+    let mut unusable = Vec::new();
     for (column, declared, not_null, _) in columns {
         if column == id_name {
             continue;
         }
-        let reason = if !leading.contains(column) {
-            Some("no index starts with it".to_owned())
-        } else if column.contains('.') {
-            Some("its name holds a dot, which paths use as a separator".to_owned())
-        } else if affinity(declared).is_none() {
-            Some(format!("its declared type `{declared}` has no ordering folio can use"))
-        } else {
-            None
-        };
-        match (reason, affinity(declared)) {
-            (None, Some(ty)) => {
-                indexed.push(IndexedPath {
-                    path: column.clone(),
-                    ty,
-                });
-                indexed_sql.push((sql::ident(column), !not_null));
+        let ty = match affinity(declared) {
+            _ if column.contains('.') => {
+                unusable.push((
+                    column.clone(),
+                    "its name holds a dot, which paths use as a separator".to_owned(),
+                ));
+                continue;
             }
-            (reason, _) => unindexed.push((column.clone(), reason.unwrap_or_default())),
+            Some(ty) => ty,
+            None => {
+                let reason = format!("its declared type `{declared}` has no ordering folio can use");
+                unusable.push((column.clone(), reason));
+                continue;
+            }
+        };
+        let mut path = IndexedPath::new(column.clone(), ty);
+        if !leading.contains(column) {
+            path.unindexed = Some(format!("`{}` would make it sortable", create_index(table, column)));
         }
+        indexed.push(path);
+        indexed_sql.push((sql::ident(column), !not_null));
     }
-    (indexed, indexed_sql, unindexed)
+    (indexed, indexed_sql, unusable)
+}
+
+/// The statement that indexes `column` of `table`.
+pub(crate) fn create_index(table: &str, column: &str) -> String {
+    let name = sql::ident(&format!("{table}_{column}"));
+    format!("CREATE INDEX {name} ON {} ({})", sql::ident(table), sql::ident(column))
 }
 
 /// What [`paths`] finds.
@@ -309,7 +336,7 @@ impl Layout for Collection {
 
 impl Docs for Collection {
     fn select(&self, fields: Option<&[String]>, _: &mut Vec<Sql>) -> Vec<String> {
-        let mut select: Vec<String> = self.doc_columns(fields).map(|(_, quoted)| quoted).collect();
+        let mut select: Vec<String> = self.doc_columns(fields).map(|(_, quoted, _)| quoted).collect();
         if select.is_empty() {
             select.push("NULL".to_owned());
         }
@@ -333,19 +360,20 @@ impl Collection {
     /// The document (JSON text) of a row whose selected columns start at `start`.
     fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
         let mut doc = serde_json::Map::new();
-        for (i, (name, _)) in self.doc_columns(fields).enumerate() {
-            doc.insert(name, json(row.get_ref(start + i)?));
+        for (i, (name, _, as_json)) in self.doc_columns(fields).enumerate() {
+            doc.insert(name, json(row.get_ref(start + i)?, as_json));
         }
         Ok(serde_json::Value::Object(doc).to_string())
     }
 
-    /// The (name, quoted name) of the columns a document holds, projected to `fields`.
-    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (String, String)> + 'a {
-        let rowid = self.rowid.then(|| ("rowid".to_owned(), "rowid".to_owned()));
+    /// The (name, quoted name, whether it holds JSON) of the columns a document holds,
+    /// projected to `fields`.
+    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (String, String, bool)> + 'a {
+        let rowid = self.rowid.then(|| ("rowid".to_owned(), "rowid".to_owned(), false));
         rowid
             .into_iter()
-            .chain(self.columns.iter().map(|(n, q, _)| (n.clone(), q.clone())))
-            .filter(move |(name, _)| fields.is_none_or(|f| f.iter().any(|p| p == name)))
+            .chain(self.columns.iter().map(|c| (c.name.clone(), c.quoted.clone(), c.json)))
+            .filter(move |(name, _, _)| fields.is_none_or(|f| f.iter().any(|p| p == name)))
     }
 }
 
@@ -369,9 +397,13 @@ fn read_page(
     page::run(conn, totals, &table, query, plan, count)
 }
 
-/// A column value as JSON: blobs become lowercase hex text.
-fn json(v: ValueRef<'_>) -> serde_json::Value {
+/// A column value as JSON: blobs become lowercase hex text; the text of a column that holds
+/// JSON (`as_json`) is parsed, and kept as text if it is not JSON after all.
+fn json(v: ValueRef<'_>, as_json: bool) -> serde_json::Value {
     match v {
+        ValueRef::Text(t) if as_json => {
+            serde_json::from_slice(t).unwrap_or_else(|_| String::from_utf8_lossy(t).into_owned().into())
+        }
         ValueRef::Null => serde_json::Value::Null,
         ValueRef::Integer(i) => i.into(),
         ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),

@@ -22,7 +22,7 @@ use serde_json::{Value as Json, json};
 
 /// The native collection: nested paths and a string[] path.
 pub(crate) fn schema() -> CollectionSchema {
-    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    let p = |path: &str, ty| IndexedPath::new(path, ty);
     CollectionSchema {
         name: "things".into(),
         id_path: "id".into(),
@@ -258,7 +258,7 @@ fn plain_sqlite(dir: &std::path::Path, rows: &[Row]) -> (std::path::PathBuf, Col
             json!({"id": id_of(i), "a": a, "b": b, "m_c": c, "t": t, "flag": flag.map(i64::from), "extra": null}),
         );
     }
-    let p = |path: &str, ty| IndexedPath { path: path.into(), ty };
+    let p = |path: &str, ty| IndexedPath::new(path, ty);
     let schema = CollectionSchema {
         name: "things".into(),
         id_path: "id".into(),
