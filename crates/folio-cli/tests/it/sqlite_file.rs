@@ -138,3 +138,109 @@ async fn tables_and_views_are_served_read_only() {
         "only folio's own data dir appears"
     );
 }
+
+/// A filter on a column no index serves scans the table: a scan longer than
+/// `--request-timeout` is answered with a 503 in time, and is stopped, so that it holds no
+/// read connection and the next request is answered at once (the server has four).
+#[tokio::test]
+async fn a_scan_longer_than_the_time_limit_is_cut_off_and_frees_its_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("slow.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    // `rank` costs a pass over the table per row: a scan of the view takes many seconds.
+    conn.execute_batch(
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+         INSERT INTO big (id, v) SELECT i, printf('%08d', (i * 7919) % 20011) FROM n;
+         CREATE VIEW slow AS SELECT id, (SELECT count(*) FROM big b WHERE b.v <= big.v) AS rank FROM big;",
+    )
+    .unwrap();
+    drop(conn);
+    let server = serve(
+        &dir.path().join("folio-data"),
+        &["--sqlite", db.to_str().unwrap(), "--request-timeout", "0.5"],
+    );
+    let slow = format!("{}/jsonapi/slow?filter%5Brank%5D=-1", server.base);
+    let started = std::time::Instant::now();
+    let scans: Vec<_> = (0..6).map(|_| tokio::spawn(get_json_owned(slow.clone()))).collect();
+    for scan in scans {
+        let (status, body) = scan.await.unwrap();
+        assert_eq!(status, 503, "{body}");
+        // Time-outs are answered before a style is chosen: a problem, in every style.
+        assert_eq!(body["code"], "request-timeout", "{body}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, body) = get_json(&format!("{}/jsonapi/big?page%5Bsize%5D=2", server.base)).await;
+    assert_eq!(status, 200, "the scans no one waits for were stopped: {body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+}
+
+async fn get_json_owned(url: String) -> (u16, serde_json::Value) {
+    get_json(&url).await
+}
+
+/// A file shaped as people publish them, with no index at all (`mendeleev`'s elements):
+/// every column is filterable, JSON text is served as JSON, arrays of strings filter with
+/// `any`, and the browse page shows every column.
+#[tokio::test]
+async fn a_file_without_indexes_filters_on_every_column_and_serves_json_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elements.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        r#"CREATE TABLE elements (atomic_number INTEGER PRIMARY KEY, name TEXT, symbol TEXT, mass REAL,
+                                  states TEXT, data TEXT);
+           INSERT INTO elements VALUES (1, 'Hydrogen', 'H', 1.008, '["-1","1"]', '{"group": 1}');
+           INSERT INTO elements VALUES (8, 'Oxygen', 'O', 15.999, '["-2"]', '{"group": 16}');
+           INSERT INTO elements VALUES (22, 'Titanium', 'Ti', 47.867, '["2","3","4"]', NULL);
+           INSERT INTO elements VALUES (26, 'Iron', 'Fe', 55.845, '["2","3"]', '{"group": 8}');"#,
+    )
+    .unwrap();
+    drop(conn);
+    let server = serve(&dir.path().join("folio-data"), &["--sqlite", db.to_str().unwrap()]);
+    let base = &server.base;
+
+    let (status, body) = get_json(&format!("{base}/jsonapi/elements?filter%5Bsymbol%5D=O")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    let oxygen = &body["data"][0]["attributes"];
+    assert_eq!(oxygen["states"], json!(["-2"]), "JSON text is served as JSON");
+    assert_eq!(oxygen["data"], json!({"group": 16}));
+    assert_eq!(body["meta"]["unindexedFilters"], json!(["symbol"]), "{body}");
+
+    let ranged = walk(base, "elements", "filter%5Bmass%5D%5Bgt%5D=20").await;
+    let names: Vec<&str> = ranged.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Titanium", "Iron"]);
+    let three = walk(base, "elements", "filter%5Bstates%5D%5Bany%5D=3").await;
+    let names: Vec<&str> = three.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Titanium", "Iron"], "arrays of strings filter with any");
+
+    let (status, body) = get_json(&format!("{base}/jsonapi/elements?sort=name")).await;
+    assert_eq!(status, 400);
+    let detail = body["errors"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(r#"CREATE INDEX "elements_name" ON "elements" ("name")"#),
+        "{detail}"
+    );
+
+    let html = reqwest::Client::new()
+        .get(format!("{base}/browse/elements"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for column in ["name", "symbol", "mass", "states"] {
+        assert!(
+            html.contains(&format!("name=\"filter[{column}]")),
+            "a filter input for {column}"
+        );
+        assert!(html.contains(&format!(">{column}</th>")), "a column for {column}");
+    }
+}

@@ -295,21 +295,25 @@ fn table(h: &mut Html, req: &Request<'_>, listing: &Listing) {
     let schema = req.schema;
     let sort = listing.req.query().sort.fields();
     let (sorted, direction) = (sort[0].column, sort[0].direction);
-    let columns: Vec<(Column, &str, FieldType)> =
-        std::iter::once((Column::Id, schema.id_path.as_str(), schema.id_type.field_type()))
-            .chain(
-                schema
-                    .indexed
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (Column::Indexed(i), p.path.as_str(), p.ty)),
-            )
-            .collect();
+    // (column, path, sortable)
+    let columns: Vec<(Column, &str, bool)> = std::iter::once((Column::Id, schema.id_path.as_str(), true))
+        .chain(
+            schema
+                .indexed
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Column::Indexed(i), p.path.as_str(), p.is_sortable())),
+        )
+        .collect();
     let unsorted: Vec<(String, String)> = req.carry().into_iter().filter(|(k, _)| k != "sort").collect();
     h.raw("<table><thead><tr>");
-    for (column, path, ty) in &columns {
-        h.open("th", &[]);
-        if ty.is_sortable() {
+    for (column, path, sortable) in &columns {
+        if schema.is_unindexed(*column) {
+            h.open("th", &[("title", "no index: filtered by scanning, not sortable")]);
+        } else {
+            h.open("th", &[]);
+        }
+        if *sortable {
             let (spec, mark) = match (column == &sorted, direction) {
                 (true, Direction::Asc) => (format!("-{path}"), " ▲"),
                 (true, Direction::Desc) => ((*path).to_owned(), " ▼"),

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
 use super::page::{self, Docs, Table};
 use super::pool::{self, Pool};
-use super::sql::{self, Layout, Nulls};
+use super::sql::{self, Elements, Layout, Nulls};
 use crate::sql::catalog;
 use crate::totals::Totals;
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
@@ -154,12 +154,17 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
         Ok(id) => id,
         Err(reason) => return Ok(Err(reason)),
     };
-    let leading = if view {
-        HashSet::new()
-    } else {
-        leading_columns(conn, name)?
+    let found = Found {
+        leading: if view {
+            HashSet::new()
+        } else {
+            leading_columns(conn, name)?
+        },
+        sampled: sample(conn, &quoted, &columns)?,
+        id_name: &id_name,
+        columns: &columns,
     };
-    let (indexed, indexed_sql, unindexed) = paths(name, &columns, &id_name, &leading);
+    let (indexed, indexed_sql, unindexed) = paths(name, &found);
     let schema = CollectionSchema {
         name: name.to_owned(),
         id_path: id_name.clone(),
@@ -173,10 +178,11 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
         rowid,
         columns: columns
             .iter()
-            .map(|(n, _, _, _)| FileColumn {
+            .zip(&found.sampled)
+            .map(|((n, _, _, _), sampled)| FileColumn {
                 name: n.clone(),
                 quoted: sql::ident(n),
-                json: false,
+                json: sampled.json().is_some(),
             })
             .collect(),
         indexed: indexed_sql,
@@ -243,19 +249,129 @@ fn leading_columns(conn: &Connection, name: &str) -> Result<HashSet<String>, Sto
     Ok(leading)
 }
 
+/// What [`describe`] found out about a table's columns.
+struct Found<'a> {
+    columns: &'a [ColumnInfo],
+    id_name: &'a str,
+    /// The columns that lead an index.
+    leading: HashSet<String>,
+    /// What the first rows hold, column by column.
+    sampled: Vec<Sample>,
+}
+
+/// What a column of JSON text holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonText {
+    /// Arrays of strings: a `string[]` path, filtered with `json_each`.
+    Strings,
+    /// Objects, or arrays of other values: served as JSON, not a path.
+    Other,
+}
+
+/// The values of one column in the first rows of a table.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    integers: bool,
+    reals: bool,
+    texts: bool,
+    blobs: bool,
+    /// What every text was, while all of them were JSON arrays or objects.
+    json: Option<JsonText>,
+    /// Whether a text was not a JSON array or object.
+    plain_text: bool,
+}
+
+impl Sample {
+    fn add(&mut self, value: ValueRef<'_>) {
+        match value {
+            ValueRef::Null => {}
+            ValueRef::Integer(_) => self.integers = true,
+            ValueRef::Real(_) => self.reals = true,
+            ValueRef::Blob(_) => self.blobs = true,
+            ValueRef::Text(t) => {
+                self.texts = true;
+                match json_text(t) {
+                    Some(JsonText::Other) => self.json = Some(JsonText::Other),
+                    Some(JsonText::Strings) => {
+                        self.json.get_or_insert(JsonText::Strings);
+                    }
+                    None => self.plain_text = true,
+                }
+            }
+        }
+    }
+
+    /// What records hold as JSON: a column whose sampled values are all JSON arrays or
+    /// objects written as text (at least one of them).
+    fn json(&self) -> Option<JsonText> {
+        let only_json = self.texts && !self.plain_text && !self.integers && !self.reals && !self.blobs;
+        self.json.filter(|_| only_json)
+    }
+
+    /// The type the values have, for a column declared without one (a view's expression):
+    /// integers, numbers or texts, when they are all of one kind.
+    fn observed(&self) -> Option<FieldType> {
+        match (self.integers, self.reals, self.texts, self.blobs) {
+            (true, false, false, false) => Some(FieldType::Integer),
+            (_, true, false, false) => Some(FieldType::Float),
+            (false, false, true, false) => Some(FieldType::String),
+            _ => None,
+        }
+    }
+}
+
+/// How many rows of a table are read when it is opened, to tell what its columns hold.
+const SAMPLE_ROWS: usize = 1000;
+
+/// What the first [`SAMPLE_ROWS`] rows hold, column by column. The sample is then trusted:
+/// a later value that is not JSON in a column of JSON is served as the text it is.
+fn sample(conn: &Connection, quoted: &str, columns: &[ColumnInfo]) -> Result<Vec<Sample>, StoreError> {
+    let select: Vec<String> = columns.iter().map(|c| sql::ident(&c.0)).collect();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM {quoted} LIMIT {SAMPLE_ROWS}",
+        select.join(", ")
+    ))?;
+    let mut sampled = vec![Sample::default(); columns.len()];
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        for (i, sample) in sampled.iter_mut().enumerate() {
+            sample.add(row.get_ref(i)?);
+        }
+    }
+    Ok(sampled)
+}
+
+/// What a text holds, if it is a JSON array or object.
+fn json_text(text: &[u8]) -> Option<JsonText> {
+    if !matches!(text.trim_ascii_start().first(), Some(b'[' | b'{')) {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(text).ok()? {
+        serde_json::Value::Array(items) if items.iter().all(serde_json::Value::is_string) => Some(JsonText::Strings),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => Some(JsonText::Other),
+        _ => None,
+    }
+}
+
 /// The paths of a table's columns (with their quoted names and nullability), and the columns
 /// that cannot be paths with why. Columns that no index starts with are paths too, marked
 /// unindexed: filters on them scan the table, and the advice names the index that would
-/// make them sortable.
-fn paths(table: &str, columns: &[ColumnInfo], id_name: &str, leading: &HashSet<String>) -> Paths {
+/// make them sortable. Columns of JSON arrays of strings are `string[]` paths.
+fn paths(table: &str, found: &Found<'_>) -> Paths {
     let mut indexed = Vec::new();
     let mut indexed_sql = Vec::new();
     let mut unusable = Vec::new();
-    for (column, declared, not_null, _) in columns {
-        if column == id_name {
+    for ((column, declared, not_null, _), sampled) in found.columns.iter().zip(&found.sampled) {
+        if column == found.id_name {
             continue;
         }
-        let ty = match affinity(declared) {
+        // A column declared without a type (a view's expression) has the type its values have.
+        let declared_type = if declared.is_empty() {
+            sampled.observed()
+        } else {
+            affinity(declared)
+        };
+        let ty = match (sampled.json(), declared_type) {
             _ if column.contains('.') => {
                 unusable.push((
                     column.clone(),
@@ -263,15 +379,28 @@ fn paths(table: &str, columns: &[ColumnInfo], id_name: &str, leading: &HashSet<S
                 ));
                 continue;
             }
-            Some(ty) => ty,
-            None => {
-                let reason = format!("its declared type `{declared}` has no ordering folio can use");
+            (Some(JsonText::Strings), _) => FieldType::StringArray,
+            (Some(JsonText::Other), _) => {
+                let reason =
+                    "it holds JSON objects or arrays of other values than strings: served as JSON, not filtered on";
+                unusable.push((column.clone(), reason.to_owned()));
+                continue;
+            }
+            (None, Some(ty)) => ty,
+            (None, None) => {
+                let reason = if declared.is_empty() {
+                    "it has no declared type, and its values are not all integers, numbers or texts".to_owned()
+                } else {
+                    format!("its declared type `{declared}` has no ordering folio can use")
+                };
                 unusable.push((column.clone(), reason));
                 continue;
             }
         };
         let mut path = IndexedPath::new(column.clone(), ty);
-        if !leading.contains(column) {
+        if ty == FieldType::StringArray {
+            path.unindexed = Some("its elements are JSON text, which no index serves".to_owned());
+        } else if !found.leading.contains(column) {
             path.unindexed = Some(format!("`{}` would make it sortable", create_index(table, column)));
         }
         indexed.push(path);
@@ -329,8 +458,8 @@ impl Layout for Collection {
             Column::Indexed(n) => self.indexed[n].1,
         }
     }
-    fn elements(&self, _: usize) -> Option<String> {
-        None
+    fn elements(&self, _: usize) -> Elements {
+        Elements::Json
     }
 }
 

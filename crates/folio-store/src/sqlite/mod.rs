@@ -40,7 +40,7 @@ use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, Wr
 use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
 use page::{Docs, Table};
 use pool::Pool;
-use sql::{Layout, Nulls};
+use sql::{Elements, Layout, Nulls};
 
 /// The name of the database file inside the data directory.
 pub const DB_FILE: &str = "folio.sqlite";
@@ -254,8 +254,8 @@ impl Layout for Native<'_> {
     fn nullable(&self, _: Column) -> bool {
         false
     }
-    fn elements(&self, n: usize) -> Option<String> {
-        Some(sql::elements_table(self.collection, n))
+    fn elements(&self, n: usize) -> Elements {
+        Elements::Table(sql::elements_table(self.collection, n))
     }
 }
 

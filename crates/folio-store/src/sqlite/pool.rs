@@ -31,12 +31,53 @@ pub(crate) async fn read<T: Send + 'static>(
         .acquire_owned()
         .await
         .map_err(|e| StoreError::Internal(format!("the read pool is closed: {e}")))?;
+    let running = Arc::new(Running::default());
+    let _interrupt = InterruptOnDrop(Arc::clone(&running));
     tokio::task::spawn_blocking(move || {
         let _turn = turn; // released when the work is done, even if the request has gone
-        work(&pool.get())
+        let conn = pool.get();
+        // Dropped before `conn` goes back to the pool (even on a panic), so that no later
+        // read of another request can be interrupted in this one's place.
+        let _running = running.start(&conn);
+        work(&conn)
     })
     .await
     .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+}
+
+/// The connection a read is running on, while it runs.
+#[derive(Default)]
+struct Running(Mutex<Option<rusqlite::InterruptHandle>>);
+
+impl Running {
+    /// Notes that a read runs on `conn` until the returned guard is dropped.
+    fn start<'a>(&'a self, conn: &Connection) -> Ended<'a> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.get_interrupt_handle());
+        Ended(self)
+    }
+}
+
+/// Clears [`Running`] when dropped.
+struct Ended<'a>(&'a Running);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// Interrupts the read when the future waiting for it is dropped before it ends: the request
+/// timed out (`--request-timeout`, answered with a 503) or its client went away. SQLite then
+/// stops the statement at its next step, so a scan nobody waits for any more does not hold a
+/// connection (a filter on a column no index serves can scan a whole table).
+struct InterruptOnDrop(Arc<Running>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            handle.interrupt();
+        }
+    }
 }
 
 /// Runs `work`, a point query of microseconds, right here on an idle connection when one is
@@ -173,5 +214,17 @@ mod tests {
         let held = pool.get();
         assert_eq!(speculate(&pool, |conn| count_to(conn, 10)).unwrap(), None);
         drop(held);
+    }
+
+    /// A read whose request went away (timed out, or its client left) is stopped, so that its
+    /// connection comes back: without that, the second read below would wait for a count of
+    /// many seconds to end.
+    #[tokio::test]
+    async fn a_read_nobody_waits_for_is_interrupted() {
+        let pool = Arc::new(Pool::new(vec![Connection::open_in_memory().unwrap()]));
+        let long = read(&pool, |conn| count_to(conn, 100_000_000));
+        assert!(tokio::time::timeout(Duration::from_millis(50), long).await.is_err());
+        let next = tokio::time::timeout(Duration::from_secs(5), read(&pool, |conn| count_to(conn, 10)));
+        assert_eq!(next.await.expect("the connection came back").unwrap(), 10);
     }
 }

@@ -41,9 +41,18 @@ pub(crate) trait Layout {
     fn nulls(&self) -> Nulls;
     /// Whether a column may hold SQL NULL (only with [`Nulls::Sql`]).
     fn nullable(&self, c: Column) -> bool;
-    /// The side table with the elements of the `string[]` path in column `n`, if the table
-    /// has one.
-    fn elements(&self, n: usize) -> Option<String>;
+    /// Where the elements of the `string[]` path in column `n` are.
+    fn elements(&self, n: usize) -> Elements;
+}
+
+/// Where a table keeps the elements of a `string[]` path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Elements {
+    /// In a side table of `(value, rid)` rows (folio's own tables).
+    Table(String),
+    /// In the column itself, as JSON text of an array (a user's file): read with
+    /// `json_each`, and text that is not JSON holds no elements.
+    Json,
 }
 
 /// The value a store binds for an engine value: NULL becomes the `x''` marker in marker
@@ -106,27 +115,14 @@ impl Dialect for Sqlite<'_> {
                 two_valued(term)
             }
             Condition::ContainsAll(vs) => {
-                let side = self.side(c);
                 let parts: Vec<String> = vs
                     .iter()
-                    .map(|v| format!("rid IN (SELECT rid FROM {side} WHERE value = {})", param(params, v)))
+                    .map(|v| self.some_element(c, &format!("= {}", param(params, v))))
                     .collect();
                 format!("({})", parts.join(" AND "))
             }
-            Condition::ContainsAny(vs) => {
-                format!(
-                    "rid IN (SELECT rid FROM {} WHERE value IN ({}))",
-                    self.side(c),
-                    list(params, vs)
-                )
-            }
-            Condition::ContainsNone(vs) => {
-                format!(
-                    "rid NOT IN (SELECT rid FROM {} WHERE value IN ({}))",
-                    self.side(c),
-                    list(params, vs)
-                )
-            }
+            Condition::ContainsAny(vs) => self.some_element(c, &format!("IN ({})", list(params, vs))),
+            Condition::ContainsNone(vs) => self.no_element(c, &format!("IN ({})", list(params, vs))),
         }
     }
 
@@ -161,13 +157,36 @@ impl Dialect for Sqlite<'_> {
 }
 
 impl Sqlite<'_> {
-    fn side(&self, c: Column) -> String {
-        // The engine only builds array conditions for string[] columns, and only folio's own
-        // tables have string[] columns, each with its side table.
+    /// Where the elements of array column `c` are. The engine only builds array conditions
+    /// for `string[]` columns, and the id is never one.
+    fn elements(&self, c: Column) -> Elements {
         match c {
-            Column::Indexed(n) => self.0.elements(n).expect("string[] columns have a side table"),
+            Column::Indexed(n) => self.0.elements(n),
             Column::Id => unreachable!("the id is never a string[] column"),
         }
+    }
+
+    /// Records with an element of array column `c` for which `value {test}` holds.
+    fn some_element(&self, c: Column, test: &str) -> String {
+        match self.elements(c) {
+            Elements::Table(side) => format!("rid IN (SELECT rid FROM {side} WHERE value {test})"),
+            Elements::Json => format!("EXISTS {}", self.json_elements(c, test)),
+        }
+    }
+
+    /// Records with no element of array column `c` for which `value {test}` holds.
+    fn no_element(&self, c: Column, test: &str) -> String {
+        match self.elements(c) {
+            Elements::Table(side) => format!("rid NOT IN (SELECT rid FROM {side} WHERE value {test})"),
+            Elements::Json => format!("NOT EXISTS {}", self.json_elements(c, test)),
+        }
+    }
+
+    /// The elements of a JSON array column for which `value {test}` holds; text that is not
+    /// JSON has none (rather than failing the query).
+    fn json_elements(&self, c: Column, test: &str) -> String {
+        let col = self.0.column(c);
+        format!("(SELECT 1 FROM json_each(CASE WHEN json_valid({col}) THEN {col} END) WHERE value {test})")
     }
 
     /// A row comparison written out column by column, for columns with SQL NULLs:
