@@ -277,19 +277,27 @@ fn describe_collections(collections: &[CollectionInfo]) {
             "serving"
         );
         if !scanned.is_empty() {
-            let advice: Vec<&str> = scanned
+            // The statements the advice quotes (`CREATE INDEX ...` would make it sortable).
+            let statements: Vec<&str> = scanned
                 .iter()
-                .filter_map(|p| p.unindexed.as_deref())
-                .take(SHOWN_ADVICE)
+                .filter_map(|p| p.unindexed.as_deref()?.split('`').nth(1))
+                .filter(|s| s.starts_with("CREATE INDEX"))
                 .collect();
-            let more = scanned.len().saturating_sub(SHOWN_ADVICE);
+            let shown = statements.len().min(SHOWN_ADVICE);
+            let more = match statements.len() - shown {
+                0 => String::new(),
+                n => format!(" (and {n} more of the kind)"),
+            };
+            let advice = if statements.is_empty() {
+                String::new()
+            } else {
+                format!("; to sort on them: {}{more}", statements[..shown].join("; "))
+            };
             tracing::info!(
                 collection = %schema.name,
                 paths = %list(&scanned),
-                "{} paths have no index: filters on them scan the table and they cannot be sorted; {}{}",
+                "{} paths have no index: filters on them scan the table, and they cannot be sorted{advice}",
                 scanned.len(),
-                advice.join("; "),
-                if more > 0 { format!("; and {more} more like these") } else { String::new() }
             );
         }
         if !c.unindexed.is_empty() {
