@@ -119,10 +119,18 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = folio_http::DEFAULT_COUNT_CAP, value_name = "N")]
     count_cap: u64,
 
-    /// How deep page numbers and offsets may reach (offset + size <= N); `unlimited` removes
-    /// the limit. Cursors reach any depth at the same cost.
+    /// How deep page numbers and offsets may reach as plain offsets (offset + size <= N);
+    /// `unlimited` removes the limit. Deeper page numbers are served through a page map of
+    /// the result (the key of every 1,000th record), which each server builds in the
+    /// background the first time one is asked for: until it is ready, such a page is a 422
+    /// that says to retry or to use cursors. Cursors reach any depth at the same cost.
     #[arg(long, default_value = "10000", value_name = "N|unlimited", value_parser = parse_max_offset)]
     max_offset: MaxOffset,
+
+    /// Answer page numbers past --max-offset with a 422 that names the style's cursors,
+    /// instead of building page maps.
+    #[arg(long)]
+    no_page_maps: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -241,6 +249,7 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
     config.max_concurrent_requests = args.max_concurrent_requests as usize;
+    config.page_maps = !args.no_page_maps;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),

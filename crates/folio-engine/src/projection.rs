@@ -55,6 +55,11 @@ impl Projection {
         Ok(Projection(kept))
     }
 
+    /// No path at all: records then hold none of their document (to read their keys alone).
+    pub fn none() -> Projection {
+        Projection(Vec::new())
+    }
+
     /// The paths, distinct, in the order first given.
     pub fn paths(&self) -> &[String] {
         &self.0

@@ -35,6 +35,7 @@ mod guard;
 pub mod hal;
 pub mod jsonapi;
 mod links;
+mod maps;
 pub mod openapi;
 mod paging;
 mod params;

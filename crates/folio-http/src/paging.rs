@@ -7,7 +7,7 @@
 
 use folio_engine::limits::parse_count;
 use folio_engine::page::plan;
-use folio_engine::{Limits, Plan, Position};
+use folio_engine::{EngineError, Limits, Plan, Position};
 use folio_store::{Count, PageResult, Query};
 
 use crate::error::ApiError;
@@ -67,18 +67,56 @@ impl Paging {
         plan(&self.query().sort, self.position(), self.size())
     }
 
-    /// Reads the page, with the total `count` asks for.
+    /// Reads the page, with the total `count` asks for: page numbers within the offset
+    /// window as offsets, deeper ones through the result's page map ([`crate::maps`]).
     pub(crate) async fn run(&self, state: &AppState, count: Count) -> Result<PageResult, ApiError> {
-        state.page(&self.reading, &self.plan(), count).await
+        match (&self.at, &self.window.asked) {
+            (At::Number(n), Some(asked)) if !self.window.within(*n) => {
+                let mapped = state.config.page_maps;
+                let offset = self.window.offset(*n);
+                let refused = |why: Option<&str>| {
+                    let instead = match why {
+                        None => asked.instead.to_owned(),
+                        Some(why) => format!("{} (or retry in a few seconds: {why})", asked.instead),
+                    };
+                    ApiError::from(EngineError::OffsetWindowExceeded {
+                        param: asked.param.clone(),
+                        offset,
+                        size: self.size(),
+                        max: self.window.limits.max_offset.unwrap_or(u64::MAX),
+                        instead,
+                    })
+                };
+                if !mapped {
+                    return Err(refused(None));
+                }
+                state
+                    .mapped_page(&self.reading, offset, self.size(), count, refused)
+                    .await
+            }
+            _ => state.page(&self.reading, &self.plan(), count).await,
+        }
     }
 }
 
+/// The page number parameter a request used, and the cursor method to use instead of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Asked {
+    param: String,
+    instead: &'static str,
+}
+
+/// How deep page numbers may reach at all: as deep as a page map reaches.
+const MAX_MAPPED_DEPTH: u64 = 100_000_000;
+
 /// A page size and the offset window for it: which page numbers a request may ask for and
 /// a response may link to (links past it switch to the style's cursors).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Window {
     limits: Limits,
     size: u64,
+    /// The page number parameter, once a page number is asked for.
+    asked: Option<Asked>,
 }
 
 impl Window {
@@ -86,7 +124,11 @@ impl Window {
     /// `limits`.
     pub(crate) fn sized(limits: Limits, text: Option<&str>, param: &str) -> Result<Window, ApiError> {
         let size = limits.parse_size(text, param)?;
-        Ok(Window { limits, size })
+        Ok(Window {
+            limits,
+            size,
+            asked: None,
+        })
     }
 
     /// The limits the window comes from.
@@ -103,11 +145,19 @@ impl Window {
         self.limits.check_offset(self.offset(number), self.size, "", "").is_ok()
     }
 
-    /// Page `number`, given in `param`, checked to be within the window: past it, a 422 that
-    /// names what to use `instead`.
-    pub(crate) fn page(&self, number: u64, param: &str, instead: &str) -> Result<At, ApiError> {
-        self.limits
-            .check_offset(self.offset(number), self.size, param, instead)?;
+    /// Page `number`, given in `param`. Within the window it is read as an offset; past it,
+    /// through the result's page map, as deep as a map reaches (deeper: a 422 that names what
+    /// to use `instead`).
+    pub(crate) fn page(&mut self, number: u64, param: &str, instead: &'static str) -> Result<At, ApiError> {
+        let mapped = Limits {
+            max_offset: Some(MAX_MAPPED_DEPTH),
+            ..self.limits
+        };
+        mapped.check_offset(self.offset(number), self.size, param, instead)?;
+        self.asked = Some(Asked {
+            param: param.to_owned(),
+            instead,
+        });
         Ok(At::Number(number))
     }
 

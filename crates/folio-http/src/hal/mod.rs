@@ -81,7 +81,7 @@ fn links(
     page: &PageResult,
 ) -> (Vec<(&'static str, String)>, serde_json::Map<String, serde_json::Value>) {
     let paging = &req.paging;
-    let (query, limit, window) = (paging.query(), paging.size(), paging.window);
+    let (query, limit, window) = (paging.query(), paging.size(), &paging.window);
     // Parameters every link repeats.
     let mut carry = vec![("limit".to_owned(), limit.to_string())];
     if req.with_count {

@@ -39,7 +39,7 @@ pub fn parse_list(collection: &Readable, raw: Option<&str>, config: &HttpConfig)
         collection.name(),
     )?;
     let get = |name| params::single(&pairs, name);
-    let window = Window::sized(config.hal, get("limit")?, "limit")?;
+    let mut window = Window::sized(config.hal, get("limit")?, "limit")?;
     let with_count = params::boolean(get("with_count")?, "with_count")?;
     let search_after_mode = match get("pagination_type")? {
         None | Some("page") => false,

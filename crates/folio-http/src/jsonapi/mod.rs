@@ -137,7 +137,7 @@ pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&st
 /// cursor walks.
 fn links(state: &AppState, req: &ListRequest, page: &PageResult, total_pages: Option<u64>) -> Links {
     let paging = &req.paging;
-    let (size, window) = (paging.size(), paging.window);
+    let (size, window) = (paging.size(), &paging.window);
     let base = Target::new(
         format!("/jsonapi/{}", links::segment(&paging.query().schema.name)),
         req.carry.clone(),

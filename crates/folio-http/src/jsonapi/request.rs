@@ -86,7 +86,7 @@ pub fn parse_list(
     let given = Given::read(collection.name(), raw)?;
     let reading = given.reading(collection)?;
     let get = |name: &str| given.page.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
-    let window = Window::sized(config.jsonapi, get("page[size]"), "page[size]")?;
+    let mut window = Window::sized(config.jsonapi, get("page[size]"), "page[size]")?;
     let total = match get("page[total]") {
         None => TotalMode::Auto,
         Some("exact") => TotalMode::Exact,

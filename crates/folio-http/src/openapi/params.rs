@@ -25,7 +25,9 @@ pub(crate) fn value_schema(ty: FieldType) -> S {
 /// with the style's way to go deeper.
 pub(crate) fn window(limits: &Limits) -> String {
     match limits.max_offset {
-        Some(max) => format!("page numbers reach the first {max} records (offset + size <= {max}); go deeper with "),
+        Some(max) => format!(
+            "within the first {max} records (offset + size <= {max}) a page number is an offset; deeper ones are read through the result's page map, which the server builds on first use (until then, and on servers run with --no-page-maps, a 422 that says to retry); go deeper at once with "
+        ),
         None => "page numbers reach any depth on this server; cursors cost less deep down: ".to_owned(),
     }
 }

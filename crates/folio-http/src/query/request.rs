@@ -122,7 +122,7 @@ pub(super) fn check(
     prefix: &str,
 ) -> Result<ListRequest, ApiError> {
     let name = |field: &str| format!("{prefix}{field}");
-    let window = Window::sized(config.query, number_text(&req.page_size).as_deref(), &name("page_size"))?;
+    let mut window = Window::sized(config.query, number_text(&req.page_size).as_deref(), &name("page_size"))?;
     let (order_by, order, sort) = order(collection, &req, prefix)?;
     let mut filter = Filter::all();
     if !req.query.is_null() {

@@ -118,7 +118,7 @@ async fn list_page(
 /// past the offset window.
 fn links(state: &AppState, req: &ListRequest, page: &PageResult, total: u64) -> Vec<(&'static str, String)> {
     let paging = &req.paging;
-    let (per_page, window) = (paging.size(), paging.window);
+    let (per_page, window) = (paging.size(), &paging.window);
     let mut carry = vec![("per_page".to_owned(), per_page.to_string())];
     if let Some(q) = &req.filter_json {
         carry.push(("query".to_owned(), q.to_string()));

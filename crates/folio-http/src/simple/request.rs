@@ -119,7 +119,7 @@ pub(super) fn check(
     prefix: &str,
 ) -> Result<ListRequest, ApiError> {
     let name = |field: &str| format!("{prefix}{field}");
-    let window = Window::sized(config.simple, req.per_page.as_deref(), &name("per_page"))?;
+    let mut window = Window::sized(config.simple, req.per_page.as_deref(), &name("per_page"))?;
     let mut filter = Filter::all();
     if let Some(q) = &req.query {
         filter.push_json(collection.schema(), q, "query")?;

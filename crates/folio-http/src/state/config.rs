@@ -26,6 +26,10 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Requests answered at once; more wait for a slot, within `request_timeout`.
     pub max_concurrent_requests: usize,
+    /// Whether page numbers past the offset window are served through page maps
+    /// ([`folio_engine::PageMap`], built in the background on first use); without them, such
+    /// page numbers are a 422 that names the style's cursors.
+    pub page_maps: bool,
 }
 
 /// The default [`HttpConfig::count_cap`].
@@ -64,6 +68,7 @@ impl HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            page_maps: true,
         }
     }
 }

@@ -18,6 +18,7 @@ use folio_store::{CollectionInfo, Count, PageResult, Store};
 use crate::access::{AccessHandle, AccessPolicy, Caller};
 use crate::ahead::ReadAhead;
 use crate::error::ApiError;
+use crate::maps::PageMaps;
 pub use config::{
     DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_REQUEST_TIMEOUT, HttpConfig,
@@ -32,6 +33,7 @@ pub struct AppState {
     pub(crate) config: HttpConfig,
     access: AccessHandle,
     ahead: Arc<ReadAhead>,
+    maps: Arc<PageMaps>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             config,
             access: AccessHandle::new(AccessPolicy::public()),
             ahead: Arc::default(),
+            maps: Arc::default(),
         }
     }
 
@@ -91,6 +94,38 @@ impl AppState {
     /// Runs a page plan, reading ahead the page a walk asks for next ([`crate::ahead`]).
     pub(crate) async fn page(&self, reading: &Reading, plan: &Plan, count: Count) -> Result<PageResult, ApiError> {
         Ok(self.ahead.page(&self.store, reading.query(), plan, count).await?)
+    }
+
+    /// The page of `size` records at `offset` of `reading`'s result, read through its page map
+    /// ([`crate::maps`]): a seek to the nearest mapped key and a short skip, whatever the
+    /// depth. Without a map yet (one is then being built) or when the collection changed
+    /// since the map was built, the answer is `refused` with why, and nothing is served from
+    /// a map of another generation.
+    pub(crate) async fn mapped_page(
+        &self,
+        reading: &Reading,
+        offset: u64,
+        size: u64,
+        count: Count,
+        refused: impl Fn(Option<&str>) -> ApiError,
+    ) -> Result<PageResult, ApiError> {
+        let query = reading.query();
+        let Some(mapped) = self.maps.get_or_build(&self.store, query) else {
+            return Err(refused(Some(
+                "this server is mapping the result, after which page numbers reach any depth",
+            )));
+        };
+        let page = self
+            .store
+            .page(query, &mapped.map.plan(&query.sort, offset, size), count)
+            .await?;
+        if page.generation != mapped.generation {
+            self.maps.forget(query, &mapped.generation);
+            return Err(refused(Some(
+                "the collection changed, and this server is mapping it again",
+            )));
+        }
+        Ok(page)
     }
 
     /// The cursor token for a keyset position of `reading`.

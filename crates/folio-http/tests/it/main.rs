@@ -6,6 +6,7 @@ mod browse;
 mod filters;
 mod hostile;
 mod jsonapi;
+mod maps;
 mod openapi;
 mod parsers;
 mod server;

@@ -39,6 +39,8 @@ pub(crate) fn server() -> &'static Server {
         demo::build(&store, DEMO_SIZE, &|_| {}).unwrap();
         let mut config = HttpConfig::with_max_offset(Some(MAX_OFFSET));
         config.count_cap = COUNT_CAP;
+        // The offset window as such is what these tests check (`maps.rs` tests page maps).
+        config.page_maps = false;
         start(store, dir, config)
     })
 }
