@@ -21,6 +21,7 @@
 mod file;
 mod page;
 mod pool;
+mod segments;
 mod sql;
 mod write;
 
