@@ -19,6 +19,7 @@
 //! documents are found by rowid from there.
 
 mod file;
+mod json;
 mod page;
 mod pool;
 mod segments;
