@@ -18,6 +18,8 @@ STYLES = {
     ("folio (SQLite)", "page number"): ("#1f77b4", ":", "s"),
     ("folio (PostgreSQL)", "cursor"): ("#2ca02c", "-", "o"),
     ("folio (PostgreSQL)", "page number"): ("#2ca02c", ":", "s"),
+    ("folio (--sqlite)", "cursor"): ("#9467bd", "-", "o"),
+    ("folio (--sqlite)", "page number"): ("#9467bd", ":", "s"),
     ("Datasette", "_next"): ("#d62728", "-", "^"),
     ("Datasette", "SQL OFFSET"): ("#d62728", ":", "v"),
 }

@@ -11,7 +11,9 @@ Measures, each as folio / peer ratios (see BENCHMARKS.md):
  3. a full walk with pages of 1000 from one client, against the same ordered scan done
     directly in the store (the physical limit);
  4. peak RSS of every server during 1-3, and of `folio harvest` during 3;
- 5. 1-3 again on PostgreSQL, when a server is reachable (--postgres, or --no-postgres).
+ 5. 1-3 again on PostgreSQL, when a server is reachable (--postgres, or --no-postgres);
+ 6. 1-3 again with folio serving Datasette's own file as it is (`folio serve --sqlite`), its
+    walk against the same ordered scan of that file.
 
 Installs what it needs (wrk and sqlite3 with apt-get, Datasette and matplotlib in the
 virtualenv target/bench-venv), builds the datasets once (target/bench-data; PostgreSQL: database
@@ -87,9 +89,13 @@ def main():
         targets[report.DATASETTE] = datasette_target(stack, venv, datasette_db, inspect)
         if pg_url:
             targets[report.FOLIO_PG] = folio_target(stack, args.folio, ["--postgres", pg_url], report.FOLIO_PG)
+        # The very file Datasette serves, read-only; the cursor secret goes next to it rather
+        # than into ./folio-data.
+        file_args = ["--sqlite", datasette_db, "--data-dir", os.path.join(os.path.dirname(datasette_db), "folio-data")]
+        targets[report.FOLIO_FILE] = folio_target(stack, args.folio, file_args, report.FOLIO_FILE)
 
         throughput(targets, mode, results)
-        walks(targets, mode, depths, folio_dir, pg_url, results)
+        walks(targets, mode, depths, folio_dir, pg_url, datasette_db, results)
         depth(targets, mode, depths, results)
         for name, t in targets.items():
             server = t["server"]
@@ -169,7 +175,7 @@ def throughput(targets, mode, results):
         results["throughput"][name] = {**best, "bytes": measure.body_bytes(t["first"]), "rounds": rounds[name]}
 
 
-def walks(targets, mode, depths, folio_dir, pg_url, results):
+def walks(targets, mode, depths, folio_dir, pg_url, datasette_db, results):
     """Item 3, in `rounds` rounds taken in turn: the physical limits, then per server a walk by a
     client that reads bodies without parsing them (the first also collects the `next` links at
     the depths of item 2), and `folio harvest`. Datasette's walks, 5 to 20 times slower than
@@ -177,7 +183,7 @@ def walks(targets, mode, depths, folio_dir, pg_url, results):
     size = results["meta"]["size"]
     runs = {}
     for r in range(mode["rounds"]):
-        for store, scan in physical_limits(folio_dir, pg_url).items():
+        for store, scan in physical_limits(folio_dir, pg_url, datasette_db).items():
             procs.log(f"3. physical limit, {store}, round {r + 1}/{mode['rounds']}: {scan['sql']}")
             for _ in range(SCANS_PER_ROUND):
                 runs.setdefault(("limit", store), []).append(
@@ -236,13 +242,19 @@ def depth(targets, mode, depths, results):
         results["depth"].setdefault(name, {}).setdefault(method, []).append(point)
 
 
-def physical_limits(folio_dir, pg_url):
+def physical_limits(folio_dir, pg_url, datasette_db):
     """Item 3's physical limit: the walk's ordered scan run directly in the store, each document
-    written as one line to /dev/null, by the store's own command-line client."""
+    written as one line to /dev/null, by the store's own command-line client. For Datasette's
+    flat file (item 6) each row is made a JSON object by SQLite (`json_object`), as folio makes
+    a record of it."""
     column = data.sqlite_sort_column(folio_dir, SORT_PATH)
     sql = f"SELECT doc FROM folio_c_entries ORDER BY c{column} DESC, id DESC"
     limits = {"sqlite": {"cmd": ["sqlite3", "-readonly", os.path.join(folio_dir, "folio.sqlite"), sql],
                          "client": "`sqlite3` CLI", "sql": sql}}
+    members = ", ".join(f"'{c}', {c}" for c in data.DATASETTE_COLUMNS.split(", "))
+    sql = f"SELECT json_object({members}) FROM entries ORDER BY {SORT_PATH} DESC, entry_id DESC"
+    limits["sqlite-file"] = {"cmd": ["sqlite3", "-readonly", datasette_db, sql], "client": "`sqlite3` CLI",
+                             "sql": sql}
     if pg_url:
         column = data.postgres_sort_column(pg_url, SORT_PATH)
         sql = f"SELECT doc FROM folio_c_entries ORDER BY n{column} DESC, c{column} DESC, id DESC"

@@ -67,6 +67,12 @@ impl<D: Dialect> Where<D> {
         }
     }
 
+    /// Its terms (joined by `AND`) and parameters: for a statement that puts clauses
+    /// together itself, continuing the parameters in another clause.
+    pub(crate) fn into_parts(self) -> (Vec<String>, Vec<D::Param>) {
+        (self.terms, self.params)
+    }
+
     /// Adds a filter.
     pub(crate) fn filter(&mut self, filter: &Filter) {
         if !filter.is_all() {

@@ -9,13 +9,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use folio_engine::schema::validate_collection_name;
 use folio_engine::{CollectionSchema, Column, FieldType, IdType, IndexedPath, Plan, Value};
 use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
+use super::json;
 use super::page::{self, Docs, Table};
 use super::pool::{self, Pool};
 use super::sql::{self, Elements, Layout, Nulls};
@@ -54,6 +55,19 @@ struct Collection {
     /// The quoted name and nullability of each indexed path, in schema order.
     indexed: Vec<(String, bool)>,
     unindexed: Vec<(String, String)>,
+    /// What a whole record is written from, worked out at its first record.
+    members: OnceLock<Vec<Member>>,
+}
+
+/// One member of the records of a collection: its key and where its value is selected.
+#[derive(Debug)]
+struct Member {
+    /// `"name":`, escaped once for every record.
+    prefix: Vec<u8>,
+    /// The position of its value among the selected document columns.
+    index: usize,
+    /// Whether its text is written as JSON ([`FileColumn::json`]).
+    json: bool,
 }
 
 /// One column of a served table or view, as records hold it.
@@ -128,6 +142,11 @@ fn open_reader(file: &Path) -> Result<Connection, StoreError> {
         file,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
+    // The whole file mapped, as the embedded store's readers map theirs (SQLite caps this at
+    // its compile-time maximum, 2 GiB): rows are read in place instead of copied into each
+    // connection's cache by a `pread` per b-tree page. Read-only, the mapping is read-only
+    // too, and the pragma only sets this connection's limit: nothing is written to the file.
+    conn.pragma_update(None, "mmap_size", i64::MAX)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
@@ -187,6 +206,7 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
             .collect(),
         indexed: indexed_sql,
         unindexed,
+        members: OnceLock::new(),
     }))
 }
 
@@ -465,7 +485,10 @@ impl Layout for Collection {
 
 impl Docs for Collection {
     fn select(&self, fields: Option<&[String]>, _: &mut Vec<Sql>) -> Vec<String> {
-        let mut select: Vec<String> = self.doc_columns(fields).map(|(_, quoted, _)| quoted).collect();
+        let mut select: Vec<String> = self
+            .doc_columns(fields)
+            .map(|(_, quoted, _)| quoted.to_owned())
+            .collect();
         if select.is_empty() {
             select.push("NULL".to_owned());
         }
@@ -480,7 +503,7 @@ impl Docs for Collection {
         scratch: &'r mut Vec<u8>,
     ) -> rusqlite::Result<&'r [u8]> {
         scratch.clear();
-        scratch.extend_from_slice(self.build(row, start, fields)?.as_bytes());
+        self.write(row, start, fields, scratch)?;
         Ok(scratch)
     }
 }
@@ -488,20 +511,70 @@ impl Docs for Collection {
 impl Collection {
     /// The document (JSON text) of a row whose selected columns start at `start`.
     fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
-        let mut doc = serde_json::Map::new();
-        for (i, (name, _, as_json)) in self.doc_columns(fields).enumerate() {
-            doc.insert(name, json(row.get_ref(start + i)?, as_json));
+        let mut doc = Vec::new();
+        self.write(row, start, fields, &mut doc)?;
+        String::from_utf8(doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+
+    /// Writes the document of a row whose selected columns start at `start` into `out`, as
+    /// serde_json wrote the `Map` of its columns: members in column order, a name selected
+    /// twice (`rowid` and a column of that name) where it first appears, with the value
+    /// selected last.
+    fn write(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+        let projected;
+        let members = match fields {
+            None => self.members.get_or_init(|| self.members_of(None)),
+            Some(_) => {
+                projected = self.members_of(fields);
+                &projected
+            }
+        };
+        out.push(b'{');
+        for (i, m) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&m.prefix);
+            json::write_value(out, row.get_ref(start + m.index)?, m.json)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
-        Ok(serde_json::Value::Object(doc).to_string())
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The members of the documents projected to `fields`.
+    fn members_of(&self, fields: Option<&[String]>) -> Vec<Member> {
+        let mut members: Vec<(&str, Member)> = Vec::new();
+        for (index, (name, _, json)) in self.doc_columns(fields).enumerate() {
+            match members.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, m)) => {
+                    m.index = index;
+                    m.json = json;
+                }
+                None => members.push((
+                    name,
+                    Member {
+                        prefix: json::member_prefix(name),
+                        index,
+                        json,
+                    },
+                )),
+            }
+        }
+        members.into_iter().map(|(_, m)| m).collect()
     }
 
     /// The (name, quoted name, whether it holds JSON) of the columns a document holds,
     /// projected to `fields`.
-    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (String, String, bool)> + 'a {
-        let rowid = self.rowid.then(|| ("rowid".to_owned(), "rowid".to_owned(), false));
+    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (&'a str, &'a str, bool)> + 'a {
+        let rowid = self.rowid.then_some(("rowid", "rowid", false));
         rowid
             .into_iter()
-            .chain(self.columns.iter().map(|c| (c.name.clone(), c.quoted.clone(), c.json)))
+            .chain(
+                self.columns
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.quoted.as_str(), c.json)),
+            )
             .filter(move |(name, _, _)| fields.is_none_or(|f| f.iter().any(|p| p == name)))
     }
 }
@@ -524,21 +597,6 @@ fn read_page(
         generation: &generation,
     };
     page::run(conn, totals, &table, query, plan, count)
-}
-
-/// A column value as JSON: blobs become lowercase hex text; the text of a column that holds
-/// JSON (`as_json`) is parsed, and kept as text if it is not JSON after all.
-fn json(v: ValueRef<'_>, as_json: bool) -> serde_json::Value {
-    match v {
-        ValueRef::Text(t) if as_json => {
-            serde_json::from_slice(t).unwrap_or_else(|_| String::from_utf8_lossy(t).into_owned().into())
-        }
-        ValueRef::Null => serde_json::Value::Null,
-        ValueRef::Integer(i) => i.into(),
-        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-        ValueRef::Blob(b) => b.iter().map(|byte| format!("{byte:02x}")).collect::<String>().into(),
-    }
 }
 
 /// The file's size and modification times (with its WAL's): changes whenever its contents

@@ -19,8 +19,10 @@
 //! documents are found by rowid from there.
 
 mod file;
+mod json;
 mod page;
 mod pool;
+mod segments;
 mod sql;
 mod write;
 

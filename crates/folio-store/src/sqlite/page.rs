@@ -7,6 +7,7 @@ use folio_engine::{Plan, ValueRef};
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 use rusqlite::{Connection, Row};
 
+use super::segments;
 use super::sql::{self, Layout};
 use crate::records::NewRecord;
 use crate::sql::Counting;
@@ -78,15 +79,7 @@ pub(crate) fn run(
 
 /// The rows `plan` selects, as records.
 fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Result<Records, StoreError> {
-    let mut w = sql::where_clause(table.layout);
-    w.filter(&query.filter);
-    if let Some(p) = &plan.predicate {
-        w.predicate(p);
-    }
     let fields = query.fields.as_deref();
-    let where_sql = w.sql();
-    let mut params = w.params;
-    let doc_columns = table.docs.select(fields, &mut params).join(", ");
     let key_columns = query
         .sort
         .fields()
@@ -94,13 +87,33 @@ fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Resul
         .map(|f| table.layout.column(f.column))
         .collect::<Vec<_>>()
         .join(", ");
-    let page_sql = format!(
-        "SELECT {key_columns}, {doc_columns} FROM {}{where_sql}{} LIMIT {} OFFSET {}",
-        table.sql_name,
-        sql::order_by(table.layout, &query.sort, plan.scan),
-        i64::try_from(plan.limit).unwrap_or(i64::MAX),
-        i64::try_from(plan.offset).unwrap_or(i64::MAX),
-    );
+    let (page_sql, params) = match segments::nullable_leading(table.layout, &query.sort) {
+        Some(c) => {
+            let select =
+                |params: &mut Vec<Sql>| format!("{key_columns}, {}", table.docs.select(fields, params).join(", "));
+            let filter = |w: &mut sql::Where<'_>| w.filter(&query.filter);
+            let s = segments::page_sql(table.layout, &table.sql_name, &select, &filter, &query.sort, plan, c);
+            (s.sql, s.params)
+        }
+        None => {
+            let mut w = sql::where_clause(table.layout);
+            w.filter(&query.filter);
+            if let Some(p) = &plan.predicate {
+                w.predicate(p);
+            }
+            let where_sql = w.sql();
+            let mut params = w.params;
+            let doc_columns = table.docs.select(fields, &mut params).join(", ");
+            let page_sql = format!(
+                "SELECT {key_columns}, {doc_columns} FROM {}{where_sql}{} LIMIT {} OFFSET {}",
+                table.sql_name,
+                sql::order_by(table.layout, &query.sort, plan.scan),
+                i64::try_from(plan.limit).unwrap_or(i64::MAX),
+                i64::try_from(plan.offset).unwrap_or(i64::MAX),
+            );
+            (page_sql, params)
+        }
+    };
     let width = query.sort.fields().len();
     let mut stmt = tx.prepare_cached(&page_sql)?;
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
