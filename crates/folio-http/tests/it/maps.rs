@@ -6,23 +6,44 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use folio_http::{AppState, HttpConfig};
-use folio_store::{SqliteStore, Store, demo};
+use folio_store::{PostgresStore, SqliteStore, Store, demo};
 use serde_json::{Value as Json, json};
 
-use crate::server::{SECRET, spawn};
+use crate::server::{SECRET, Server, spawn, spawn_built};
 
 /// More than three mapped blocks (a key every 1,000 records).
 const SIZE: u64 = 3500;
 
-/// A server with page maps and a small window, and its store.
+/// Page maps (on by default) and a small window.
+fn config() -> HttpConfig {
+    let config = HttpConfig::with_max_offset(Some(100));
+    assert!(config.page_maps, "page maps are on by default");
+    config
+}
+
+/// A server of the embedded store, and the store.
 fn server() -> (String, Arc<SqliteStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     demo::build(&*store, SIZE, &|_| {}).unwrap();
-    let config = HttpConfig::with_max_offset(Some(100));
-    assert!(config.page_maps, "page maps are on by default");
     let served: Arc<dyn Store> = Arc::clone(&store) as Arc<dyn Store>;
-    (spawn(AppState::new(served, SECRET, config)), store, dir)
+    (spawn(AppState::new(served, SECRET, config())), store, dir)
+}
+
+/// A server of PostgreSQL, when one is reachable (required with `FOLIO_REQUIRE_POSTGRES=1`).
+fn postgres() -> Option<Server> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pg = folio_testkit::PgSchema::create(&rt)?;
+    let url = pg.url.clone();
+    let base = spawn_built(move || async move {
+        let store = PostgresStore::connect(&url).await.unwrap();
+        demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
+        AppState::new(Arc::new(store), SECRET, config())
+    });
+    Some(Server::new(base, pg))
 }
 
 async fn get(url: &str) -> (u16, Json) {
@@ -74,13 +95,22 @@ async fn mapped_page(url: &str) -> Json {
 #[tokio::test]
 async fn page_numbers_at_any_depth_give_the_records_offsets_would() {
     let (base, _store, _dir) = server();
+    check_depths(&base).await;
+    // Made on a thread of its own: it runs a runtime of its own to create the schema.
+    if let Some(pg) = tokio::task::spawn_blocking(postgres).await.unwrap() {
+        check_depths(&pg.base).await;
+    }
+}
+
+/// Page numbers from the middle of each result to past its end, against its cursor walk.
+async fn check_depths(base: &str) {
     for query in [
         "sort=entry_id",
         "sort=-upload_create_time",
         "sort=provider,-results.properties.electronic.band_gap",
         "sort=-results.material.n_elements&filter%5Bresults.material.n_elements%5D%5Bgte%5D=2",
     ] {
-        let all = walk(&base, query).await;
+        let all = walk(base, query).await;
         for size in [7u64, 100, 333] {
             let pages = (all.len() as u64).div_ceil(size);
             for number in [pages / 2, pages.saturating_sub(1), pages, pages + 1] {
