@@ -110,17 +110,16 @@ pub(crate) fn page_sql(
     }
     let sql = match selects.as_slice() {
         [] => format!("SELECT {} FROM {table} WHERE 0", select(&mut params)),
-        [one] => format!("SELECT * FROM ({one}) LIMIT {limit} OFFSET {offset}"),
-        _ => format!(
-            "{} LIMIT {limit} OFFSET {offset}",
-            selects
-                .iter()
-                .map(|s| format!("SELECT * FROM ({s})"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ")
-        ),
+        runs => compound(runs, limit, offset),
     };
     PageSql { sql, params }
+}
+
+/// The runs' statements, in scan order, as one page: SQLite reads a compound select's parts
+/// in turn.
+fn compound(runs: &[String], limit: i64, offset: i64) -> String {
+    let parts: Vec<String> = runs.iter().map(|s| format!("SELECT * FROM ({s})")).collect();
+    format!("{} LIMIT {limit} OFFSET {offset}", parts.join(" UNION ALL "))
 }
 
 /// A predicate as far as one run decides it.

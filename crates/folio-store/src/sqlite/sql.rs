@@ -8,9 +8,11 @@
 //!   puts missing values last ascending and first descending, row values such as
 //!   `(c, id) > (?, ?)` compare them like any other value, and every keyset page stays one
 //!   index seek. Filters exclude the marker from ranges (`c > ? AND c < x''`).
-//! - [`Nulls::Sql`] (tables folio only reads): columns hold real NULLs, so sorts say
-//!   `NULLS LAST`/`NULLS FIRST`, comparisons on nullable columns are expanded with explicit
-//!   `IS NULL` tests, and every clause is made two-valued with `AND c IS NOT NULL`.
+//! - [`Nulls::Sql`] (tables folio only reads): columns hold real NULLs. A page over a nullable
+//!   leading sort column is read as two runs, its values and its NULLs, each one index seek
+//!   (`segments.rs`); for nullable columns after the first, sorts say `NULLS LAST`/`NULLS FIRST`
+//!   and comparisons are expanded with explicit `IS NULL` tests. Every clause is made
+//!   two-valued with `AND c IS NOT NULL`.
 
 use folio_engine::{Clause, CmpOp, Column, Condition, Direction, Scan, Sort, Value};
 use rusqlite::types::Value as Sql;
