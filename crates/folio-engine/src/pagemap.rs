@@ -34,6 +34,16 @@ impl PageMap {
         self.total
     }
 
+    /// The number of keys the map holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the map holds no key (a result of fewer than `every` records).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     /// The plan of the page of `size` records at `offset` of the result sorted by `sort`:
     /// after the nearest mapped key at or before `offset`, skipping fewer than `every`
     /// records. Its page assembles as an offset page does.

@@ -5,7 +5,8 @@
 //! [`WALK_PAGE`] records, no count), keeping the key of every [`EVERY`]-th record: for
 //! 1,000,000 records, 1,000 keys. The walk is bounded: it stops (and no map is kept) past
 //! [`MAX_KEYS`] keys, that is `MAX_KEYS * EVERY` records, and when the collection changes under
-//! it. At most [`MAX_MAPS`] maps are kept; past that the cache starts afresh.
+//! it. At most [`MAX_MAPS`] maps, and [`MAX_KEPT_KEYS`] keys in all, are kept; past either the
+//! cache starts afresh (a key is a sort key: for the demo's sorts, about 100 bytes).
 //!
 //! Every server builds its own: a map is cheap to build and small, and keeping it in memory
 //! needs no table, no write and no coordination between servers.
@@ -28,6 +29,9 @@ const MAX_KEYS: usize = 100_000;
 
 /// The most maps kept at once.
 const MAX_MAPS: usize = 64;
+
+/// The most keys kept in all maps together.
+const MAX_KEPT_KEYS: usize = 1_000_000;
 
 /// A map and the generation of the collection it maps.
 #[derive(Debug)]
@@ -72,6 +76,16 @@ impl PageMaps {
             let mut entries = maps.entries.lock().unwrap_or_else(|p| p.into_inner());
             match built {
                 Ok(Some(mapped)) => {
+                    let kept: usize = entries
+                        .values()
+                        .map(|e| match e {
+                            Entry::Ready(m) => m.map.len(),
+                            Entry::Building => 0,
+                        })
+                        .sum();
+                    if kept + mapped.map.len() > MAX_KEPT_KEYS {
+                        entries.retain(|_, e| matches!(e, Entry::Building));
+                    }
                     entries.insert(key, Entry::Ready(Arc::new(mapped)));
                 }
                 Ok(None) => {
