@@ -4,7 +4,7 @@
 //! So a style, present or future, cannot read a collection the caller may not read: code
 //! that skips the check has no `Reading` to pass and does not compile.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use folio_engine::projection::Projection;
 use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Sort};
@@ -52,9 +52,8 @@ impl Readable {
         self.reader.as_deref()
     }
 
-    /// A query of this collection, with the scope its cursors are bound to worked out once.
+    /// A query of this collection, bound to the principal it is read as.
     pub fn reading(&self, filter: Filter, sort: Sort, fields: Option<Projection>) -> Reading {
-        let fingerprint = Fingerprint::for_reader(&self.schema, &filter, &sort, self.reader());
         Reading {
             query: Query {
                 schema: Arc::clone(&self.schema),
@@ -62,7 +61,8 @@ impl Readable {
                 sort,
                 fields,
             },
-            fingerprint,
+            reader: self.reader.clone(),
+            fingerprint: OnceLock::new(),
         }
     }
 }
@@ -76,7 +76,9 @@ impl Readable {
 #[derive(Debug, Clone)]
 pub struct Reading {
     query: Query,
-    fingerprint: Fingerprint,
+    reader: Option<Arc<str>>,
+    /// Worked out once, on first use: styles that take no cursors never need it.
+    fingerprint: OnceLock<Fingerprint>,
 }
 
 impl Reading {
@@ -85,16 +87,24 @@ impl Reading {
         &self.query
     }
 
+    /// What its cursors are bound to: the query and the principal.
+    fn fingerprint(&self) -> Fingerprint {
+        *self.fingerprint.get_or_init(|| {
+            let q = &self.query;
+            Fingerprint::for_reader(&q.schema, &q.filter, &q.sort, self.reader.as_deref())
+        })
+    }
+
     /// The cursor token for a position of this query, signed with `codec`.
     pub(crate) fn cursor(&self, codec: &CursorCodec, position: &Position) -> String {
-        codec.encode(self.fingerprint, position)
+        codec.encode(self.fingerprint(), position)
     }
 
     /// Decodes the cursor token given in `param`: a token issued for another query, or to
     /// another principal, is a `cursor-query-mismatch`.
     pub(crate) fn decode(&self, codec: &CursorCodec, token: &str, param: &str) -> Result<Position, ApiError> {
         codec
-            .decode(token, self.fingerprint, &self.query.sort)
+            .decode(token, self.fingerprint(), &self.query.sort)
             .map_err(|e| EngineError::cursor(param, e).into())
     }
 }

@@ -14,7 +14,7 @@ use folio_http::{AppState, HttpConfig};
 use folio_store::{ImportMode, OnDuplicate, PostgresStore, SqliteFileStore, SqliteStore, Writer, demo};
 use serde_json::json;
 
-use crate::server::{SECRET, Server, spawn, spawn_built, start};
+use crate::server::{SECRET, Server, postgres_server, spawn, start};
 
 /// The longest any answer of the catalogue may take, on any store.
 const MAX_SECONDS: f64 = 1.0;
@@ -64,13 +64,7 @@ fn server() -> &'static Server {
 /// The same collections in PostgreSQL, in a schema of their own; `None` (after saying so)
 /// without a server, unless PostgreSQL is required.
 fn postgres() -> Option<Server> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let pg = folio_testkit::PgSchema::create(&rt)?;
-    let url = pg.url.clone();
-    let base = spawn_built(move || async move {
+    postgres_server(|url| async move {
         let store = PostgresStore::connect(&url).await.unwrap();
         demo::ensure(&store, ENTRIES, &|_| {}).await.unwrap();
         let numbered = other_docs().zip(1..).map(|(doc, n)| Ok((n, doc)));
@@ -85,8 +79,7 @@ fn postgres() -> Option<Server> {
             .await
             .unwrap();
         AppState::new(Arc::new(store), SECRET, config())
-    });
-    Some(Server::new(base, pg))
+    })
 }
 
 /// A user's SQLite file: a table `entries` of the demo's top-level columns, with an index on

@@ -9,7 +9,7 @@ use folio_http::{AppState, HttpConfig};
 use folio_store::{PostgresStore, SqliteStore, Store, demo};
 use serde_json::{Value as Json, json};
 
-use crate::server::{SECRET, Server, spawn, spawn_built};
+use crate::server::{SECRET, Server, postgres_server, spawn};
 
 /// More than three mapped blocks (a key every 1,000 records).
 const SIZE: u64 = 3500;
@@ -32,18 +32,11 @@ fn server() -> (String, Arc<SqliteStore>, tempfile::TempDir) {
 
 /// A server of PostgreSQL, when one is reachable (required with `FOLIO_REQUIRE_POSTGRES=1`).
 fn postgres() -> Option<Server> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let pg = folio_testkit::PgSchema::create(&rt)?;
-    let url = pg.url.clone();
-    let base = spawn_built(move || async move {
+    postgres_server(|url| async move {
         let store = PostgresStore::connect(&url).await.unwrap();
         demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
         AppState::new(Arc::new(store), SECRET, config())
-    });
-    Some(Server::new(base, pg))
+    })
 }
 
 async fn get(url: &str) -> (u16, Json) {

@@ -54,6 +54,24 @@ pub(crate) fn start(store: SqliteStore, dir: tempfile::TempDir, config: HttpConf
     Server::new(spawn(AppState::new(store, SECRET, config)), dir)
 }
 
+/// A server of a throwaway PostgreSQL schema, when a server is reachable (required with
+/// `FOLIO_REQUIRE_POSTGRES=1`): `build` fills the store at the schema's URL and makes the
+/// state, on the server's own runtime.
+pub(crate) fn postgres_server<F, Fut>(build: F) -> Option<Server>
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = AppState>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pg = folio_testkit::PgSchema::create(&rt)?;
+    let url = pg.url.clone();
+    let base = spawn_built(move || build(url));
+    Some(Server::new(base, pg))
+}
+
 /// Serves `state` on 127.0.0.1:0 until the test binary ends, on a runtime of its own (a
 /// test's runtime ends with the test, and the server must outlive it); returns the base URL.
 pub(crate) fn spawn(state: AppState) -> String {
