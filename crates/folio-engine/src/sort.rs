@@ -33,8 +33,10 @@ pub struct SortField {
 
 /// A total sort order: zero or more indexed paths, then the id.
 ///
-/// **Invariant:** the last field is [`Column::Id`], in the direction of the field before it
-/// (ascending when it stands alone), and no column appears twice. So an index on
+/// **Invariant:** the last field is [`Column::Id`], and no column appears twice. Unless the
+/// id is asked for, it runs in the direction of the field before it (ascending when it
+/// stands alone), or the opposite one where that path's index keeps ties so
+/// ([`IndexedPath::ties_reversed`](crate::IndexedPath::ties_reversed)). So the index on
 /// `(path, id)` serves a one-path sort in a single scan, forwards or backwards.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Sort {
@@ -125,6 +127,18 @@ impl Sort {
                 message: format!("has {} paths; at most {MAX_SORT_PATHS} are allowed", requested.len()),
             });
         }
+        // The tiebreaker runs as the last path's index keeps ties, where that is the other way.
+        if let Some(&SortField {
+            column: Column::Indexed(n),
+            direction,
+        }) = requested.last()
+            && schema.indexed[n].ties_reversed
+        {
+            requested.push(SortField {
+                column: Column::Id,
+                direction: direction.reverse(),
+            });
+        }
         Ok(Sort::new(requested))
     }
 
@@ -143,5 +157,52 @@ impl Sort {
             })
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{FieldType, IdType, IndexedPath};
+
+    fn schema() -> CollectionSchema {
+        let mut reversed = IndexedPath::new("b", FieldType::String);
+        reversed.ties_reversed = true;
+        CollectionSchema {
+            name: "c".into(),
+            id_path: "id".into(),
+            id_type: IdType::String,
+            indexed: vec![IndexedPath::new("a", FieldType::Integer), reversed],
+        }
+    }
+
+    fn tiebreak(spec: &str) -> Direction {
+        let sort = Sort::parse(spec, &schema(), "sort").unwrap();
+        let last = sort.fields().last().unwrap();
+        assert_eq!(last.column, Column::Id);
+        last.direction
+    }
+
+    #[test]
+    fn the_id_breaks_ties_as_the_last_paths_index_keeps_them() {
+        assert_eq!(tiebreak("a"), Direction::Asc);
+        assert_eq!(tiebreak("-a"), Direction::Desc);
+        assert_eq!(tiebreak("b"), Direction::Desc);
+        assert_eq!(tiebreak("-b"), Direction::Asc);
+        assert_eq!(tiebreak("b,-a"), Direction::Desc);
+        assert_eq!(tiebreak("a,-b"), Direction::Asc);
+        // An id that is asked for keeps its direction.
+        assert_eq!(tiebreak("-b,-id"), Direction::Desc);
+        assert_eq!(tiebreak(""), Direction::Asc);
+    }
+
+    #[test]
+    fn the_canonical_spec_parses_to_the_same_order() {
+        let schema = schema();
+        for spec in ["a", "-a", "b", "-b", "a,-b", "-b,a", "-b,-id"] {
+            let sort = Sort::parse(spec, &schema, "sort").unwrap();
+            let again = Sort::parse(&sort.to_spec(&schema), &schema, "sort").unwrap();
+            assert_eq!(again, sort, "{spec}");
+        }
     }
 }

@@ -52,7 +52,7 @@ impl Peer {
 
 /// The repository's own `target/`, where `scripts/peers.sh` installs the peers whatever
 /// `CARGO_TARGET_DIR` is.
-fn peers_target() -> PathBuf {
+pub(crate) fn peers_target() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .and_then(Path::parent)
@@ -62,7 +62,7 @@ fn peers_target() -> PathBuf {
 
 /// `None` after saying loudly that the peer tests are skipped because `what` is missing, or a
 /// panic when they are required (`FOLIO_REQUIRE_PEERS=1`).
-fn skip<T>(what: &str) -> Option<T> {
+pub(crate) fn skip<T>(what: &str) -> Option<T> {
     if std::env::var("FOLIO_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
         panic!(
             "the peer framework tests are required (FOLIO_REQUIRE_PEERS=1) but {what} is missing: run scripts/peers.sh"

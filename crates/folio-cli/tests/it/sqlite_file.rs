@@ -244,3 +244,118 @@ async fn a_file_without_indexes_filters_on_every_column_and_serves_json_as_json(
         assert!(html.contains(&format!(">{column}</th>")), "a column for {column}");
     }
 }
+
+/// The real `mendeleev` database of the elements, as its wheel on PyPI ships it
+/// (`scripts/peers.sh` fetches it): 12 tables that nobody here shaped, with no secondary
+/// index, tried as a new user would. Every table walks to its end, filters on any column give
+/// what SQLite itself gives, sorts say which index they need, the log says so in one line per
+/// table, and the file is left as it was.
+#[tokio::test]
+async fn mendeleevs_database_of_the_elements_is_served_as_it_ships() {
+    let shipped = crate::peers::peers_target().join("peers-files/mendeleev/elements.db");
+    if !shipped.is_file() {
+        return crate::peers::skip(&shipped.display().to_string()).unwrap_or(());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elements.db");
+    std::fs::copy(&shipped, &db).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = crate::process::serve_with(
+        &dir.path().join("folio-data"),
+        &["--sqlite", db.to_str().unwrap()],
+        |c| {
+            c.stderr(log);
+        },
+    );
+    let base = &server.base;
+
+    let (status, listing) = get_json(&format!("{base}/jsonapi")).await;
+    assert_eq!(status, 200, "{listing}");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let served: Vec<&str> = listing["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(served, tables, "every table is a collection");
+    for table in &tables {
+        let count: usize = conn
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
+            .unwrap();
+        let records = walk(base, table, "").await;
+        assert_eq!(records.len(), count, "a cursor walk of {table} ends after every row");
+    }
+
+    // Filters on columns no index leads give what SQLite gives.
+    let ids = |sql: &str| -> Vec<i64> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let served_ids = |records: Vec<serde_json::Value>, id: &str| -> Vec<i64> {
+        records.iter().map(|r| r[id].as_i64().unwrap()).collect()
+    };
+    let dense = walk(base, "elements", "filter%5Bdensity%5D%5Bgt%5D=15").await;
+    let expected = ids("SELECT atomic_number FROM elements WHERE density > 15 ORDER BY atomic_number");
+    assert!(expected.len() > 5, "{expected:?}");
+    assert_eq!(served_ids(dense, "atomic_number"), expected);
+    let oxygen_isotopes = walk(
+        base,
+        "isotopes",
+        "filter%5Batomic_number%5D=8&filter%5Bmass_number%5D%5Bgte%5D=16",
+    )
+    .await;
+    let expected = ids("SELECT id FROM isotopes WHERE atomic_number = 8 AND mass_number >= 16 ORDER BY id");
+    assert!(!expected.is_empty());
+    assert_eq!(served_ids(oxygen_isotopes, "id"), expected);
+    let (status, body) = get_json(&format!("{base}/jsonapi/elements?filter%5Bsymbol%5D=O")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["attributes"]["name"], "Oxygen");
+    assert_eq!(body["meta"]["unindexedFilters"], json!(["symbol"]));
+
+    let (status, body) = get_json(&format!("{base}/jsonapi/elements?sort=-density")).await;
+    assert_eq!(status, 400, "{body}");
+    let detail = body["errors"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(r#"CREATE INDEX "elements_density" ON "elements" ("density")"#),
+        "{detail}"
+    );
+
+    let html = reqwest::Client::new()
+        .get(format!("{base}/browse/elements"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for column in ["name", "symbol", "density", "electronic_configuration"] {
+        assert!(
+            html.contains(&format!("name=\"filter[{column}]")),
+            "a filter input for {column}"
+        );
+    }
+
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let advice = log.lines().filter(|l| l.contains("have no index")).count();
+    assert!(
+        (1..=tables.len()).contains(&advice),
+        "at most one line of index advice per table, not one per column:\n{log}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file is not written");
+}

@@ -7,7 +7,7 @@
 //! the other columns are listed as not sortable. The file is opened read-only: folio writes
 //! nothing to it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -175,9 +175,11 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
     };
     let found = Found {
         leading: if view {
-            HashSet::new()
+            HashMap::new()
         } else {
-            leading_columns(conn, name)?
+            let declared = columns.iter().find(|c| c.0 == id_name).map_or("", |c| c.1.as_str());
+            let id_is_rowid = rowid || declared.eq_ignore_ascii_case("INTEGER");
+            leading_columns(conn, name, &id_name, id_is_rowid)?
         },
         sampled: sample(conn, &quoted, &columns)?,
         id_name: &id_name,
@@ -249,22 +251,40 @@ fn identify(
     })
 }
 
-/// The columns that lead an index of table `name`: those can be sorted and filtered on by
-/// seeking.
-fn leading_columns(conn: &Connection, name: &str) -> Result<HashSet<String>, StoreError> {
-    let mut leading = HashSet::new();
+/// The columns that lead an index of table `name` (those can be sorted and filtered on by
+/// seeking), each with whether its index keeps ties on the id in the opposite direction
+/// (`(c DESC, id)`; see [`IndexedPath::ties_reversed`]). Where several indexes lead with a
+/// column, one that keeps ties the same way wins. `id` is the id column's name, and
+/// `id_is_rowid` whether its values are the rowid (the rowid or an `INTEGER PRIMARY KEY`),
+/// which every index of a rowid table ends with.
+fn leading_columns(
+    conn: &Connection,
+    name: &str,
+    id: &str,
+    id_is_rowid: bool,
+) -> Result<HashMap<String, bool>, StoreError> {
+    let mut leading = HashMap::new();
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM pragma_index_list(?1)")?
         .query_map([name], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for index in indexes {
-        let first: Option<Option<String>> = conn
-            .prepare("SELECT name FROM pragma_index_info(?1) WHERE seqno = 0")?
-            .query_row([&index], |r| r.get(0))
-            .optional()?;
-        if let Some(Some(column)) = first {
-            leading.insert(column);
-        }
+        // The first two columns: (cid, name, desc); the rowid has cid -1 and no name.
+        let first_two: Vec<(i64, Option<String>, bool)> = conn
+            .prepare("SELECT cid, name, \"desc\" FROM pragma_index_xinfo(?1) WHERE seqno < 2 ORDER BY seqno")?
+            .query_map([&index], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some((_, Some(column), first_desc)) = first_two.first() else {
+            continue;
+        };
+        let ties_reversed = match first_two.get(1) {
+            Some((cid, second, desc)) if second.as_deref() == Some(id) || (*cid == -1 && id_is_rowid) => {
+                first_desc != desc
+            }
+            _ => false,
+        };
+        let entry = leading.entry(column.clone()).or_insert(ties_reversed);
+        *entry &= ties_reversed;
     }
     Ok(leading)
 }
@@ -273,8 +293,8 @@ fn leading_columns(conn: &Connection, name: &str) -> Result<HashSet<String>, Sto
 struct Found<'a> {
     columns: &'a [ColumnInfo],
     id_name: &'a str,
-    /// The columns that lead an index.
-    leading: HashSet<String>,
+    /// The columns that lead an index, with whether it keeps ties on the id reversed.
+    leading: HashMap<String, bool>,
     /// What the first rows hold, column by column.
     sampled: Vec<Sample>,
 }
@@ -420,8 +440,11 @@ fn paths(table: &str, found: &Found<'_>) -> Paths {
         let mut path = IndexedPath::new(column.clone(), ty);
         if ty == FieldType::StringArray {
             path.unindexed = Some("its elements are JSON text, which no index serves".to_owned());
-        } else if !found.leading.contains(column) {
-            path.unindexed = Some(format!("`{}` would make it sortable", create_index(table, column)));
+        } else {
+            match found.leading.get(column) {
+                Some(&reversed) => path.ties_reversed = reversed,
+                None => path.unindexed = Some(format!("`{}` would make it sortable", create_index(table, column))),
+            }
         }
         indexed.push(path);
         indexed_sql.push((sql::ident(column), !not_null));
@@ -662,5 +685,92 @@ impl Store for SqliteFileStore {
                 .optional()?)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folio_engine::{Filter, Position, Sort};
+
+    /// The tables of a file with one index each, in every shape that decides how ties break.
+    fn file(dir: &Path) -> PathBuf {
+        let path = dir.join("ties.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE desc_text (id TEXT PRIMARY KEY, c TEXT); CREATE INDEX dt ON desc_text (c DESC, id);
+             CREATE TABLE id_desc (id TEXT PRIMARY KEY, c TEXT); CREATE INDEX idd ON id_desc (c, id DESC);
+             CREATE TABLE same (id TEXT PRIMARY KEY, c TEXT); CREATE INDEX s ON same (c, id);
+             CREATE TABLE both_ways (id TEXT PRIMARY KEY, c TEXT);
+             CREATE INDEX b1 ON both_ways (c DESC, id); CREATE INDEX b2 ON both_ways (c, id);
+             CREATE TABLE rowid_desc (id INTEGER PRIMARY KEY, c TEXT); CREATE INDEX rd ON rowid_desc (c DESC);
+             CREATE TABLE rowid_asc (id INTEGER PRIMARY KEY, c TEXT); CREATE INDEX ra ON rowid_asc (c);
+             CREATE TABLE other_key (id TEXT PRIMARY KEY, c TEXT); CREATE INDEX ok ON other_key (c DESC);
+             INSERT INTO desc_text VALUES ('a', 'x'), ('b', 'x'), ('c', 'y');",
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn ties_break_on_the_id_as_the_files_index_keeps_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(file(dir.path())).unwrap();
+        for (table, reversed) in [
+            ("desc_text", true),
+            ("id_desc", true),
+            ("same", false),
+            ("both_ways", false),
+            ("rowid_desc", true),
+            ("rowid_asc", false),
+            // The index ends with the rowid, which is not the id: ties are sorted either way.
+            ("other_key", false),
+        ] {
+            let c = describe(&conn, table, false).unwrap().unwrap();
+            let path = &c.schema.indexed[0];
+            assert_eq!((path.path.as_str(), path.ties_reversed), ("c", reversed), "{table}");
+        }
+    }
+
+    #[test]
+    fn a_sort_the_index_keeps_reads_in_index_order_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(file(dir.path())).unwrap();
+        let c = describe(&conn, "desc_text", false).unwrap().unwrap();
+        let generation = |_: &Connection| Ok(String::new());
+        let table = Table {
+            sql_name: c.sql_name.clone(),
+            layout: &c,
+            docs: &c,
+            generation: &generation,
+        };
+        for spec in ["-c", "c"] {
+            let sort = Sort::parse(spec, &c.schema, "sort").unwrap();
+            let query = Query {
+                schema: c.schema.clone(),
+                filter: Filter::all(),
+                sort: sort.clone(),
+                fields: None,
+            };
+            let first = folio_engine::page::plan(&sort, Position::Start, 2);
+            let after = folio_engine::page::plan(
+                &sort,
+                Position::After(vec![Value::Text("x".into()), Value::Text("a".into())]),
+                2,
+            );
+            for plan in [first, after] {
+                let (sql, params) = page::page_sql(&table, &query, &plan);
+                let explained: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap()
+                    .query_map(rusqlite::params_from_iter(&params), |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let explained = explained.join("; ");
+                assert!(explained.contains("INDEX dt"), "{spec}: {explained}");
+                assert!(!explained.contains("TEMP B-TREE"), "{spec}: {explained}");
+            }
+        }
     }
 }

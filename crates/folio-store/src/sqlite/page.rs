@@ -80,6 +80,26 @@ pub(crate) fn run(
 /// The rows `plan` selects, as records.
 fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Result<Records, StoreError> {
     let fields = query.fields.as_deref();
+    let (page_sql, params) = page_sql(table, query, plan);
+    let width = query.sort.fields().len();
+    let mut stmt = tx.prepare_cached(&page_sql)?;
+    let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
+    let mut scratch = Vec::new();
+    let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
+    while let Some(r) = found.next()? {
+        let mut record = records.push();
+        for i in 0..width {
+            key_value(&mut record, r.get_ref(i)?);
+        }
+        record.doc(table.docs.doc(r, width, fields, &mut scratch)?);
+    }
+    Ok(records)
+}
+
+/// The statement that reads the rows `plan` selects (the sort key's columns, then the
+/// document's) and its parameters.
+pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String, Vec<Sql>) {
+    let fields = query.fields.as_deref();
     let key_columns = query
         .sort
         .fields()
@@ -87,7 +107,7 @@ fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Resul
         .map(|f| table.layout.column(f.column))
         .collect::<Vec<_>>()
         .join(", ");
-    let (page_sql, params) = match segments::nullable_leading(table.layout, &query.sort) {
+    match segments::nullable_leading(table.layout, &query.sort) {
         Some(c) => {
             let select =
                 |params: &mut Vec<Sql>| format!("{key_columns}, {}", table.docs.select(fields, params).join(", "));
@@ -113,20 +133,7 @@ fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Resul
             );
             (page_sql, params)
         }
-    };
-    let width = query.sort.fields().len();
-    let mut stmt = tx.prepare_cached(&page_sql)?;
-    let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
-    let mut scratch = Vec::new();
-    let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
-    while let Some(r) = found.next()? {
-        let mut record = records.push();
-        for i in 0..width {
-            key_value(&mut record, r.get_ref(i)?);
-        }
-        record.doc(table.docs.doc(r, width, fields, &mut scratch)?);
     }
-    Ok(records)
 }
 
 /// Appends a key value read from SQLite: blobs (the empty blob is folio's marker of a missing

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use folio_engine::value::{lookup, string_array};
 use folio_engine::{
-    CollectionSchema, Column, Direction, FieldType, Filter, IdType, IndexedPath, Position, Sort, SortField, Value,
-    keyset::compare_keys, page::plan,
+    CollectionSchema, Column, FieldType, Filter, IdType, IndexedPath, Position, Sort, Value, keyset::compare_keys,
+    page::plan,
 };
 use folio_store::{
     Count, ImportMode, OnDuplicate, PostgresStore, Query, SqliteFileStore, SqliteStore, Store, Total, Writer,
@@ -112,11 +112,21 @@ fn sort_spec() -> impl Strategy<Value = Vec<(usize, bool)>> {
     prop::collection::vec((0usize..6, any::<bool>()), 1..=3)
 }
 
-fn build_sort(spec: &[(usize, bool)]) -> Sort {
-    Sort::new(spec.iter().map(|&(n, desc)| SortField {
-        column: if n == 5 { Column::Id } else { Column::Indexed(n) },
-        direction: if desc { Direction::Desc } else { Direction::Asc },
-    }))
+/// The sort of `spec` as a request asks for it (parsed against `schema`, so the id breaks
+/// ties as the schema's indexes keep them).
+fn requested_sort(schema: &CollectionSchema, spec: &[(usize, bool)]) -> Sort {
+    let mut text = Vec::new();
+    for &(n, desc) in spec {
+        let path = if n == 5 { "id" } else { &schema.indexed[n].path };
+        let field = format!("{}{path}", if desc { "-" } else { "" });
+        if !text.iter().any(|f: &String| f.trim_start_matches('-') == path) {
+            text.push(field);
+        }
+        if n == 5 {
+            break;
+        }
+    }
+    Sort::parse(&text.join(","), schema, "sort").unwrap()
 }
 
 pub(crate) fn value_of(schema: &CollectionSchema, doc: &Json, c: Column) -> Value {
@@ -236,7 +246,8 @@ fn check_walks(
 }
 
 /// The same rows as a plain SQLite table: real NULLs, columns named as paths, indexes that
-/// make `a`, `b`, `m_c`, `t` and `flag` sortable, timestamps as text; `u`, a copy of `b` that
+/// make `a`, `b`, `m_c`, `t` and `flag` sortable (`t`'s descending, so that ties on it break
+/// on the id the other way), timestamps as text; `u`, a copy of `b` that
 /// no index serves (filtered by scanning), and `tags` as JSON text (a `string[]` path, told
 /// from the rows when there are some).
 fn plain_sqlite(dir: &std::path::Path, rows: &[Row]) -> (std::path::PathBuf, CollectionSchema, Vec<Json>) {
@@ -246,7 +257,7 @@ fn plain_sqlite(dir: &std::path::Path, rows: &[Row]) -> (std::path::PathBuf, Col
         "CREATE TABLE things (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, m_c REAL, t TEXT, flag BOOLEAN, extra BLOB,
                               u TEXT, tags TEXT);
          CREATE INDEX things_a ON things (a); CREATE INDEX things_b ON things (b, a);
-         CREATE INDEX things_c ON things (m_c); CREATE INDEX things_t ON things (t);
+         CREATE INDEX things_c ON things (m_c); CREATE INDEX things_t ON things (t DESC);
          CREATE INDEX things_flag ON things (flag);",
     )
     .unwrap();
@@ -289,7 +300,10 @@ fn plain_sqlite(dir: &std::path::Path, rows: &[Row]) -> (std::path::PathBuf, Col
             p("a", FieldType::Integer),
             p("b", FieldType::String),
             p("m_c", FieldType::Float),
-            p("t", FieldType::String),
+            IndexedPath {
+                ties_reversed: true,
+                ..p("t", FieldType::String)
+            },
             p("flag", FieldType::Boolean),
             scanned(
                 "u",
@@ -336,7 +350,7 @@ proptest! {
             None => Filter::all(),
         };
         for spec in &sorts {
-            check_walks(&rt, &store, &schema, &docs, &native_filter, build_sort(spec), size)?;
+            check_walks(&rt, &store, &schema, &docs, &native_filter, requested_sort(&schema, spec), size)?;
         }
 
         // The same data and queries on PostgreSQL, against the same reference.
@@ -344,7 +358,7 @@ proptest! {
             let postgres = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
             create(&rt, &postgres, &schema, docs.clone());
             for spec in &sorts {
-                check_walks(&rt, &postgres, &schema, &docs, &native_filter, build_sort(spec), size)?;
+                check_walks(&rt, &postgres, &schema, &docs, &native_filter, requested_sort(&schema, spec), size)?;
             }
         }
 
@@ -358,7 +372,8 @@ proptest! {
             Some(f) => Filter::from_json(&plain_schema, &f, "filter").unwrap(),
         };
         for spec in &sorts {
-            check_walks(&rt, &plain, &plain_schema, &plain_docs, &plain_filter, build_sort(spec), size)?;
+            let sort = requested_sort(&plain_schema, spec);
+            check_walks(&rt, &plain, &plain_schema, &plain_docs, &plain_filter, sort, size)?;
         }
     }
 }
