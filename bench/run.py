@@ -252,7 +252,9 @@ def physical_limits(folio_dir, pg_url, datasette_db):
     limits = {"sqlite": {"cmd": ["sqlite3", "-readonly", os.path.join(folio_dir, "folio.sqlite"), sql],
                          "client": "`sqlite3` CLI", "sql": sql}}
     members = ", ".join(f"'{c}', {c}" for c in data.DATASETTE_COLUMNS.split(", "))
-    sql = f"SELECT json_object({members}) FROM entries ORDER BY {SORT_PATH} DESC, entry_id DESC"
+    # The order folio walks the file in: the file's index keeps ties on `entry_id` ascending
+    # (Datasette's order), and folio breaks ties as the index keeps them.
+    sql = f"SELECT json_object({members}) FROM entries ORDER BY {SORT_PATH} DESC, entry_id"
     limits["sqlite-file"] = {"cmd": ["sqlite3", "-readonly", datasette_db, sql], "client": "`sqlite3` CLI",
                              "sql": sql}
     if pg_url:

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use folio_harvest::{Next, Options, Output, Plan, Request, Summary, Total, harvest};
+use folio_harvest::{Next, Options, Output, Parts, Plan, Request, Summary, Total, harvest, harvest_partitions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Walk a paginated API from URL to its end and write every record as one JSON line.
@@ -37,6 +37,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///   folio harvest --explain 'https://api.example.org/items?limit=100'
 ///   folio harvest http://127.0.0.1:8080/query/entries/query --data '{"pagination": {"page_size": 1000}}'
 ///   folio harvest 'https://api.example.org/items?limit=100' --cursor-path meta.next_cursor --cursor-param cursor
+///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out entries.jsonl
+///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out-dir entries/
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct HarvestArgs {
@@ -48,14 +50,27 @@ pub(crate) struct HarvestArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
+    /// Ask a folio server (URL: a `/jsonapi/{collection}` list) to cut the result into N
+    /// partitions of about equal size, and walk them at once, each with its own checkpoint.
+    /// With --out, the parts are joined in the result's order once all are complete (kept in
+    /// FILE.parts meanwhile); with --out-dir, each part stays a file of its own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(folio_harvest::MAX_PARTS)),
+          conflicts_with_all = ["explain", "max_records", "max_pages", "data"])]
+    partitions: Option<u16>,
+
+    /// With --partitions: write part I to DIR/part-000I.jsonl, in the result's order, instead
+    /// of joining them into --out.
+    #[arg(long, value_name = "DIR", requires = "partitions", conflicts_with = "out")]
+    out_dir: Option<PathBuf>,
+
     /// Continue an interrupted harvest from the checkpoint of --out (the same URL and
-    /// --data: another walk is refused).
-    #[arg(long, requires = "out", conflicts_with = "overwrite")]
+    /// --data: another walk is refused), or from the parts' checkpoints with --partitions.
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
 
-    /// Replace --out if it already holds records (without it, an existing file is left
-    /// unchanged and the harvest refuses to start).
-    #[arg(long, requires = "out")]
+    /// Replace --out (or --out-dir's parts) if it already holds records (without it, an
+    /// existing file is left unchanged and the harvest refuses to start).
+    #[arg(long)]
     overwrite: bool,
 
     /// Fetch the first two pages, print what was detected and the flags that reproduce it,
@@ -233,14 +248,29 @@ pub(crate) fn run(args: HarvestArgs) -> anyhow::Result<()> {
     if args.explain {
         return explain(&args.url, options);
     }
-    let output = match &args.out {
-        Some(path) => Output::File(path.clone()),
-        None => Output::Stdout,
-    };
-
+    if (args.resume || args.overwrite) && args.out.is_none() && args.out_dir.is_none() {
+        bail!("--resume and --overwrite need --out FILE (or --out-dir DIR with --partitions)");
+    }
     let mut progress = Progress::new(args.quiet);
     let started = Instant::now();
-    let result = runtime()?.block_on(harvest(&options, &output, args.resume, &mut |s| progress.show(s)));
+    let result = if let Some(count) = args.partitions {
+        let parts = match (&args.out, &args.out_dir) {
+            (Some(file), _) => Parts::Joined(file.clone()),
+            (None, Some(dir)) => Parts::Dir(dir.clone()),
+            (None, None) => {
+                bail!("--partitions needs --out FILE (the parts joined) or --out-dir DIR (a file per part)")
+            }
+        };
+        runtime()?.block_on(harvest_partitions(&options, count, &parts, args.resume, &mut |s| {
+            progress.show(s)
+        }))
+    } else {
+        let output = match &args.out {
+            Some(path) => Output::File(path.clone()),
+            None => Output::Stdout,
+        };
+        runtime()?.block_on(harvest(&options, &output, args.resume, &mut |s| progress.show(s)))
+    };
     progress.bar.finish_and_clear();
     let summary = result.context("the harvest stopped")?;
     report(&summary, started.elapsed().as_secs_f64());

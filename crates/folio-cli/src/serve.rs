@@ -128,9 +128,16 @@ pub(crate) struct ServeArgs {
     max_offset: MaxOffset,
 
     /// Answer page numbers past --max-offset with a 422 that names the style's cursors,
-    /// instead of building page maps.
+    /// instead of building page maps (and refuse partitions, which are cut at them).
     #[arg(long)]
     no_page_maps: bool,
+
+    /// Records between two keys of a page map: a deep page number skips fewer than this
+    /// many, and partitions (`/jsonapi/{collection}/-/partitions`) are cut at multiples of
+    /// it. A map of R records holds R/N keys.
+    #[arg(long, default_value_t = folio_http::DEFAULT_PAGE_MAP_EVERY, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    page_map_every: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -250,6 +257,7 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
     config.max_concurrent_requests = args.max_concurrent_requests as usize;
     config.page_maps = !args.no_page_maps;
+    config.page_map_every = args.page_map_every;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),

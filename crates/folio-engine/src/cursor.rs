@@ -3,10 +3,12 @@
 //! A token is the base64url text (no padding) of
 //!
 //! ```text
-//! version (1 byte = 1) | kind (1 byte) | fingerprint (8 bytes) | key | tag (16 bytes)
+//! version (1 byte = 1) | kind (1 byte) | fingerprint (8 bytes) | key | [until] | tag (16 bytes)
 //! ```
 //!
-//! where `kind` is after, before or end, `key` is a value count and the tagged values, the
+//! where `kind` is after, before, end or (bounded only) start, with its high bit set when the
+//! walk is bounded: then `until`, the last key of the walk (a partition's end, see
+//! [`Cursor::until`]), follows the key. A key is a value count and the tagged values, the
 //! fingerprint is a hash of the query (collection, filter, sort) the token was issued for and,
 //! on private collections, of the principal it was issued to (see [`Fingerprint::for_reader`]),
 //! and
@@ -43,6 +45,28 @@ pub enum CursorError {
     #[error("the cursor was issued for a different collection, filter, sort or caller")]
     QueryMismatch,
 }
+
+/// What a cursor token holds: where the page starts and, for a partition's walk, the key
+/// of the last record the walk may reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    /// Where the page starts: after, before or at the end of a key (or, bounded, the start).
+    pub position: Position,
+    /// For the walk of a part of the result, the key of its last record (inclusive): pages
+    /// stop there, and every cursor of the walk carries it; an empty key for the last part,
+    /// which runs to the result's end. `None` for a walk of the whole result.
+    pub until: Option<Key>,
+}
+
+impl From<Position> for Cursor {
+    /// An unbounded cursor at `position`.
+    fn from(position: Position) -> Cursor {
+        Cursor { position, until: None }
+    }
+}
+
+/// The high bit of the kind byte: an `until` key follows the key.
+const BOUNDED: u8 = 0x80;
 
 /// A hash of what a cursor is bound to: collection, filter, sort and, when the reader is a
 /// named principal, that principal.
@@ -102,32 +126,28 @@ impl CursorCodec {
     /// # Panics
     /// On [`Position::Start`] and [`Position::Offset`], which are not cursor positions.
     pub fn encode(&self, fp: Fingerprint, position: &Position) -> String {
+        self.encode_until(fp, position, None)
+    }
+
+    /// Encodes a cursor of a walk that ends at the record with key `until` (a partition), or
+    /// of an unbounded walk when `until` is `None`; a bounded cursor may also be the start.
+    ///
+    /// # Panics
+    /// On [`Position::Offset`], and on [`Position::Start`] without `until`.
+    pub fn encode_until(&self, fp: Fingerprint, position: &Position, until: Option<&[Value]>) -> String {
         let (kind, key): (u8, &[Value]) = match position {
             Position::After(k) => (0, k),
             Position::Before(k) => (1, k),
             Position::End => (2, &[]),
+            Position::Start if until.is_some() => (3, &[]),
             Position::Start | Position::Offset(_) => panic!("only keyset positions become cursors"),
         };
+        let kind = if until.is_some() { kind | BOUNDED } else { kind };
         let mut buf = vec![VERSION, kind];
         buf.extend_from_slice(&fp.0);
-        buf.push(u8::try_from(key.len()).expect("sorts have at most a few fields"));
-        for v in key {
-            match v {
-                Value::Null => buf.push(0),
-                Value::Int(i) => {
-                    buf.push(1);
-                    buf.extend_from_slice(&i.to_be_bytes());
-                }
-                Value::Float(f) => {
-                    buf.push(2);
-                    buf.extend_from_slice(&f.to_bits().to_be_bytes());
-                }
-                Value::Text(t) => {
-                    buf.push(3);
-                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
-                    buf.extend_from_slice(t.as_bytes());
-                }
-            }
+        encode_key(&mut buf, key);
+        if let Some(until) = until {
+            encode_key(&mut buf, until);
         }
         let tag = self.tag(&buf);
         buf.extend_from_slice(&tag[..TAG_LEN]);
@@ -135,8 +155,8 @@ impl CursorCodec {
     }
 
     /// Decodes and verifies a token for the query with fingerprint `fp` and sort `sort`,
-    /// returning the position it names.
-    pub fn decode(&self, token: &str, fp: Fingerprint, sort: &Sort) -> Result<Position, CursorError> {
+    /// returning the position it names and the end of its walk, if bounded.
+    pub fn decode(&self, token: &str, fp: Fingerprint, sort: &Sort) -> Result<Cursor, CursorError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(CursorError::Invalid("the cursor is too long"));
         }
@@ -159,16 +179,30 @@ impl CursorCodec {
         if body[2..2 + FINGERPRINT_LEN] != fp.0 {
             return Err(CursorError::QueryMismatch);
         }
-        let key = decode_key(&body[2 + FINGERPRINT_LEN..])?;
+        let (kind, bounded) = (body[1] & !BOUNDED, body[1] & BOUNDED != 0);
+        let mut rest = &body[2 + FINGERPRINT_LEN..];
+        let key = decode_key(&mut rest)?;
+        let until = if bounded { Some(decode_key(&mut rest)?) } else { None };
+        if !rest.is_empty() {
+            return Err(CursorError::Invalid("the cursor has trailing bytes"));
+        }
         // A genuine token for this fingerprint has the right shape; checking anyway means a
         // fingerprint collision can never reach a store with a malformed key.
         check_key(&key, sort)?;
-        match (body[1], key.is_empty()) {
-            (0, false) => Ok(Position::After(key)),
-            (1, false) => Ok(Position::Before(key)),
-            (2, true) => Ok(Position::End),
-            _ => Err(CursorError::Invalid("the cursor has an unknown kind")),
+        if let Some(until) = &until
+            && !until.is_empty()
+            && check_key(until, sort).is_err()
+        {
+            return Err(CursorError::Invalid("the cursor's end key does not fit this sort"));
         }
+        let position = match (kind, key.is_empty()) {
+            (0, false) => Position::After(key),
+            (1, false) => Position::Before(key),
+            (2, true) => Position::End,
+            (3, true) if bounded => Position::Start,
+            _ => return Err(CursorError::Invalid("the cursor has an unknown kind")),
+        };
+        Ok(Cursor { position, until })
     }
 
     fn tag(&self, body: &[u8]) -> [u8; 32] {
@@ -178,18 +212,42 @@ impl CursorCodec {
     }
 }
 
-fn decode_key(mut rest: &[u8]) -> Result<Key, CursorError> {
+/// Appends a key: its value count, then each value tagged with its type.
+fn encode_key(buf: &mut Vec<u8>, key: &[Value]) {
+    buf.push(u8::try_from(key.len()).expect("sorts have at most a few fields"));
+    for v in key {
+        match v {
+            Value::Null => buf.push(0),
+            Value::Int(i) => {
+                buf.push(1);
+                buf.extend_from_slice(&i.to_be_bytes());
+            }
+            Value::Float(f) => {
+                buf.push(2);
+                buf.extend_from_slice(&f.to_bits().to_be_bytes());
+            }
+            Value::Text(t) => {
+                buf.push(3);
+                buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                buf.extend_from_slice(t.as_bytes());
+            }
+        }
+    }
+}
+
+/// Reads a key written by [`encode_key`] off the front of `rest`.
+fn decode_key<'a>(rest: &mut &'a [u8]) -> Result<Key, CursorError> {
     let malformed = CursorError::Invalid("the cursor's key is malformed");
-    let (&count, tail) = rest.split_first().ok_or(malformed.clone())?;
-    rest = tail;
-    let mut take = |n: usize| -> Result<&[u8], CursorError> {
-        if rest.len() < n {
+    let mut take = |n: usize| -> Result<&'a [u8], CursorError> {
+        let all: &'a [u8] = rest;
+        if all.len() < n {
             return Err(malformed.clone());
         }
-        let (head, tail) = rest.split_at(n);
-        rest = tail;
+        let (head, tail) = all.split_at(n);
+        *rest = tail;
         Ok(head)
     };
+    let count = take(1)?[0];
     let mut key = Vec::with_capacity(usize::from(count));
     for _ in 0..count {
         let value = match take(1)?[0] {
@@ -212,9 +270,6 @@ fn decode_key(mut rest: &[u8]) -> Result<Key, CursorError> {
             _ => return Err(malformed),
         };
         key.push(value);
-    }
-    if !rest.is_empty() {
-        return Err(CursorError::Invalid("the cursor has trailing bytes"));
     }
     Ok(key)
 }

@@ -76,9 +76,13 @@ pub enum Side {
     After,
     /// The records strictly before the key in sort order.
     Before,
+    /// The records before the key in sort order, and the key's own: where a bounded walk
+    /// (a partition) ends.
+    Through,
 }
 
-/// Builds the predicate selecting the records strictly after or before `key` in `sort`.
+/// Builds the predicate selecting the records strictly after or before `key` in `sort` (or,
+/// [`Side::Through`], before it and the key's own record).
 ///
 /// `key` holds one value per sort field (the id last). Consecutive fields with the same
 /// direction are grouped into one row-value comparison, which a store can serve as a single
@@ -110,21 +114,28 @@ pub fn predicate(sort: &Sort, key: &[Value], side: Side) -> Predicate {
         }
     }
     let strict = |dir: Direction| match (dir, side) {
-        (Direction::Asc, Side::After) | (Direction::Desc, Side::Before) => CmpOp::Gt,
-        (Direction::Desc, Side::After) | (Direction::Asc, Side::Before) => CmpOp::Lt,
+        (Direction::Asc, Side::After) | (Direction::Desc, Side::Before | Side::Through) => CmpOp::Gt,
+        (Direction::Desc, Side::After) | (Direction::Asc, Side::Before | Side::Through) => CmpOp::Lt,
     };
+    let loosen = |op: CmpOp| if op == CmpOp::Gt { CmpOp::Ge } else { CmpOp::Le };
     // Build from the last group outwards: P(g..) = g_strict OR (g_eq AND P(g+1..)),
     // written as (g_loose) AND (g_strict OR P(g+1..)) so that the outermost term is a range.
+    // *Through* differs from *before* only in the last group, which admits the key itself.
     let mut groups = groups.into_iter().rev();
     let (dir, columns, values) = groups.next().expect("a sort has at least the id field");
+    let last_op = if side == Side::Through {
+        loosen(strict(dir))
+    } else {
+        strict(dir)
+    };
     let mut acc = Predicate::Row {
         columns,
-        op: strict(dir),
+        op: last_op,
         values,
     };
     for (dir, columns, values) in groups {
         let op = strict(dir);
-        let loose = if op == CmpOp::Gt { CmpOp::Ge } else { CmpOp::Le };
+        let loose = loosen(op);
         let strict_part = Predicate::Row {
             columns: columns.clone(),
             op,

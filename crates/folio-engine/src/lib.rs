@@ -44,13 +44,13 @@ pub mod sort;
 pub mod transparent;
 pub mod value;
 
-pub use cursor::{CursorCodec, CursorError, Fingerprint};
+pub use cursor::{Cursor, CursorCodec, CursorError, Fingerprint};
 pub use error::EngineError;
 pub use filter::{Clause, Condition, Filter};
 pub use keyset::{CmpOp, Predicate, Side};
 pub use limits::Limits;
 pub use page::{Key, Page, Plan, Position, Scan};
-pub use pagemap::PageMap;
+pub use pagemap::{PageMap, Partition};
 pub use schema::{CollectionSchema, Column, FieldType, IdType, IndexedPath};
 pub use sort::{Direction, Sort, SortField};
 pub use value::{Value, ValueRef};

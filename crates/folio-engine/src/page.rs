@@ -49,6 +49,8 @@ pub struct Plan {
     pub offset: u64,
     size: u64,
     position: Position,
+    /// The key of the last record a bounded walk may reach (see [`Plan::until`]).
+    until: Option<Key>,
 }
 
 /// One page of records, in sort order, with the positions of its neighbours.
@@ -81,16 +83,38 @@ pub fn plan(sort: &Sort, position: Position, size: u64) -> Plan {
         offset,
         size,
         position,
+        until: None,
     }
 }
 
 impl Plan {
+    /// This plan, bounded to end at the record with key `until` (inclusive): the page of a
+    /// walk through one partition of a result. Its rows are those of the unbounded plan up to
+    /// that record, and its page has no `next` past it; an end position is the partition's
+    /// last page. An empty `until` is the last partition, which runs to the result's end.
+    pub fn until(mut self, sort: &Sort, until: Key) -> Plan {
+        if !until.is_empty() {
+            let bound = keyset::predicate(sort, &until, Side::Through);
+            self.predicate = Some(match self.predicate.take() {
+                None => bound,
+                Some(p) => Predicate::And(vec![p, bound]),
+            });
+        }
+        self.until = Some(until);
+        self
+    }
+
     /// The plan of the page a client walking forward asks for next, from `next` (this page's
-    /// next key): defined for plans that walk forward from the start or from a key, which
-    /// cursor walks do; `None` for others (offsets, backward pages).
+    /// next key), with the same bound: defined for plans that walk forward from the start or
+    /// from a key, which cursor walks do; `None` for others (offsets, backward pages).
     pub fn following(&self, sort: &Sort, next: &Key) -> Option<Plan> {
-        matches!(self.position, Position::Start | Position::After(_))
-            .then(|| plan(sort, Position::After(next.clone()), self.size))
+        matches!(self.position, Position::Start | Position::After(_)).then(|| {
+            let following = plan(sort, Position::After(next.clone()), self.size);
+            match &self.until {
+                None => following,
+                Some(until) => following.until(sort, until.clone()),
+            }
+        })
     }
 
     /// Turns the rows the store fetched for this plan (in scan order) into a page.

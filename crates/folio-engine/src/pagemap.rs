@@ -62,6 +62,53 @@ impl PageMap {
     }
 }
 
+/// One part of a result, cut at mapped keys: its records follow `after` (the result's start
+/// when `None`) up to and including `until` (the result's end when `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// The key of the record just before the part, if any.
+    pub after: Option<Key>,
+    /// The key of the part's last record, unless it runs to the result's end.
+    pub until: Option<Key>,
+    /// The number of records in the part, at the map's generation.
+    pub records: u64,
+}
+
+impl PageMap {
+    /// The result cut into at most `count` parts of about equal size (at least one, and no
+    /// more than there are blocks of `every` records): consecutive, in sort order, together
+    /// the whole result.
+    pub fn partitions(&self, count: usize) -> Vec<Partition> {
+        let every = self.every;
+        // Blocks of `every` records, the last one possibly short; a last key that ends the
+        // result leaves no block after it.
+        let mapped = self.keys.len();
+        let blocks = if self.total == mapped as u64 * every {
+            mapped
+        } else {
+            mapped + 1
+        };
+        let parts = count.min(blocks).max(1);
+        let cut = |i: usize| i * blocks / parts;
+        (0..parts)
+            .map(|i| {
+                let (from, to) = (cut(i), cut(i + 1));
+                let start = from as u64 * every;
+                let end = if i + 1 == parts {
+                    self.total
+                } else {
+                    (to as u64 * every).min(self.total)
+                };
+                Partition {
+                    after: from.checked_sub(1).map(|k| self.keys[k].clone()),
+                    until: (i + 1 < parts).then(|| self.keys[to - 1].clone()),
+                    records: end.saturating_sub(start),
+                }
+            })
+            .collect()
+    }
+}
+
 impl Plan {
     /// A forward plan that skips `skip` records after a keyset `predicate`, standing for the
     /// page at `offset`.
@@ -106,6 +153,37 @@ mod tests {
             };
             prop_assert_eq!(after + planned.offset, offset);
             prop_assert_eq!(planned.limit, size + 1);
+        }
+
+        /// Partitions are consecutive, end where the next begins, count what they hold, and
+        /// together are the whole result.
+        #[test]
+        fn partitions_cover_the_result_once_in_order(
+            total in 0u64..500,
+            every in 1u64..40,
+            count in 1usize..20,
+        ) {
+            let ids: Vec<Key> = (0..total).map(|i| vec![Value::Int(i as i64)]).collect();
+            let keys: Vec<Key> = ids.iter().skip(every as usize - 1).step_by(every as usize).cloned().collect();
+            let map = PageMap::new(every, keys, total);
+            let parts = map.partitions(count);
+            prop_assert!(!parts.is_empty() && parts.len() <= count);
+            prop_assert!(parts.len() == count || parts.len() as u64 == total.div_ceil(every).max(1));
+            let position = |key: &Option<Key>| key.as_ref().map(|k| match k[0] { Value::Int(i) => i as u64, _ => unreachable!() });
+            let mut next_start = 0;
+            for (i, part) in parts.iter().enumerate() {
+                let start = position(&part.after).map_or(0, |p| p + 1);
+                let end = position(&part.until).map_or(total, |p| p + 1);
+                prop_assert_eq!(start, next_start, "part {} starts where the one before ended", i);
+                prop_assert_eq!(part.records, end - start);
+                prop_assert_eq!(part.until.is_none(), i + 1 == parts.len());
+                next_start = end;
+            }
+            prop_assert_eq!(next_start, total);
+            // About equal: no part holds more than one block over the smallest.
+            let sizes: Vec<u64> = parts.iter().map(|p| p.records).collect();
+            let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            prop_assert!(max - min <= 2 * every, "{:?}", sizes);
         }
     }
 }

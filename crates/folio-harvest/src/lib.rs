@@ -13,6 +13,8 @@
 //!   leave the first URL's origin.
 //! - Writing to a file, pages are synced in steps on a writer thread and each step recorded in
 //!   a [`Checkpoint`], so a killed harvest resumes with every record exactly once.
+//! - [`harvest_partitions`] asks a folio server to cut the result into partitions and walks
+//!   them at once, each part a harvest with its own checkpoint.
 //!
 //! # Example
 //! ```no_run
@@ -49,6 +51,7 @@ mod detect;
 mod error;
 mod fetch;
 mod harvest;
+mod partitions;
 mod plan;
 mod request;
 mod scan;
@@ -59,5 +62,6 @@ mod writer;
 pub use checkpoint::Checkpoint;
 pub use error::HarvestError;
 pub use harvest::{Options, Output, Summary, harvest};
+pub use partitions::{MAX_PARTS, Parts, harvest_partitions};
 pub use plan::{Next, Plan, Source, Total};
 pub use request::Request;

@@ -7,6 +7,7 @@
 //! summary.
 
 mod end;
+pub(crate) use end::write_manifest;
 mod fetches;
 
 use std::collections::{HashSet, VecDeque};

@@ -69,6 +69,10 @@ pub enum ApiError {
         /// The limit.
         limit: std::time::Duration,
     },
+    /// The answer needs the result's page map, which this server is building (for the first
+    /// time, or again after a write): retried after `Retry-After` seconds, it is answered.
+    #[error("{0}; retry in a few seconds")]
+    MapPending(&'static str),
     /// The store failed (the server's fault). Its detail is logged, never sent.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -137,6 +141,10 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
             "Request timed out",
             "The server did not answer within its time limit (it was busy, or the request was expensive). Retry after the time Retry-After gives.",
         ),
+        "map-pending" => (
+            "Page map pending",
+            "The answer needs the result's page map, which the server is building. Retry after the time Retry-After gives.",
+        ),
         "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
         _ => return None,
     })
@@ -165,7 +173,7 @@ impl ApiError {
             ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TimedOut { .. } | ApiError::MapPending(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -184,6 +192,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TimedOut { .. } => "request-timeout",
+            ApiError::MapPending(_) => "map-pending",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -198,6 +207,15 @@ impl ApiError {
         match self {
             ApiError::Internal(_) => "the server failed to answer this request; it has been logged".to_owned(),
             other => other.to_string(),
+        }
+    }
+
+    /// The seconds after which a retry may succeed, sent as `Retry-After`, for errors that
+    /// pass.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::TimedOut { .. } | ApiError::MapPending(_) => Some(1),
+            _ => None,
         }
     }
 

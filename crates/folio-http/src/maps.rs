@@ -2,9 +2,10 @@
 //! offset window is asked for, kept while the collection's generation holds.
 //!
 //! A map is built by one walk of the result through [`Store::page`] (pages of
-//! [`WALK_PAGE`] records, no count), keeping the key of every [`EVERY`]-th record: for
-//! 1,000,000 records, 1,000 keys. The walk is bounded: it stops (and no map is kept) past
-//! [`MAX_KEYS`] keys, that is `MAX_KEYS * EVERY` records, and when the collection changes under
+//! [`WALK_PAGE`] records, no count), keeping the key of every K-th record
+//! ([`crate::HttpConfig::page_map_every`], 1,000 by default: for 1,000,000 records, 1,000
+//! keys). The walk is bounded: it stops (and no map is kept) past
+//! [`MAX_KEYS`] keys, that is `MAX_KEYS * K` records, and when the collection changes under
 //! it. At most [`MAX_MAPS`] maps, and [`MAX_KEPT_KEYS`] keys in all, are kept; past either the
 //! cache starts afresh (a key is a sort key: for the demo's sorts, about 100 bytes).
 //!
@@ -17,9 +18,6 @@ use std::sync::{Arc, Mutex};
 use folio_engine::page::plan;
 use folio_engine::{PageMap, Position};
 use folio_store::{Count, Query, Store, StoreError};
-
-/// Records between two mapped keys: a mapped page number skips fewer than this many.
-pub(crate) const EVERY: u64 = 1000;
 
 /// Records read at once by a build.
 const WALK_PAGE: u64 = 10_000;
@@ -43,8 +41,10 @@ pub(crate) struct Mapped {
 }
 
 /// The maps of this server, by (collection, canonical filter, sort).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PageMaps {
+    /// Records between two mapped keys: a mapped page number skips fewer than this many.
+    every: u64,
     entries: Mutex<HashMap<(String, String, String), Entry>>,
 }
 
@@ -55,6 +55,14 @@ enum Entry {
 }
 
 impl PageMaps {
+    /// No maps yet; those built will map every `every`-th record (at least 1).
+    pub(crate) fn new(every: u64) -> PageMaps {
+        PageMaps {
+            every: every.max(1),
+            entries: Mutex::default(),
+        }
+    }
+
     /// The map of `query` if one is ready; else `None`, after starting to build one in the
     /// background unless a build is under way.
     pub(crate) fn get_or_build(self: &Arc<Self>, store: &Arc<dyn Store>, query: &Query) -> Option<Arc<Mapped>> {
@@ -72,7 +80,7 @@ impl PageMaps {
         drop(entries);
         let (maps, store, query) = (Arc::clone(self), Arc::clone(store), query.clone());
         tokio::spawn(async move {
-            let built = build(&*store, &query).await;
+            let built = build(&*store, &query, maps.every).await;
             let mut entries = maps.entries.lock().unwrap_or_else(|p| p.into_inner());
             match built {
                 Ok(Some(mapped)) => {
@@ -121,7 +129,7 @@ fn key_of(query: &Query) -> (String, String, String) {
 
 /// Walks the result of `query` (its records, not their projection) and maps it: `None` when
 /// it is larger than a map holds or the collection changed during the walk.
-async fn build(store: &dyn Store, query: &Query) -> Result<Option<Mapped>, StoreError> {
+async fn build(store: &dyn Store, query: &Query, every: u64) -> Result<Option<Mapped>, StoreError> {
     let query = Query {
         fields: Some(folio_engine::projection::Projection::none()),
         ..query.clone()
@@ -141,7 +149,7 @@ async fn build(store: &dyn Store, query: &Query) -> Result<Option<Mapped>, Store
         }
         for record in page.records.iter() {
             seen += 1;
-            if seen.is_multiple_of(EVERY) {
+            if seen.is_multiple_of(every) {
                 keys.push(record.key());
             }
         }
@@ -155,6 +163,6 @@ async fn build(store: &dyn Store, query: &Query) -> Result<Option<Mapped>, Store
     }
     Ok(generation.map(|generation| Mapped {
         generation,
-        map: PageMap::new(EVERY, keys, seen),
+        map: PageMap::new(every, keys, seen),
     }))
 }

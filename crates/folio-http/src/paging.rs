@@ -62,14 +62,25 @@ impl Paging {
         }
     }
 
-    /// The plan of the page.
+    /// The plan of the page: bounded to its partition's end, in a partition's walk.
     pub(crate) fn plan(&self) -> Plan {
-        plan(&self.query().sort, self.position(), self.size())
+        let sort = &self.query().sort;
+        let planned = plan(sort, self.position(), self.size());
+        match self.reading.until() {
+            None => planned,
+            Some(until) => planned.until(sort, until.clone()),
+        }
     }
 
-    /// Reads the page, with the total `count` asks for: page numbers within the offset
+    /// Reads the page, with the total `count` asks for (none in a partition's walk, whose
+    /// pages are a part of the result the total counts): page numbers within the offset
     /// window as offsets, deeper ones through the result's page map ([`crate::maps`]).
     pub(crate) async fn run(&self, state: &AppState, count: Count) -> Result<PageResult, ApiError> {
+        let count = if self.reading.until().is_some() {
+            Count::Skip
+        } else {
+            count
+        };
         match (&self.at, &self.window.asked) {
             (At::Number(n), Some(asked)) if !self.window.within(*n) => {
                 let mapped = state.config.page_maps;

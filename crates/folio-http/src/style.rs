@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 
 use axum::Router;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use folio_engine::Value;
@@ -49,8 +50,17 @@ impl<S, E: Into<ApiError>> From<E> for Failure<S> {
 }
 
 impl<S: Shape> IntoResponse for Failure<S> {
+    /// In the style's error shape; a 503 (an error that passes) is problem+json in every
+    /// style, as the guard's time-outs are, with `Retry-After`.
     fn into_response(self) -> Response {
-        S::error(&self.0)
+        match self.0.retry_after() {
+            None => S::error(&self.0),
+            Some(seconds) => {
+                let mut response = crate::simple::problem(&self.0);
+                response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+                response
+            }
+        }
     }
 }
 

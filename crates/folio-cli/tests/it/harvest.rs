@@ -152,3 +152,98 @@ fn explain_prints_what_was_detected_and_flags_that_reproduce_it() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
 }
+
+/// `harvest --partitions`: the parts walked at once, the harvester killed mid-way, its server
+/// replaced by another process on the same data and secret, and the harvest resumed there:
+/// every record once, in the order of the plain cursor walk.
+#[test]
+fn a_partitioned_harvest_killed_mid_way_resumes_on_another_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let secret = Some("a secret shared by the fleet");
+    let first = crate::process::serve_with_secret(&data, &["--demo", "--demo-size", "4000"], secret);
+    let addr = first.base.trim_start_matches("http://").to_owned();
+    let out = dir.path().join("entries.jsonl");
+    let parts = dir.path().join("entries.jsonl.parts");
+    let query = "page[size]=2&sort=-upload_create_time";
+    let url = format!("{}/jsonapi/entries?{query}", first.base);
+    let harvest = |resume: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+        command.args([
+            "harvest",
+            &url,
+            "--quiet",
+            "--partitions",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        if resume {
+            command.arg("--resume");
+        }
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        command
+    };
+
+    let mut child = harvest(false).spawn().unwrap();
+    let started = Instant::now();
+    let checkpointed = |i: usize| {
+        std::fs::read(parts.join(format!("part-{i:04}.jsonl.checkpoint")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|c| c["records"].as_u64())
+            .unwrap_or(0)
+    };
+    while (1..=4).map(checkpointed).sum::<u64>() < 400 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the harvest makes no progress"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!out.exists(), "killed mid-way, before the parts were joined");
+    assert!(
+        (1..=4).map(checkpointed).sum::<u64>() < 4000,
+        "killed mid-way, not after the end"
+    );
+
+    // Another process takes the first one's place: same data, same secret, same address.
+    drop(first);
+    let second = crate::process::serve_with_secret(&data, &["--addr", &addr], secret);
+    let resumed = harvest(true).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("harvested 4000 records"), "{stderr}");
+    assert!(!parts.exists(), "the parts are removed once joined");
+
+    let ids_in = |path: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let joined = ids_in(&out);
+    let plain = dir.path().join("plain.jsonl");
+    let walk = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args([
+            "harvest",
+            &format!(
+                "{}/jsonapi/entries?page[cursor]=1&page[size]=1000&sort=-upload_create_time",
+                second.base
+            ),
+        ])
+        .args(["--quiet", "--out", plain.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(walk.status.success(), "{}", String::from_utf8_lossy(&walk.stderr));
+    assert_eq!(joined.len(), 4000, "no gap");
+    assert_eq!(joined, ids_in(&plain), "no duplicate, in the result's order");
+}

@@ -36,12 +36,15 @@ pub(crate) fn serve_with_secret(data_dir: &Path, args: &[&str], secret: Option<&
 }
 
 /// [`serve`] with the command adjusted by `configure` (environment, where stderr goes)
-/// before it starts.
+/// before it starts. `args` may give `--addr` (a port of a server that stopped).
 pub(crate) fn serve_with(data_dir: &Path, args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
+    command.env_remove("FOLIO_SECRET").arg("serve");
+    if !args.contains(&"--addr") {
+        command.args(["--addr", "127.0.0.1:0"]);
+    }
     command
-        .env_remove("FOLIO_SECRET")
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .stdout(Stdio::piped())

@@ -91,7 +91,7 @@ impl Walk<'_> {
 }
 
 /// Writes the summary beside the output file, as FILE.manifest.json.
-fn write_manifest(path: &Path, summary: &Summary) -> Result<(), HarvestError> {
+pub(crate) fn write_manifest(path: &Path, summary: &Summary) -> Result<(), HarvestError> {
     let mut manifest = path.as_os_str().to_owned();
     manifest.push(".manifest.json");
     let json = serde_json::to_vec_pretty(summary).unwrap_or_default();

@@ -190,6 +190,11 @@ impl Resources {
     }
 }
 
+/// The partitions of a result ([`super::partitions`]): a document built whole.
+pub(super) fn partitions(document: serde_json::Value) -> Response {
+    respond(StatusCode::OK, document.to_string())
+}
+
 fn respond(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     links::respond(status, MEDIA_TYPE, body, &[])
 }

@@ -6,12 +6,15 @@
 //!   profile's `page[after]`/`page[before]`; with `sort`, `filter[path]`,
 //!   `filter[path][op]` and `fields[{collection}]`.
 //! - `GET /jsonapi/{collection}/{id}` returns one record.
+//! - `GET /jsonapi/{collection}/-/partitions?count=N` cuts a result into parts walked in
+//!   parallel (`partitions.rs`).
 //!
 //! Past the offset window, page-number links switch to cursor links (`next` to
 //! `page[cursor]=<token>`, `last` to the end cursor), so every link resolves.
 
 mod document;
 mod openapi;
+mod partitions;
 mod request;
 
 use axum::Router;
@@ -41,7 +44,8 @@ pub fn routes() -> Router<AppState> {
     style::routes::<JsonApi>(
         Router::new()
             .route("/", get(collections))
-            .route("/{collection}", get(list)),
+            .route("/{collection}", get(list))
+            .route("/{collection}/-/partitions", get(partitions::partitions)),
     )
 }
 
@@ -175,18 +179,23 @@ fn links(state: &AppState, req: &ListRequest, page: &PageResult, total_pages: Op
                 ("page[after]", "page[before]")
             };
             let self_token = match paging.position() {
-                Position::Start => "1".to_owned(),
+                // The first page of a partition is named by a token that carries its end.
+                Position::Start if paging.reading.until().is_none() => "1".to_owned(),
                 other => cursor(&other),
             };
             out.self_ = at(param, self_token);
-            out.first = Some(at("page[cursor]", "1".into()));
-            if let Some(key) = &page.prev {
-                out.prev = Some(at(before, cursor(&Position::Before(key.clone()))));
-            }
             if let Some(key) = &page.next {
                 out.next = Some(at(after, cursor(&Position::After(key.clone()))));
             }
-            out.last = Some(at(before, cursor(&Position::End)));
+            // A partition's walk goes forward only, from the link that starts it: its pages
+            // link to the next one, not back, nor to the whole result's ends.
+            if paging.reading.until().is_none() {
+                out.first = Some(at("page[cursor]", "1".into()));
+                if let Some(key) = &page.prev {
+                    out.prev = Some(at(before, cursor(&Position::Before(key.clone()))));
+                }
+                out.last = Some(at(before, cursor(&Position::End)));
+            }
         }
     }
     out

@@ -113,6 +113,64 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         false,
     );
     c.record_op(paths, JSONAPI, "jsonapi", one);
+    add_partitions(c, paths);
+}
+
+/// `GET /jsonapi/{collection}/-/partitions` of `c`.
+fn add_partitions(c: &Collection<'_>, paths: &mut Paths) {
+    let part = object(
+        vec![
+            ("type", constant("partitions"), true),
+            ("id", string(), true),
+            ("attributes", object(vec![("records", count(), true)], false), true),
+            ("links", object(vec![("first", string(), true)], false), true),
+        ],
+        false,
+    );
+    let body = object(
+        vec![
+            ("data", array(part), true),
+            (
+                "meta",
+                object(vec![("total", count(), true), ("partitions", count(), true)], false),
+                true,
+            ),
+            ("links", object(vec![("self", string(), true)], false), true),
+        ],
+        false,
+    );
+    let mut count_param = query(
+        "count",
+        integer(1, Some(super::partitions::MAX_PARTITIONS), None),
+        "how many partitions to cut the result into (fewer when the result is small)",
+    );
+    count_param.required = utoipa::openapi::Required::True;
+    let mut params = vec![count_param];
+    params.extend(
+        list_params(c)
+            .into_iter()
+            .filter(|p| !p.name.starts_with("page[") || p.name == "page[size]"),
+    );
+    let mut responses = vec![(
+        "200".to_owned(),
+        response(
+            "The partitions: each one's links.first starts a cursor walk that ends at the partition's last record",
+            JSONAPI.media(),
+            body,
+        ),
+    )];
+    responses.extend(errors(JSONAPI, &[400, 401, 404, 422, 500, 503]));
+    let op = operation(
+        JSONAPI,
+        c.op_id("jsonapi", "partitions"),
+        &format!(
+            "Cut the result of a `{}` list into partitions walked in parallel",
+            c.name()
+        ),
+        params,
+        responses,
+    );
+    paths.add_path_operation(c.at("jsonapi", "/-/partitions"), vec![HttpMethod::Get], op.build());
 }
 
 /// `GET /jsonapi`: the collections.

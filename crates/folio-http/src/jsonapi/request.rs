@@ -84,7 +84,7 @@ pub fn parse_list(
     config: &HttpConfig,
 ) -> Result<ListRequest, ApiError> {
     let given = Given::read(collection.name(), raw)?;
-    let reading = given.reading(collection)?;
+    let mut reading = given.reading(collection)?;
     let get = |name: &str| given.page.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let mut window = Window::sized(config.jsonapi, get("page[size]"), "page[size]")?;
     let total = match get("page[total]") {
@@ -107,7 +107,7 @@ pub fn parse_list(
             (None, window.page(number, "page[number]", instead)?)
         }
         ([param], None) => {
-            let position = cursor(codec, &reading, param, get(param).unwrap_or_default())?;
+            let position = cursor(codec, &mut reading, param, get(param).unwrap_or_default())?;
             (Some(*param), At::Position(position))
         }
         (params, number) => {
@@ -133,7 +133,7 @@ pub fn parse_list(
 
 /// The position a cursor `token` given in `param` names: `page[cursor]=1` is the start, and
 /// `page[after]`/`page[before]` say the direction whatever the token's.
-fn cursor(codec: &CursorCodec, reading: &Reading, param: &'static str, token: &str) -> Result<Position, ApiError> {
+fn cursor(codec: &CursorCodec, reading: &mut Reading, param: &'static str, token: &str) -> Result<Position, ApiError> {
     let position = match (param, token) {
         ("page[cursor]", "1") => Position::Start,
         (_, token) => reading.decode(codec, token, param)?,

@@ -124,7 +124,7 @@ pub(super) fn check(
     if let Some(q) = &req.query {
         filter.push_json(collection.schema(), q, "query")?;
     }
-    let reading = collection.reading(filter, Sort::by_id(), None);
+    let mut reading = collection.reading(filter, Sort::by_id(), None);
     let at = match (&req.page, &req.after, &req.before) {
         (page, None, None) => {
             let number = paging::page_number(page.as_deref(), &name("page"))?.unwrap_or(1);

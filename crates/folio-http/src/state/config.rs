@@ -30,7 +30,15 @@ pub struct HttpConfig {
     /// ([`folio_engine::PageMap`], built in the background on first use); without them, such
     /// page numbers are a 422 that names the style's cursors.
     pub page_maps: bool,
+    /// Records between two keys of a page map: a page number reached through a map skips
+    /// fewer than this many records, and partitions are cut at multiples of it. Smaller maps
+    /// are finer and larger (a key per this many records).
+    pub page_map_every: u64,
 }
+
+/// The default [`HttpConfig::page_map_every`]: 1,000 records, so a map of 1,000,000 records
+/// holds 1,000 keys, and a deep page skips at most 999 records.
+pub const DEFAULT_PAGE_MAP_EVERY: u64 = 1000;
 
 /// The default [`HttpConfig::count_cap`].
 pub const DEFAULT_COUNT_CAP: u64 = 10_000;
@@ -69,6 +77,7 @@ impl HttpConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             page_maps: true,
+            page_map_every: DEFAULT_PAGE_MAP_EVERY,
         }
     }
 }

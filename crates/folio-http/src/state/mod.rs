@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use folio_engine::page::plan;
 use folio_engine::projection::Projection;
-use folio_engine::{CursorCodec, Filter, Plan, Position, Sort, Value};
+use folio_engine::{CursorCodec, Filter, Partition, Plan, Position, Sort, Value};
 use folio_store::{CollectionInfo, Count, PageResult, Store};
 
 use crate::access::{AccessHandle, AccessPolicy, Caller};
@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::maps::PageMaps;
 pub use config::{
     DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT, HttpConfig,
+    DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, HttpConfig,
 };
 pub use reading::{Readable, Reading};
 
@@ -45,7 +45,7 @@ impl AppState {
             config,
             access: AccessHandle::new(AccessPolicy::public()),
             ahead: Arc::default(),
-            maps: Arc::default(),
+            maps: Arc::new(PageMaps::new(config.page_map_every)),
         }
     }
 
@@ -126,6 +126,32 @@ impl AppState {
             )));
         }
         Ok(page)
+    }
+
+    /// The result of `reading` cut into at most `count` partitions at the keys of its page
+    /// map, with the map's total. Without a map yet, or when the collection changed since it
+    /// was built, a [`ApiError::MapPending`] (one is then being built).
+    pub(crate) async fn partitions(&self, reading: &Reading, count: usize) -> Result<(Vec<Partition>, u64), ApiError> {
+        if !self.config.page_maps {
+            return Err(crate::params::invalid(
+                "count",
+                "cannot be served: partitions are cut at page maps, which this server was started without (--no-page-maps)"
+                    .into(),
+            ));
+        }
+        let query = reading.query();
+        let Some(mapped) = self.maps.get_or_build(&self.store, query) else {
+            return Err(ApiError::MapPending(
+                "this server is mapping the result to cut it into partitions",
+            ));
+        };
+        if self.store.generation(&query.schema.name).await? != mapped.generation {
+            self.maps.forget(query, &mapped.generation);
+            return Err(ApiError::MapPending(
+                "the collection changed, and this server is mapping it again",
+            ));
+        }
+        Ok((mapped.map.partitions(count), mapped.map.total()))
     }
 
     /// The cursor token for a keyset position of `reading`.

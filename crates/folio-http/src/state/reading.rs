@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use folio_engine::page::Key;
 use folio_engine::projection::Projection;
 use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Sort};
 use folio_store::Query;
@@ -63,6 +64,7 @@ impl Readable {
             },
             reader: self.reader.clone(),
             fingerprint: OnceLock::new(),
+            until: None,
         }
     }
 }
@@ -79,6 +81,9 @@ pub struct Reading {
     reader: Option<Arc<str>>,
     /// Worked out once, on first use: styles that take no cursors never need it.
     fingerprint: OnceLock<Fingerprint>,
+    /// The key of the last record of a bounded walk (a partition's), taken from its cursor:
+    /// its pages stop there, and its cursors carry it on.
+    until: Option<Key>,
 }
 
 impl Reading {
@@ -95,16 +100,36 @@ impl Reading {
         })
     }
 
-    /// The cursor token for a position of this query, signed with `codec`.
-    pub(crate) fn cursor(&self, codec: &CursorCodec, position: &Position) -> String {
-        codec.encode(self.fingerprint(), position)
+    /// The key of the last record this walk may reach, when it walks a partition.
+    pub(crate) fn until(&self) -> Option<&Key> {
+        self.until.as_ref()
     }
 
-    /// Decodes the cursor token given in `param`: a token issued for another query, or to
-    /// another principal, is a `cursor-query-mismatch`.
-    pub(crate) fn decode(&self, codec: &CursorCodec, token: &str, param: &str) -> Result<Position, ApiError> {
-        codec
+    /// The cursor token for a position of this query (within its partition, if it walks
+    /// one), signed with `codec`. The start of a partition is a token too.
+    pub(crate) fn cursor(&self, codec: &CursorCodec, position: &Position) -> String {
+        codec.encode_until(self.fingerprint(), position, self.until.as_deref())
+    }
+
+    /// The cursor token that starts the walk of the part of this query's result after
+    /// `after` (from the start when `None`) through `until` (to the end when `None`).
+    pub(crate) fn partition_cursor(&self, codec: &CursorCodec, after: Option<&Key>, until: Option<&Key>) -> String {
+        let position = after.map_or(Position::Start, |key| Position::After(key.clone()));
+        codec.encode_until(
+            self.fingerprint(),
+            &position,
+            Some(until.map_or(&[][..], Vec::as_slice)),
+        )
+    }
+
+    /// Decodes the cursor token given in `param`, and bounds this walk where the token says
+    /// (a partition's cursor): a token issued for another query, or to another principal, is
+    /// a `cursor-query-mismatch`.
+    pub(crate) fn decode(&mut self, codec: &CursorCodec, token: &str, param: &str) -> Result<Position, ApiError> {
+        let cursor = codec
             .decode(token, self.fingerprint(), &self.query.sort)
-            .map_err(|e| EngineError::cursor(param, e).into())
+            .map_err(|e| ApiError::from(EngineError::cursor(param, e)))?;
+        self.until = cursor.until;
+        Ok(cursor.position)
     }
 }

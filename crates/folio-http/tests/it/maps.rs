@@ -141,3 +141,159 @@ async fn a_write_after_the_map_was_built_never_serves_the_old_order() {
     let body = mapped_page(&url).await;
     assert_eq!(ids(&body), after[2990..3000].to_vec(), "the page of the new generation");
 }
+
+/// The partitions of a result, once this server has mapped it: until then, a 503 with
+/// `Retry-After` that says to retry.
+async fn partitions(base: &str, query: &str, count: usize) -> Json {
+    let url = format!("{base}/jsonapi/entries/-/partitions?{query}&count={count}&page%5Bsize%5D=500");
+    let started = Instant::now();
+    loop {
+        let response = reqwest::get(&url).await.unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").cloned();
+        let body: Json = response.json().await.unwrap();
+        if status == 200 {
+            return body;
+        }
+        assert_eq!(status, 503, "{url}: {body}");
+        assert_eq!(body["code"], "map-pending", "{body}");
+        assert_eq!(retry_after.unwrap(), "1");
+        assert!(started.elapsed() < Duration::from_secs(30), "no map after 30 s: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The ids of each partition, each walked from its `links.first` to its end; a partition's
+/// pages have no total and link only forward.
+async fn walk_partitions(base: &str, body: &Json) -> Vec<Vec<String>> {
+    let mut parts = Vec::new();
+    for part in body["data"].as_array().unwrap() {
+        let mut ids_of_part = Vec::new();
+        let mut url = format!("{base}{}", part["links"]["first"].as_str().unwrap());
+        for _ in 0..1000 {
+            let (status, page) = get(&url).await;
+            assert_eq!(status, 200, "{url}: {}", page["errors"]);
+            assert!(page["meta"].get("total").is_none(), "{}", page["meta"]);
+            for rel in ["first", "prev", "last"] {
+                assert!(
+                    page["links"].get(rel).is_none(),
+                    "a partition's page links to its {rel}: {}",
+                    page["links"]
+                );
+            }
+            ids_of_part.extend(ids(&page));
+            match page["links"]["next"].as_str() {
+                Some(next) => url = format!("{base}{next}"),
+                None => break,
+            }
+        }
+        assert_eq!(
+            ids_of_part.len() as u64,
+            part["attributes"]["records"].as_u64().unwrap(),
+            "{part}"
+        );
+        parts.push(ids_of_part);
+    }
+    parts
+}
+
+/// Results with ties and NULLs (band gaps are missing from a tenth of the records), filters,
+/// and sorts of mixed directions.
+const QUERIES: [&str; 4] = [
+    "sort=-upload_create_time",
+    "sort=provider,-results.properties.electronic.band_gap",
+    "sort=-results.properties.electronic.band_gap&filter%5Bprovider%5D=aflow,oqmd",
+    "sort=results.material.n_elements,-upload_create_time&filter%5Bresults.material.n_elements%5D%5Bgte%5D=2",
+];
+
+/// For a server mapping every `every`-th record: N partitions, for N from 1 to 16, are the
+/// result exactly once, in order; and page numbers at every depth give what offsets would.
+async fn check_partitions(base: &str, query: &str, every: u64) {
+    let all = walk(base, query).await;
+    let blocks = (all.len() as u64).div_ceil(every).max(1) as usize;
+    for count in 1..=16 {
+        let body = partitions(base, query, count).await;
+        assert_eq!(body["meta"]["total"], json!(all.len()), "{body}");
+        let parts = walk_partitions(base, &body).await;
+        assert_eq!(parts.len(), count.min(blocks), "{query}, every {every}, count {count}");
+        assert_eq!(parts.concat(), all, "{query}, every {every}, count {count}");
+    }
+    let size = 97;
+    let pages = (all.len() as u64).div_ceil(size);
+    for number in [2, pages / 3, pages / 2 + 1, pages].map(|n| n.max(1)) {
+        let url = format!("{base}/jsonapi/entries?{query}&page%5Bnumber%5D={number}&page%5Bsize%5D={size}");
+        let body = mapped_page(&url).await;
+        let from = ((number - 1) * size) as usize;
+        let expected: Vec<String> = all.iter().skip(from).take(size as usize).cloned().collect();
+        assert_eq!(ids(&body), expected, "{url}, every {every}");
+    }
+}
+
+/// A server of `store` mapping every `every`-th record, with a window of 100 records.
+fn serve_every(store: &Arc<dyn Store>, every: u64) -> String {
+    let mut config = config();
+    config.page_map_every = every;
+    spawn(AppState::new(Arc::clone(store), SECRET, config))
+}
+
+#[test]
+fn partitions_and_deep_pages_are_exact_for_any_map_spacing_on_both_stores() {
+    use proptest::test_runner::{Config, TestRunner};
+    let dir = tempfile::tempdir().unwrap();
+    let native = SqliteStore::open(dir.path()).unwrap();
+    demo::build(&native, SIZE, &|_| {}).unwrap();
+    let native: Arc<dyn Store> = Arc::new(native);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pg = folio_testkit::PgSchema::create(&rt);
+    if let Some(pg) = &pg {
+        rt.block_on(async {
+            let store = PostgresStore::connect(&pg.url).await.unwrap();
+            demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
+        });
+    }
+    let mut runner = TestRunner::new(Config {
+        cases: 4,
+        ..Config::default()
+    });
+    runner
+        .run(&(2u64..1200, 0..QUERIES.len()), |(every, query)| {
+            let mut bases = vec![serve_every(&native, every)];
+            if let Some(pg) = &pg {
+                let (url, mut config) = (pg.url.clone(), config());
+                config.page_map_every = every;
+                bases.push(crate::server::spawn_built(move || async move {
+                    let store = PostgresStore::connect(&url).await.unwrap();
+                    AppState::new(Arc::new(store), SECRET, config)
+                }));
+            }
+            for base in &bases {
+                rt.block_on(check_partitions(base, QUERIES[query], every));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_write_after_the_map_was_built_gives_new_partitions() {
+    let (base, store, _dir) = server();
+    let query = "sort=-upload_create_time";
+    let before = partitions(&base, query, 3).await;
+    assert_eq!(before["meta"]["total"], json!(SIZE));
+    let newest = json!({"entry_id": "zz-newest", "upload_create_time": "2099-01-01T00:00:00Z"});
+    let written = Arc::clone(&store);
+    tokio::task::spawn_blocking(move || written.insert("entries", [newest], &|_| {}).unwrap())
+        .await
+        .unwrap();
+    // The old map is never used: the next answer is a retry, then the new result's parts.
+    let (status, body) = get(&format!("{base}/jsonapi/entries/-/partitions?{query}&count=3")).await;
+    assert_eq!(status, 503, "{body}");
+    let after = partitions(&base, query, 3).await;
+    assert_eq!(after["meta"]["total"], json!(SIZE + 1));
+    let parts = walk_partitions(&base, &after).await;
+    assert_eq!(parts.concat(), walk(&base, query).await);
+    assert_eq!(parts[0][0], "zz-newest");
+}

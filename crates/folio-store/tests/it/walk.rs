@@ -12,7 +12,7 @@ use std::sync::Arc;
 use folio_engine::value::{lookup, string_array};
 use folio_engine::{
     CollectionSchema, Column, FieldType, Filter, IdType, IndexedPath, Position, Sort, Value, keyset::compare_keys,
-    page::plan,
+    page::Key, page::plan,
 };
 use folio_store::{
     Count, ImportMode, OnDuplicate, PostgresStore, Query, SqliteFileStore, SqliteStore, Store, Total, Writer,
@@ -133,8 +133,9 @@ pub(crate) fn value_of(schema: &CollectionSchema, doc: &Json, c: Column) -> Valu
     Value::from_json(lookup(doc, schema.path_of(c)), schema.type_of(c)).unwrap()
 }
 
-/// The reference: filter and sort in Rust with the engine's own semantics.
-fn reference(schema: &CollectionSchema, docs: &[Json], filter: &Filter, sort: &Sort) -> Vec<Value> {
+/// The reference: filter and sort in Rust with the engine's own semantics; the sort key of
+/// every record, in order (the id last).
+fn reference(schema: &CollectionSchema, docs: &[Json], filter: &Filter, sort: &Sort) -> Vec<Vec<Value>> {
     let mut keyed: Vec<Vec<Value>> = docs
         .iter()
         .filter(|d| {
@@ -145,7 +146,7 @@ fn reference(schema: &CollectionSchema, docs: &[Json], filter: &Filter, sort: &S
         .map(|d| sort.fields().iter().map(|f| value_of(schema, d, f.column)).collect())
         .collect();
     keyed.sort_by(|a, b| compare_keys(sort, a, b));
-    keyed.into_iter().map(|k| k.last().unwrap().clone()).collect()
+    keyed
 }
 
 struct Walk {
@@ -154,14 +155,23 @@ struct Walk {
 }
 
 async fn walk(store: &dyn Store, query: &Query, size: u64, backward: bool) -> Walk {
-    let mut position = if backward { Position::End } else { Position::Start };
+    let from = if backward { Position::End } else { Position::Start };
+    walk_from(store, query, size, from, None).await
+}
+
+/// The pages of a walk from `from` (the start or the end by default), bounded to end at the
+/// key `until` when given (a partition's walk).
+async fn walk_from(store: &dyn Store, query: &Query, size: u64, from: Position, until: Option<&Key>) -> Walk {
+    let backward = matches!(from, Position::End | Position::Before(_));
+    let mut position = from;
     let mut pages = Vec::new();
     loop {
         assert!(pages.len() <= 200, "the walk does not end");
-        let page = store
-            .page(query, &plan(&query.sort, position, size), Count::Skip)
-            .await
-            .unwrap();
+        let mut planned = plan(&query.sort, position, size);
+        if let Some(until) = until {
+            planned = planned.until(&query.sort, until.clone());
+        }
+        let page = store.page(query, &planned, Count::Skip).await.unwrap();
         pages.push(page.records.iter().map(|r| r.id().to_value()).collect::<Vec<_>>());
         match (backward, page.prev, page.next) {
             (true, Some(key), _) => position = Position::Before(key),
@@ -209,7 +219,8 @@ fn check_walks(
     sort: Sort,
     size: u64,
 ) -> Result<(), TestCaseError> {
-    let expected = reference(schema, docs, filter, &sort);
+    let keys = reference(schema, docs, filter, &sort);
+    let expected: Vec<Value> = keys.iter().map(|k| k.last().unwrap().clone()).collect();
     let query = Query {
         schema: Arc::new(schema.clone()),
         filter: filter.clone(),
@@ -227,6 +238,28 @@ fn check_walks(
     prop_assert_eq!(&backward.ids, &expected, "backward walk, sort {}", spec);
     let (first, full) = backward.page_sizes.split_first().unwrap();
     prop_assert!(full.iter().all(|&n| n as u64 == size) && *first as u64 <= size);
+
+    // Partitions' walks: from the start, or after a key, through a later key (or to the
+    // end), give exactly the records between.
+    let n = keys.len();
+    for (after, until) in [
+        (None, Some(n / 3)),
+        (Some(n / 3), Some(2 * n / 3)),
+        (Some(2 * n / 3), None),
+    ] {
+        let (after, until) = (after.filter(|&i| i < n), until.filter(|&i| i < n));
+        let from = after.map_or(Position::Start, |i| Position::After(keys[i].clone()));
+        let bounded = rt.block_on(walk_from(store, &query, size, from, until.map(|i| &keys[i])));
+        let (start, end) = (after.map_or(0, |i| i + 1), until.map_or(n, |i| i + 1));
+        prop_assert_eq!(
+            &bounded.ids,
+            &expected[start..end.max(start)].to_vec(),
+            "partition {:?}..={:?}, sort {}",
+            after,
+            until,
+            spec
+        );
+    }
 
     let count = |c| {
         rt.block_on(store.page(&query, &plan(&query.sort, Position::Start, 0), c))
@@ -388,7 +421,10 @@ fn offsets_match_the_reference_order() {
     let docs: Vec<_> = (0..23).map(|i| json!({"id": i, "a": i % 4, "b": null})).collect();
     store.insert("things", docs.clone(), &|_| {}).unwrap();
     let sort = Sort::parse("-a,b", &schema, "sort").unwrap();
-    let expected = reference(&schema, &docs, &Filter::all(), &sort);
+    let expected: Vec<Value> = reference(&schema, &docs, &Filter::all(), &sort)
+        .into_iter()
+        .map(|k| k.last().unwrap().clone())
+        .collect();
     let query = Query {
         schema: Arc::new(schema),
         filter: Filter::all(),
