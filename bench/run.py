@@ -101,6 +101,10 @@ def main():
             server = t["server"]
             results["memory"][f"{name} server"] = {"kib": server.peak_rss_kib(), "anon_kib": server.peak_anon_kib(),
                                                    "during": "1-3"}
+            if "mapped_server" in t:
+                mapped = t["mapped_server"]
+                results["memory"][f"{name} server, page maps"] = {
+                    "kib": mapped.peak_rss_kib(), "anon_kib": mapped.peak_anon_kib(), "during": "2"}
     results["meta"]["load_after"] = load_average()
 
     results["meta"]["seconds"] = round(time.monotonic() - started)
@@ -122,6 +126,10 @@ def main():
 def folio_target(stack, binary, store_args, name):
     server = stack.enter_context(servers.folio(binary, store_args, name))
     jsonapi = f"{server.base}/jsonapi/entries"
+    # A second server of the same store with the default offset window: page numbers past it
+    # are read through the page map it builds on first use (item 2).
+    mapped = stack.enter_context(servers.folio(binary, store_args, f"{name}, page maps", offsets=False))
+    mapped_jsonapi = f"{mapped.base}/jsonapi/entries"
     return {
         "server": server,
         "first": f"{jsonapi}?page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}",
@@ -135,6 +143,9 @@ def folio_target(stack, binary, store_args, name):
                                                   f"&page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}"),
         "keyset_method": "cursor",
         "keyset_first": f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}",
+        "mapped_method": ("page number, page map", lambda d: f"{mapped_jsonapi}?page%5Bnumber%5D={d // FIRST_PAGE + 1}"
+                                                           f"&page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}"),
+        "mapped_server": mapped,
     }
 
 
@@ -223,6 +234,13 @@ def depth(targets, mode, depths, results):
     """Item 2: one connection, each depth in turn through keyset links and through offsets, in
     `rounds` rounds; the median p50 of each point is kept."""
     runs = {}
+    for name, t in targets.items():
+        if "mapped_method" in t:
+            # The first deep page number starts the map's build (a 422 until it is ready).
+            _, mapped_url = t["mapped_method"]
+            built = measure.until_ok(mapped_url(max(depths)), 300)
+            procs.log(f"2. {name}: the page map was ready after {built:.2f} s")
+            results.setdefault("maps", {})[name] = {"built_after_s": built}
     for r in range(mode["rounds"]):
         for name, t in targets.items():
             label, offset_url = t["offset_method"]
@@ -237,6 +255,10 @@ def depth(targets, mode, depths, results):
                     raise RuntimeError(f"the walk of {name} did not reach depth {d:,} within its time budget")
                 runs.setdefault((name, t["keyset_method"], d), []).append(measure.latency(url, mode["depth_seconds"]))
                 runs.setdefault((name, label, d), []).append(measure.latency(offset_url(d), mode["depth_seconds"]))
+                if "mapped_method" in t:
+                    mapped_label, mapped_url = t["mapped_method"]
+                    runs.setdefault((name, mapped_label, d), []).append(
+                        measure.latency(mapped_url(d), mode["depth_seconds"]))
     for (name, method, d), rounds in runs.items():
         point = {"depth": d, **median(rounds, "p50_ms"), "rounds": rounds}
         results["depth"].setdefault(name, {}).setdefault(method, []).append(point)

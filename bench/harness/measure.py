@@ -9,6 +9,7 @@ import re
 import statistics
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -32,6 +33,22 @@ def wrk(url, threads, connections, seconds):
     errors = re.search(r"Socket errors: (.*)$", out, re.M)
     result["socket_errors"] = errors.group(1) if errors else None
     return result
+
+
+def until_ok(url, budget_s):
+    """Seconds until `url` first answers 200 (asked every 10 ms; other answers, such as the 422
+    of a page map being built, are retried), failing past `budget_s`."""
+    started = time.monotonic()
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except urllib.error.HTTPError:
+            pass
+        if time.monotonic() - started > budget_s:
+            raise RuntimeError(f"{url} did not answer 200 within {budget_s} s")
+        time.sleep(0.01)
 
 
 def latency(url, seconds):

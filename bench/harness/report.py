@@ -63,7 +63,7 @@ def _depth(results):
         "| server | method | " + " | ".join(f"depth {d:,}" for d in depths) + " | deepest / first |",
         "|---|---|" + "---:|" * (len(depths) + 1),
     ]
-    goal = []
+    goal, mapped_goal = [], []
     for server, methods in depth.items():
         for method, points in methods.items():
             first = points[0]["p50_ms"]
@@ -72,8 +72,19 @@ def _depth(results):
             out.append(f"| {server} | {method} | " + " | ".join(cells) + f" | {ratio:.2f} |")
             if server.startswith("folio") and method == "cursor":
                 goal.append(f"{server} {ratio:.2f}, {_met(ratio <= 1.2)}")
+            if method == "page number, page map":
+                # Against the first page of the same server's cursor walk: the page a client
+                # would otherwise ask for.
+                cursor_first = methods["cursor"][0]["p50_ms"]
+                mapped_goal.append(f"{server} {points[-1]['p50_ms'] / cursor_first:.2f}, "
+                                   f"{_met(points[-1]['p50_ms'] / cursor_first <= 2)}")
     if goal:
         out += ["", "Goal: deepest / first at most 1.2 for cursors: " + "; ".join(goal) + "."]
+    if mapped_goal:
+        built = ", ".join(f"{name} {m['built_after_s']:.2f} s" for name, m in results.get("maps", {}).items())
+        out += ["", f"Page numbers past the offset window (10,000 records) are read through page maps, built in the "
+                    f"background on the first deep request (ready after: {built}). "
+                    "Goal: the deepest page number at most 2x the first page: " + "; ".join(mapped_goal) + "."]
     return out + [""]
 
 

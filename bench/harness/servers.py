@@ -8,11 +8,13 @@ from . import procs
 LOGS = os.path.join(procs.TARGET, "bench-results", "logs")
 
 
-def folio(binary, store_args, name):
-    """`folio serve` over an existing store, with page numbers allowed at any depth (so that
-    they can be measured where cursors are); its base URL is in `.base`."""
+def folio(binary, store_args, name, offsets=True):
+    """`folio serve` over an existing store; its base URL is in `.base`. With `offsets`, page
+    numbers are offsets at any depth (so that they can be measured where cursors are); without,
+    the default window holds and deeper page numbers are read through page maps."""
     os.makedirs(LOGS, exist_ok=True)
-    cmd = [binary, "serve", "--addr", "127.0.0.1:0", "--max-offset", "unlimited", *store_args]
+    window = ["--max-offset", "unlimited"] if offsets else []
+    cmd = [binary, "serve", "--addr", "127.0.0.1:0", *window, *store_args]
     log_name = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     server = procs.Server(name, cmd, os.path.join(LOGS, f"{log_name}.log"))
     try:

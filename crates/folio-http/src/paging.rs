@@ -54,6 +54,14 @@ impl Paging {
         }
     }
 
+    /// Whether links may name page `n`: within the offset window; or, for a page read
+    /// through the result's page map (so the map exists, at this page's generation), as deep
+    /// as maps reach. Other links past the window are cursors, so every link resolves.
+    pub(crate) fn linkable(&self, n: u64) -> bool {
+        let through_map = matches!(self.at, At::Number(number) if !self.window.within(number));
+        self.window.within(n) || (through_map && self.window.mapped(n))
+    }
+
     /// Where the page starts, as the engine takes it.
     pub(crate) fn position(&self) -> Position {
         match &self.at {
@@ -156,15 +164,27 @@ impl Window {
         self.limits.check_offset(self.offset(number), self.size, "", "").is_ok()
     }
 
+    /// The limits of page numbers read through page maps: as deep as maps reach.
+    fn mapped_limits(&self) -> Limits {
+        Limits {
+            max_offset: Some(MAX_MAPPED_DEPTH),
+            ..self.limits
+        }
+    }
+
+    /// Whether page `number` is as deep as page maps reach.
+    fn mapped(&self, number: u64) -> bool {
+        self.mapped_limits()
+            .check_offset(self.offset(number), self.size, "", "")
+            .is_ok()
+    }
+
     /// Page `number`, given in `param`. Within the window it is read as an offset; past it,
     /// through the result's page map, as deep as a map reaches (deeper: a 422 that names what
     /// to use `instead`).
     pub(crate) fn page(&mut self, number: u64, param: &str, instead: &'static str) -> Result<At, ApiError> {
-        let mapped = Limits {
-            max_offset: Some(MAX_MAPPED_DEPTH),
-            ..self.limits
-        };
-        mapped.check_offset(self.offset(number), self.size, param, instead)?;
+        self.mapped_limits()
+            .check_offset(self.offset(number), self.size, param, instead)?;
         self.asked = Some(Asked {
             param: param.to_owned(),
             instead,

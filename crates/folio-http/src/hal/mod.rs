@@ -108,12 +108,12 @@ fn links(
                 links.push(("previous", at(number - 1)));
             }
             if let Some(key) = &page.next {
-                let within = window.within(number + 1);
+                let within = paging.linkable(number + 1);
                 links.push(("next", if within { at(number + 1) } else { after(key) }));
             }
             if let Some(total) = page.total {
                 let pages = window.pages(total.count).max(1);
-                if window.within(pages) {
+                if paging.linkable(pages) {
                     links.push(("last", at(pages)));
                 }
                 counts.insert("items_count".into(), json!(total.count));

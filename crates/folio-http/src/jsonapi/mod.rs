@@ -141,7 +141,7 @@ pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&st
 /// cursor walks.
 fn links(state: &AppState, req: &ListRequest, page: &PageResult, total_pages: Option<u64>) -> Links {
     let paging = &req.paging;
-    let (size, window) = (paging.size(), &paging.window);
+    let size = paging.size();
     let base = Target::new(
         format!("/jsonapi/{}", links::segment(&paging.query().schema.name)),
         req.carry.clone(),
@@ -159,14 +159,14 @@ fn links(state: &AppState, req: &ListRequest, page: &PageResult, total_pages: Op
                 out.prev = Some(at("page[number]", (number - 1).to_string()));
             }
             if let Some(key) = &page.next {
-                out.next = Some(if window.within(number + 1) {
+                out.next = Some(if paging.linkable(number + 1) {
                     at("page[number]", (number + 1).to_string())
                 } else {
                     at("page[cursor]", cursor(&Position::After(key.clone())))
                 });
             }
             out.last = Some(match total_pages.map(|n| n.max(1)) {
-                Some(last) if window.within(last) => at("page[number]", last.to_string()),
+                Some(last) if paging.linkable(last) => at("page[number]", last.to_string()),
                 _ => at("page[cursor]", cursor(&Position::End)),
             });
         }

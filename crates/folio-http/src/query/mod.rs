@@ -154,7 +154,7 @@ fn links(req: &ListRequest, next_value: Option<&String>) -> (String, Vec<(&'stat
     }
     if let Some(value) = next_value {
         let next = match paging.number() {
-            Some(n) if paging.window.within(n + 1) => base.with(&[("page", (n + 1).to_string())]).href(),
+            Some(n) if paging.linkable(n + 1) => base.with(&[("page", (n + 1).to_string())]).href(),
             _ => base.with(&[("page_after_value", value.clone())]).href(),
         };
         links.push(("next", next));

@@ -135,7 +135,7 @@ fn links(state: &AppState, req: &ListRequest, page: &PageResult, total: u64) -> 
         out.push((
             "next",
             match paging.number() {
-                Some(n) if window.within(n + 1) => at(n + 1),
+                Some(n) if paging.linkable(n + 1) => at(n + 1),
                 _ => cursor("after", &Position::After(key.clone())),
             },
         ));
@@ -153,7 +153,7 @@ fn links(state: &AppState, req: &ListRequest, page: &PageResult, total: u64) -> 
     let last = window.pages(total).max(1);
     out.push((
         "last",
-        if window.within(last) {
+        if paging.linkable(last) {
             at(last)
         } else {
             cursor("before", &Position::End)

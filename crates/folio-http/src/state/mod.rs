@@ -98,7 +98,7 @@ impl AppState {
 
     /// The page of `size` records at `offset` of `reading`'s result, read through its page map
     /// ([`crate::maps`]): a seek to the nearest mapped key and a short skip, whatever the
-    /// depth. Without a map yet (one is then being built) or when the collection changed
+    /// depth, with the total the map counted. Without a map yet (one is then being built) or when the collection changed
     /// since the map was built, the answer is `refused` with why, and nothing is served from
     /// a map of another generation.
     pub(crate) async fn mapped_page(
@@ -115,10 +115,17 @@ impl AppState {
                 "this server is mapping the result, after which page numbers reach any depth",
             )));
         };
-        let page = self
+        // The map counted the result at its generation: no count is needed.
+        let mut page = self
             .store
-            .page(query, &mapped.map.plan(&query.sort, offset, size), count)
+            .page(query, &mapped.map.plan(&query.sort, offset, size), Count::Skip)
             .await?;
+        if count != Count::Skip {
+            page.total = Some(folio_store::Total {
+                count: mapped.map.total(),
+                exact: true,
+            });
+        }
         if page.generation != mapped.generation {
             self.maps.forget(query, &mapped.generation);
             return Err(refused(Some(

@@ -116,6 +116,14 @@ async fn check_depths(base: &str) {
                 let expected: Vec<String> = all.iter().skip(from).take(size as usize).cloned().collect();
                 assert_eq!(ids(&body), expected, "{url}");
                 assert_eq!(body["meta"]["page"], json!(number));
+                // The map's count gives the total, the page count and a `last` page number.
+                assert_eq!(body["meta"]["total"], json!(all.len()));
+                assert_eq!(body["meta"]["totalPages"], json!(pages));
+                let last = body["links"]["last"].as_str().unwrap();
+                assert!(
+                    last.ends_with(&format!("page%5Bnumber%5D={}&page%5Bsize%5D={size}", pages.max(1))),
+                    "{last}"
+                );
             }
         }
     }
