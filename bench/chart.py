@@ -16,10 +16,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 STYLES = {
     ("folio (SQLite)", "cursor"): ("#1f77b4", "-", "o"),
     ("folio (SQLite)", "page number"): ("#1f77b4", ":", "s"),
+    ("folio (SQLite)", "page number, page map"): ("#1f77b4", "--", "D"),
     ("folio (PostgreSQL)", "cursor"): ("#2ca02c", "-", "o"),
     ("folio (PostgreSQL)", "page number"): ("#2ca02c", ":", "s"),
+    ("folio (PostgreSQL)", "page number, page map"): ("#2ca02c", "--", "D"),
     ("folio (--sqlite)", "cursor"): ("#9467bd", "-", "o"),
     ("folio (--sqlite)", "page number"): ("#9467bd", ":", "s"),
+    ("folio (--sqlite)", "page number, page map"): ("#9467bd", "--", "D"),
     ("Datasette", "_next"): ("#d62728", "-", "^"),
     ("Datasette", "SQL OFFSET"): ("#d62728", ":", "v"),
 }

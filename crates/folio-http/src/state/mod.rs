@@ -18,7 +18,7 @@ use folio_store::{CollectionInfo, Count, PageResult, Store};
 use crate::access::{AccessHandle, AccessPolicy, Caller};
 use crate::ahead::ReadAhead;
 use crate::error::ApiError;
-use crate::maps::PageMaps;
+use crate::maps::{Lookup, PageMaps};
 pub use config::{
     DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, HttpConfig,
@@ -110,10 +110,14 @@ impl AppState {
         refused: impl Fn(Option<&str>) -> ApiError,
     ) -> Result<PageResult, ApiError> {
         let query = reading.query();
-        let Some(mapped) = self.maps.get_or_build(&self.store, query) else {
-            return Err(refused(Some(
-                "this server is mapping the result, after which page numbers reach any depth",
-            )));
+        let mapped = match self.maps.get_or_build(&self.store, query) {
+            Lookup::Ready(mapped) => mapped,
+            Lookup::Pending => {
+                return Err(refused(Some(
+                    "this server is mapping the result, after which page numbers reach any depth",
+                )));
+            }
+            Lookup::Unmappable(_) => return Err(refused(None)),
         };
         // The map counted the result at its generation: no count is needed.
         let mut page = self
@@ -147,10 +151,19 @@ impl AppState {
             ));
         }
         let query = reading.query();
-        let Some(mapped) = self.maps.get_or_build(&self.store, query) else {
-            return Err(ApiError::MapPending(
-                "this server is mapping the result to cut it into partitions",
-            ));
+        let mapped = match self.maps.get_or_build(&self.store, query) {
+            Lookup::Ready(mapped) => mapped,
+            Lookup::Pending => {
+                return Err(ApiError::MapPending(
+                    "this server is mapping the result to cut it into partitions",
+                ));
+            }
+            Lookup::Unmappable(why) => {
+                return Err(crate::params::invalid(
+                    "count",
+                    format!("cannot be served for this result: {why}; read it with one cursor walk (page[cursor]=1)"),
+                ));
+            }
         };
         if self.store.generation(&query.schema.name).await? != mapped.generation {
             self.maps.forget(query, &mapped.generation);

@@ -82,7 +82,8 @@ pub struct Reading {
     /// Worked out once, on first use: styles that take no cursors never need it.
     fingerprint: OnceLock<Fingerprint>,
     /// The key of the last record of a bounded walk (a partition's), taken from its cursor:
-    /// its pages stop there, and its cursors carry it on.
+    /// its pages stop there, and its cursors carry it on (empty for the last partition, which
+    /// runs to the result's end).
     until: Option<Key>,
 }
 
