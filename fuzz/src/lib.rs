@@ -9,8 +9,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use folio_engine::{
-    CollectionSchema, Column, CursorCodec, FieldType, Filter, Fingerprint, IdType, IndexedPath, Position, Sort, Value,
-    transparent,
+    CollectionSchema, Column, Cursor, CursorCodec, FieldType, Filter, Fingerprint, IdType, IndexedPath, Position, Sort,
+    Value, transparent,
 };
 use folio_http::{ApiError, Readable};
 use folio_store::Query;
@@ -87,14 +87,27 @@ pub fn sample_key(schema: &CollectionSchema, sort: &Sort) -> Vec<Value> {
 }
 
 /// What the `jsonapi` and `simple` handlers do with an accepted query: write cursors for the
-/// next, previous and last pages. Each must decode back to its position.
+/// next, previous and last pages, and for the start of a partition that ends at a key. Each
+/// must decode back to its position (and end).
 pub fn check_cursors(codec: &CursorCodec, query: &Query) {
     let fp = Fingerprint::of(&query.schema, &query.filter, &query.sort);
     let key = sample_key(&query.schema, &query.sort);
-    for position in [Position::After(key.clone()), Position::Before(key), Position::End] {
+    for position in [
+        Position::After(key.clone()),
+        Position::Before(key.clone()),
+        Position::End,
+    ] {
         let token = codec.encode(fp, &position);
-        assert_eq!(codec.decode(&token, fp, &query.sort).as_ref(), Ok(&position), "{token}");
+        let decoded = codec.decode(&token, fp, &query.sort);
+        assert_eq!(decoded, Ok(Cursor::from(position)), "{token}");
     }
+    let token = codec.encode_until(fp, &Position::Start, Some(&key));
+    let decoded = codec.decode(&token, fp, &query.sort);
+    let expected = Cursor {
+        position: Position::Start,
+        until: Some(key),
+    };
+    assert_eq!(decoded, Ok(expected), "{token}");
 }
 
 /// What the `hal` and `query` handlers do with an accepted query: write the next page's
