@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use folio_store::Store;
 
 /// Remove a collection with its records and indexes, in one transaction.
 ///
@@ -41,26 +40,9 @@ pub(crate) fn run(args: DropArgs) -> anyhow::Result<()> {
         let store = crate::store::open(&args.data_dir, args.postgres.as_deref())
             .await?
             .store;
-        let records = count(store.as_ref(), name).await?;
+        let records = crate::store::records_of(store.as_ref(), name).await?;
         store.drop_collection(name).await?;
         tracing::info!(collection = %name, records, "dropped the collection");
         Ok(())
     })
-}
-
-/// The number of records of `name`, or an error that lists the collections there are.
-async fn count(store: &(impl Store + ?Sized), name: &str) -> anyhow::Result<u64> {
-    let collections = store.collections().await.context("cannot read the collections")?;
-    if let Some(info) = collections.iter().find(|c| c.schema.name == name) {
-        return Ok(info.count);
-    }
-    let names: Vec<&str> = collections.iter().map(|c| c.schema.name.as_str()).collect();
-    bail!(
-        "there is no collection `{name}`; collections: {}",
-        if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.join(", ")
-        }
-    )
 }

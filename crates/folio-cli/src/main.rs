@@ -6,6 +6,7 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
 mod access;
+mod delete;
 mod drop;
 mod harvest;
 mod import;
@@ -34,6 +35,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
     Drop(drop::DropArgs),
+    Delete(delete::DeleteArgs),
     Harvest(harvest::HarvestArgs),
     Token(token::TokenArgs),
     Private(token::PrivateArgs),
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Drop(args) => drop::run(args),
+        Command::Delete(args) => delete::run(args),
         Command::Harvest(args) => harvest::run(args),
         Command::Token(args) => token::run_token(args),
         Command::Private(args) => token::run_private(args),

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
-use folio_store::{PostgresStore, SqliteStore, WritableStore};
+use anyhow::{Context, bail};
+use folio_store::{PostgresStore, SqliteStore, Store, WritableStore};
 
 /// A store opened for a command.
 pub(crate) struct Opened {
@@ -36,4 +36,21 @@ pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Res
             }
         }
     })
+}
+
+/// The number of records of `name`, or an error that lists the collections there are.
+pub(crate) async fn records_of(store: &(impl Store + ?Sized), name: &str) -> anyhow::Result<u64> {
+    let collections = store.collections().await.context("cannot read the collections")?;
+    if let Some(info) = collections.iter().find(|c| c.schema.name == name) {
+        return Ok(info.count);
+    }
+    let names: Vec<&str> = collections.iter().map(|c| c.schema.name.as_str()).collect();
+    bail!(
+        "there is no collection `{name}`; collections: {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )
 }

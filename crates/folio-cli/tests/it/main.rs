@@ -3,6 +3,7 @@
 mod access;
 mod browser;
 mod crash;
+mod delete;
 mod harvest;
 mod import;
 mod peers;

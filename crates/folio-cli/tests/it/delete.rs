@@ -1,0 +1,118 @@
+//! `folio delete`: records retracted by id in one transaction, on both stores, while a cursor
+//! walk goes on past them; ids that cannot be the collection's are refused before anything is
+//! deleted.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::process::{folio, get_json, serve};
+
+/// Imports records with ids `0..n` into `things`.
+fn import(target: &[&str], dir: &Path, n: u64) {
+    let file = dir.join("things.jsonl");
+    let lines: String = (0..n)
+        .map(|id| format!("{}\n", json!({"id": id, "name": format!("n{id}")})))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let mut args = vec!["import", file.to_str().unwrap(), "--collection", "things", "--id", "id"];
+    args.extend(target);
+    let out = folio(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn delete(target: &[&str], extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["delete", "things"];
+    args.extend(extra);
+    args.extend(target);
+    folio(&args)
+}
+
+async fn ids_of_page(url: &str) -> (Vec<u64>, Option<String>) {
+    let (status, body) = get_json(url).await;
+    assert_eq!(status, 200, "{body}");
+    let ids = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["attributes"]["id"].as_u64().unwrap())
+        .collect();
+    (ids, body["links"]["next"].as_str().map(str::to_owned))
+}
+
+fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    import(target, dir.path(), 50);
+    let server = serve(data_dir, serve_args);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // A walk under way: its first page, before the delete.
+        let first = format!("{}/jsonapi/things?page[cursor]=1&page[size]=10", server.base);
+        let (mut seen, mut next) = ids_of_page(&first).await;
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+
+        // An id that cannot be one of the collection's: nothing is deleted.
+        let refused = delete(target, &["15", "abc"]);
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains("argument 2: id `abc` is not an integer"), "{stderr}");
+
+        let list = dir.path().join("retracted.txt");
+        std::fs::write(&list, "40\n\n999\n").unwrap();
+        let out = delete(target, &["3", "15", "--ids-from", list.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("deleted 3 records from `things`; 1 id was not in the collection"),
+            "{stderr}"
+        );
+
+        // The walk goes on past the gap: every record still there, once.
+        while let Some(url) = next {
+            let (ids, following) = ids_of_page(&format!("{}{url}", server.base)).await;
+            seen.extend(ids);
+            next = following;
+        }
+        let expected: Vec<u64> = (0..50).filter(|id| ![15, 40].contains(id)).collect();
+        assert_eq!(seen, expected);
+        let (status, body) = get_json(&format!("{}/jsonapi/things/3", server.base)).await;
+        assert_eq!(status, 404, "{body}");
+        let (_, body) = get_json(&format!("{}/jsonapi/things?page[size]=0", server.base)).await;
+        assert_eq!(body["meta"]["total"], json!(47), "50 less 3, 15 and 40");
+    });
+
+    let unknown = folio(&[&["delete", "nothing", "1"][..], target].concat());
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("there is no collection `nothing`; collections: things"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn delete_retracts_records_in_one_transaction_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    check(&["--data-dir", data.to_str().unwrap()], &data, &[]);
+}
+
+#[test]
+fn delete_retracts_records_in_one_transaction_on_postgres() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    check(
+        &["--postgres", &pg.url],
+        &dir.path().join("data"),
+        &["--postgres", &pg.url],
+    );
+}
