@@ -39,6 +39,7 @@ enum Command {
     Harvest(harvest::HarvestArgs),
     Token(token::TokenArgs),
     Private(token::PrivateArgs),
+    Secret(secret::SecretArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Harvest(args) => harvest::run(args),
         Command::Token(args) => token::run_token(args),
         Command::Private(args) => token::run_private(args),
+        Command::Secret(args) => secret::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

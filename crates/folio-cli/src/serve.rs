@@ -177,9 +177,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     // nothing is ever written to the user's file.
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
-    let secret = crate::secret::load(
+    let keys = crate::secret::load(
         args.secret_file.as_deref(),
         std::env::var("FOLIO_SECRET").ok(),
+        std::env::var("FOLIO_SECRET_VERIFY").ok(),
         &args.data_dir,
     )
     .context("cannot load the cursor signing secret")?;
@@ -195,10 +196,16 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let state = AppState::new(store, &secret, config).with_access(policy.unwrap_or_default());
+        if keys.len() > 1 {
+            tracing::info!(
+                keys = keys.len(),
+                "cursors signed with the newest key; older keys still verify"
+            );
+        }
+        let state = AppState::with_keys(store, keys.codec(), config).with_access(policy.unwrap_or_default());
         // Listening for SIGHUP before the address is printed: from then on a SIGHUP reloads
-        // the access file instead of ending the process.
-        tokio::spawn(reload_on_hangup(access, state.access().clone()));
+        // the access file and the secret file instead of ending the process.
+        tokio::spawn(reload_on_hangup(access, keys.file, state.clone()));
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -365,17 +372,18 @@ fn describe_access(access: &access::Location, policy: Option<&AccessPolicy>) {
     }
 }
 
-/// Reads the access file again on every SIGHUP. A file that cannot be read or is not valid
-/// leaves the policy in force as it was, and says why. The signal handler is installed when
-/// this is called, not when the future first runs.
-fn reload_on_hangup(access: access::Location, handle: AccessHandle) -> impl Future<Output = ()> {
+/// Reads the access file, and the secret file the keys came from (if they did), again on
+/// every SIGHUP. A file that cannot be read or is not valid leaves what is in force as it was,
+/// and says why. The signal handler is installed when this is called, not when the future
+/// first runs.
+fn reload_on_hangup(access: access::Location, secret: Option<PathBuf>, state: AppState) -> impl Future<Output = ()> {
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
     async move {
         #[cfg(unix)]
-        reload_loop(hangups, &access, &handle).await;
+        reload_loop(hangups, &access, secret.as_deref(), &state).await;
         #[cfg(not(unix))]
-        let _ = (access, handle);
+        let _ = (access, secret, state);
     }
 }
 
@@ -383,33 +391,51 @@ fn reload_on_hangup(access: access::Location, handle: AccessHandle) -> impl Futu
 async fn reload_loop(
     hangups: std::io::Result<tokio::signal::unix::Signal>,
     access: &access::Location,
-    handle: &AccessHandle,
+    secret: Option<&std::path::Path>,
+    state: &AppState,
 ) {
     let mut hangups = match hangups {
         Ok(signal) => signal,
         Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGHUP: the access file is read only at start");
+            tracing::error!(error = %e, "cannot listen for SIGHUP: the access and secret files are read only at start");
             return;
         }
     };
     while hangups.recv().await.is_some() {
-        match access.policy() {
-            // A default file that disappeared would make every collection public: a deleted
-            // file is more likely an accident than a decision, so it takes a restart.
-            Ok(None) if handle.current().private().next().is_some() => tracing::error!(
-                "the access file {} is gone; the previous policy stays in force (restart to serve every collection publicly)",
-                access.path.display()
-            ),
-            Ok(policy) => {
-                describe_access(access, policy.as_ref());
-                handle.replace(policy.unwrap_or_default());
-                tracing::info!("reloaded the access file");
+        reload_access(access, state.access());
+        if let Some(secret) = secret {
+            match crate::secret::read_file(secret) {
+                Ok(keys) => {
+                    state.codec_handle().replace(keys.codec());
+                    tracing::info!(keys = keys.len(), "reloaded the cursor signing keys");
+                }
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "cannot reload the cursor signing keys; the previous ones stay in force"
+                ),
             }
-            Err(e) => tracing::error!(
-                error = format!("{e:#}"),
-                "cannot reload the access file; the previous policy stays in force"
-            ),
         }
+    }
+}
+
+/// Reads the access file again into `handle`, or says why the policy in force stays.
+fn reload_access(access: &access::Location, handle: &AccessHandle) {
+    match access.policy() {
+        // A default file that disappeared would make every collection public: a deleted
+        // file is more likely an accident than a decision, so it takes a restart.
+        Ok(None) if handle.current().private().next().is_some() => tracing::error!(
+            "the access file {} is gone; the previous policy stays in force (restart to serve every collection publicly)",
+            access.path.display()
+        ),
+        Ok(policy) => {
+            describe_access(access, policy.as_ref());
+            handle.replace(policy.unwrap_or_default());
+            tracing::info!("reloaded the access file");
+        }
+        Err(e) => tracing::error!(
+            error = format!("{e:#}"),
+            "cannot reload the access file; the previous policy stays in force"
+        ),
     }
 }
 

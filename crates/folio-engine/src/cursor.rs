@@ -101,10 +101,12 @@ impl Fingerprint {
     }
 }
 
-/// Signs and verifies cursor tokens under one secret.
+/// Signs cursor tokens under one secret and verifies them under it or under older ones (a
+/// key set, so that a secret can be rotated without breaking the cursors clients hold).
 #[derive(Clone)]
 pub struct CursorCodec {
-    mac: Hmac<Sha256>,
+    /// The key that signs, then the older keys that still verify.
+    macs: Vec<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for CursorCodec {
@@ -116,9 +118,21 @@ impl std::fmt::Debug for CursorCodec {
 impl CursorCodec {
     /// A codec keyed with `secret` (any length; HMAC hashes long keys).
     pub fn new(secret: &[u8]) -> CursorCodec {
+        CursorCodec::with_older(secret, &[])
+    }
+
+    /// A codec that signs with `secret` and also accepts tokens signed with any of `older`
+    /// (keys being rotated out).
+    pub fn with_older(secret: &[u8], older: &[&[u8]]) -> CursorCodec {
+        let mac = |key: &[u8]| Hmac::new_from_slice(key).expect("HMAC accepts keys of any length");
         CursorCodec {
-            mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
+            macs: std::iter::once(secret).chain(older.iter().copied()).map(mac).collect(),
         }
+    }
+
+    /// How many keys verify tokens (the signing one included).
+    pub fn keys(&self) -> usize {
+        self.macs.len()
     }
 
     /// Encodes a keyset position (after, before or end) for the query with fingerprint `fp`.
@@ -170,12 +184,17 @@ impl CursorCodec {
             return Err(CursorError::Invalid("the cursor has an unknown version"));
         }
         let (body, tag) = bytes.split_at(bytes.len() - TAG_LEN);
-        let mut mac = self.mac.clone();
-        mac.update(body);
-        // Constant-time comparison of the truncated tag.
-        mac.verify_truncated_left(tag).map_err(|_| {
-            CursorError::Invalid("the cursor's signature does not verify (altered, truncated or forged)")
-        })?;
+        // Constant-time comparison of the truncated tag, under each key in turn.
+        let verifies = |mac: &Hmac<Sha256>| {
+            let mut mac = mac.clone();
+            mac.update(body);
+            mac.verify_truncated_left(tag).is_ok()
+        };
+        if !self.macs.iter().any(verifies) {
+            return Err(CursorError::Invalid(
+                "the cursor's signature does not verify (altered, truncated, forged, or signed with a retired key)",
+            ));
+        }
         if body[2..2 + FINGERPRINT_LEN] != fp.0 {
             return Err(CursorError::QueryMismatch);
         }
@@ -205,8 +224,9 @@ impl CursorCodec {
         Ok(Cursor { position, until })
     }
 
+    /// The tag of `body` under the signing key.
     fn tag(&self, body: &[u8]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
+        let mut mac = self.macs[0].clone();
         mac.update(body);
         mac.finalize().into_bytes().into()
     }

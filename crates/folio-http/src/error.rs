@@ -98,7 +98,7 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "invalid-cursor" => (
             "Invalid cursor",
-            "The cursor was altered, truncated or forged. Use cursors exactly as links give them.",
+            "The cursor was altered, truncated or forged, or signed with a key the server has retired. Use cursors exactly as links give them, and start a new walk after a key is retired.",
         ),
         "cursor-query-mismatch" => (
             "Cursor does not match this query",

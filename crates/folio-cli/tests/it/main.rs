@@ -9,5 +9,6 @@ mod import;
 mod peers;
 mod postgres;
 mod process;
+mod secret;
 mod serve;
 mod sqlite_file;

@@ -208,3 +208,23 @@ fn a_start_cursor_needs_an_end_and_an_end_must_fit_the_sort() {
     // A bounded cursor without its end.
     assert!(codec.decode(&signed(3 | BOUNDED, &[0]), fp, &sort).is_err());
 }
+
+#[test]
+fn older_keys_verify_until_they_are_retired() {
+    let (sort, fp) = setup("p");
+    let position = Position::After(vec![Value::Text("x".into()), Value::Text("id".into())]);
+    let old = CursorCodec::new(b"the old secret, 16+ bytes");
+    let rotated = CursorCodec::with_older(b"the new secret, 16+ bytes", &[b"the old secret, 16+ bytes"]);
+    let retired = CursorCodec::new(b"the new secret, 16+ bytes");
+    let before = old.encode(fp, &position);
+    let after = rotated.encode(fp, &position);
+    assert_ne!(before, after, "new cursors are signed with the new key");
+    assert_eq!(rotated.decode(&before, fp, &sort), Ok(position.clone().into()));
+    assert_eq!(retired.decode(&after, fp, &sort), Ok(position.clone().into()));
+    assert!(matches!(
+        retired.decode(&before, fp, &sort),
+        Err(CursorError::Invalid(_))
+    ));
+    assert!(matches!(old.decode(&after, fp, &sort), Err(CursorError::Invalid(_))));
+    assert_eq!((rotated.keys(), retired.keys()), (2, 1));
+}

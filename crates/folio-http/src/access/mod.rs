@@ -21,7 +21,6 @@ mod caller;
 mod tests;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
@@ -181,24 +180,4 @@ impl AccessPolicy {
 /// The policy a running server applies, replaceable while it runs (`folio serve` reloads its
 /// access file on SIGHUP). Each request takes one snapshot, so it is decided under one policy
 /// from start to end.
-#[derive(Debug, Clone, Default)]
-pub struct AccessHandle(Arc<RwLock<Arc<AccessPolicy>>>);
-
-impl AccessHandle {
-    /// A handle holding `policy`.
-    pub fn new(policy: AccessPolicy) -> AccessHandle {
-        AccessHandle(Arc::new(RwLock::new(Arc::new(policy))))
-    }
-
-    /// Replaces the policy: requests that start after this call see the new one.
-    pub fn replace(&self, policy: AccessPolicy) {
-        // A poisoned lock only means a writer panicked between two plain assignments; the
-        // value inside is a whole policy either way.
-        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(policy);
-    }
-
-    /// The policy in force now.
-    pub fn current(&self) -> Arc<AccessPolicy> {
-        Arc::clone(&self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner))
-    }
-}
+pub type AccessHandle = crate::state::Swap<AccessPolicy>;

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::*;

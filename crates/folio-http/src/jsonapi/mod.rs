@@ -108,7 +108,7 @@ pub(crate) struct Listing {
 
 /// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
 pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&str>) -> Result<Listing, ApiError> {
-    let req = request::parse_list(state.codec(), collection, raw, &state.config)?;
+    let req = request::parse_list(&state.codec(), collection, raw, &state.config)?;
     // Filters on paths no index serves scan the collection: counted up to the cap.
     let unindexed = req.query().filter.unindexed_paths(collection.schema());
     let count = match req.total {

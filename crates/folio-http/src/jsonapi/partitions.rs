@@ -40,7 +40,7 @@ pub(super) async fn partitions(
 ) -> Answer<JsonApi> {
     let collection = state.readable(&caller, &collection).await?;
     let (count, rest) = split_count(raw.as_deref())?;
-    let req = request::parse_list(state.codec(), &collection, Some(&rest), &state.config)?;
+    let req = request::parse_list(&state.codec(), &collection, Some(&rest), &state.config)?;
     let reading = &req.paging.reading;
     let (parts, total) = state.partitions(reading, count).await?;
     let size = ("page[size]", req.paging.size().to_string());
@@ -48,11 +48,12 @@ pub(super) async fn partitions(
         format!("/jsonapi/{}", links::segment(collection.name())),
         req.carry.clone(),
     );
+    let codec = state.codec();
     let data: Vec<serde_json::Value> = parts
         .iter()
         .zip(1..)
         .map(|(Partition { after, until, records }, n)| {
-            let token = reading.partition_cursor(state.codec(), after.as_ref(), until.as_ref());
+            let token = reading.partition_cursor(&codec, after.as_ref(), until.as_ref());
             json!({
                 "type": "partitions",
                 "id": n.to_string(),

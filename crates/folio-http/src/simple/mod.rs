@@ -98,7 +98,7 @@ async fn list_page(
     prefix: &str,
 ) -> Result<Response, ApiError> {
     let collection = state.readable(caller, collection).await?;
-    let req = check(state.codec(), &collection, req, &state.config, prefix)?;
+    let req = check(&state.codec(), &collection, req, &state.config, prefix)?;
     let page = req.paging.run(state, Count::Exact).await?;
     let total = page.total.map_or(0, |t| t.count);
     let links = links(state, &req, &page, total);

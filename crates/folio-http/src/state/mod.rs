@@ -7,6 +7,7 @@
 
 mod config;
 mod reading;
+mod swap;
 
 use std::sync::Arc;
 
@@ -24,12 +25,13 @@ pub use config::{
     DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, HttpConfig,
 };
 pub use reading::{Readable, Reading};
+pub use swap::Swap;
 
 /// The state shared by all handlers; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<dyn Store>,
-    codec: CursorCodec,
+    codec: Swap<CursorCodec>,
     pub(crate) config: HttpConfig,
     access: AccessHandle,
     ahead: Arc<ReadAhead>,
@@ -39,9 +41,15 @@ pub struct AppState {
 impl AppState {
     /// State over `store`, signing cursors with `secret`, with every collection public.
     pub fn new(store: Arc<dyn Store>, secret: &[u8], config: HttpConfig) -> AppState {
+        AppState::with_keys(store, CursorCodec::new(secret), config)
+    }
+
+    /// State over `store`, signing and verifying cursors with `codec` (a key set: the signing
+    /// key and older ones that still verify), with every collection public.
+    pub fn with_keys(store: Arc<dyn Store>, codec: CursorCodec, config: HttpConfig) -> AppState {
         AppState {
             store,
-            codec: CursorCodec::new(secret),
+            codec: Swap::new(codec),
             config,
             access: AccessHandle::new(AccessPolicy::public()),
             ahead: Arc::default(),
@@ -54,6 +62,12 @@ impl AppState {
         // A handle of its own: clones of the state this came from keep theirs.
         self.access = AccessHandle::new(policy);
         self
+    }
+
+    /// The handle through which the cursor keys can be replaced while the server runs (a
+    /// rotation): cursors signed by a key the new set lacks are refused from then on.
+    pub fn codec_handle(&self) -> &Swap<CursorCodec> {
+        &self.codec
     }
 
     /// The handle through which the access policy can be replaced while the server runs.
@@ -176,12 +190,12 @@ impl AppState {
 
     /// The cursor token for a keyset position of `reading`.
     pub(crate) fn cursor(&self, reading: &Reading, position: &Position) -> String {
-        reading.cursor(&self.codec, position)
+        reading.cursor(&self.codec.current(), position)
     }
 
-    /// The codec that signs and verifies this server's cursors.
-    pub(crate) fn codec(&self) -> &CursorCodec {
-        &self.codec
+    /// The codec that signs and verifies this server's cursors now.
+    pub(crate) fn codec(&self) -> Arc<CursorCodec> {
+        self.codec.current()
     }
 
     /// The record `id` of a collection, with the id as a value; an id that cannot have the
