@@ -50,15 +50,8 @@ pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
     if given.is_empty() {
         bail!("no ids to delete: give them as arguments or with --ids-from FILE");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let name = &args.collection;
-        let store = crate::store::open(&args.data_dir, args.postgres.as_deref())
-            .await?
-            .store;
+    let name = &args.collection;
+    crate::store::run_on(&args.data_dir, args.postgres.as_deref(), async |store| {
         crate::store::records_of(store.as_ref(), name).await?;
         let schema = store
             .schema_of(name)

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 /// Remove a collection with its records and indexes, in one transaction.
@@ -31,15 +30,8 @@ pub(crate) struct DropArgs {
 }
 
 pub(crate) fn run(args: DropArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let name = &args.collection;
-        let store = crate::store::open(&args.data_dir, args.postgres.as_deref())
-            .await?
-            .store;
+    let name = &args.collection;
+    crate::store::run_on(&args.data_dir, args.postgres.as_deref(), async |store| {
         let records = crate::store::records_of(store.as_ref(), name).await?;
         store.drop_collection(name).await?;
         tracing::info!(collection = %name, records, "dropped the collection");

@@ -15,6 +15,20 @@ pub(crate) struct Opened {
     pub(crate) postgres: Option<String>,
 }
 
+/// Runs `work` on the store a command writes to ([`open`]), on a runtime of its own: the
+/// body of the commands that only write (`delete`, `drop`).
+pub(crate) fn run_on<T>(
+    data_dir: &Path,
+    postgres: Option<&str>,
+    work: impl AsyncFnOnce(Arc<dyn WritableStore>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async { work(open(data_dir, postgres).await?.store).await })
+}
+
 /// Opens PostgreSQL at `postgres` when given, else the embedded store in `data_dir`.
 pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Result<Opened> {
     Ok(match postgres {

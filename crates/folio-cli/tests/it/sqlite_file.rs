@@ -227,15 +227,7 @@ async fn a_file_without_indexes_filters_on_every_column_and_serves_json_as_json(
         "{detail}"
     );
 
-    let html = reqwest::Client::new()
-        .get(format!("{base}/browse/elements"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = browse_html(base, "elements").await;
     for column in ["name", "symbol", "mass", "states"] {
         assert!(
             html.contains(&format!("name=\"filter[{column}]")),
@@ -334,15 +326,7 @@ async fn mendeleevs_database_of_the_elements_is_served_as_it_ships() {
         "{detail}"
     );
 
-    let html = reqwest::Client::new()
-        .get(format!("{base}/browse/elements"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = browse_html(base, "elements").await;
     for column in ["name", "symbol", "density", "electronic_configuration"] {
         assert!(
             html.contains(&format!("name=\"filter[{column}]")),
@@ -358,4 +342,17 @@ async fn mendeleevs_database_of_the_elements_is_served_as_it_ships() {
         "at most one line of index advice per table, not one per column:\n{log}"
     );
     assert_eq!(std::fs::read(&db).unwrap(), before, "the file is not written");
+}
+
+/// The browse page of `collection`, as a browser asks for it.
+async fn browse_html(base: &str, collection: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{base}/browse/{collection}"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
