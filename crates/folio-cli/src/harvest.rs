@@ -37,8 +37,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///   folio harvest --explain 'https://api.example.org/items?limit=100'
 ///   folio harvest http://127.0.0.1:8080/query/entries/query --data '{"pagination": {"page_size": 1000}}'
 ///   folio harvest 'https://api.example.org/items?limit=100' --cursor-path meta.next_cursor --cursor-param cursor
-///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out entries.jsonl
-///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out-dir entries/
+///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out e.jsonl
+///   folio harvest --partitions 4 'http://127.0.0.1:8080/jsonapi/entries?page[size]=1000' --out-dir e/
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct HarvestArgs {
