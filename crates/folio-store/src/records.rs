@@ -169,9 +169,20 @@ impl NewRecord<'_> {
     /// Ends the record with its document (JSON text written by `serde_json`: see
     /// [`Record::doc`]), and adds it.
     pub fn doc(self, doc: &[u8]) {
+        self.write_doc(|bytes| {
+            bytes.extend_from_slice(doc);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+    }
+
+    /// Ends the record with the document `write` appends to the page's buffer (no copy made
+    /// on the way), and adds it. If `write` fails, the record is not added (what it wrote
+    /// stays in the buffer, unreferenced) and its error is returned.
+    pub fn write_doc<E>(self, write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<(), E> {
         let records = self.records;
         let start = records.bytes.len();
-        records.bytes.extend_from_slice(doc);
+        write(&mut records.bytes)?;
         records.spans.push(Span {
             key: self.key,
             id: self.id,
@@ -187,6 +198,7 @@ impl NewRecord<'_> {
             records.bytes.reserve(bytes);
             records.texts.reserve(texts);
         }
+        Ok(())
     }
 }
 

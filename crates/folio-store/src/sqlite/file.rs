@@ -518,16 +518,14 @@ impl Docs for Collection {
         select
     }
 
-    fn doc<'r>(
+    fn write_doc(
         &self,
-        row: &'r Row<'_>,
+        row: &Row<'_>,
         start: usize,
         fields: Option<&[String]>,
-        scratch: &'r mut Vec<u8>,
-    ) -> rusqlite::Result<&'r [u8]> {
-        scratch.clear();
-        self.write(row, start, fields, scratch)?;
-        Ok(scratch)
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
+        self.write(row, start, fields, out)
     }
 }
 

@@ -284,24 +284,24 @@ impl Docs for Native<'_> {
         select
     }
 
-    fn doc<'r>(
+    fn write_doc(
         &self,
-        row: &'r Row<'_>,
+        row: &Row<'_>,
         start: usize,
         fields: Option<&[String]>,
-        scratch: &'r mut Vec<u8>,
-    ) -> rusqlite::Result<&'r [u8]> {
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
         let Some(fields) = fields else {
-            return page::text(row, start);
+            out.extend_from_slice(page::text(row, start)?);
+            return Ok(());
         };
         let built = crate::sql::project(
             fields,
             |i| row.get::<_, Option<String>>(start + i),
             |i, e| rusqlite::Error::FromSqlConversionFailure(start + i, rusqlite::types::Type::Text, e.into()),
         )?;
-        scratch.clear();
-        scratch.extend_from_slice(built.as_bytes());
-        Ok(scratch)
+        out.extend_from_slice(built.as_bytes());
+        Ok(())
     }
 }
 

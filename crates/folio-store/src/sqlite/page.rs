@@ -22,15 +22,15 @@ pub(crate) trait Docs {
     /// The expressions to select for the documents, projected to `fields` when given; any
     /// values they need are pushed onto `params` and named by their position there.
     fn select(&self, fields: Option<&[String]>, params: &mut Vec<Sql>) -> Vec<String>;
-    /// The document (JSON text) from the selected expressions, which start at column `start`:
-    /// borrowed from the row when it is stored whole, else built in `scratch`.
-    fn doc<'r>(
+    /// Appends to `out` the document (JSON text) from the selected expressions, which start
+    /// at column `start`: copied from the row when it is stored whole, else written there.
+    fn write_doc(
         &self,
-        row: &'r Row<'_>,
+        row: &Row<'_>,
         start: usize,
         fields: Option<&[String]>,
-        scratch: &'r mut Vec<u8>,
-    ) -> rusqlite::Result<&'r [u8]>;
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()>;
 }
 
 /// One table to page through.
@@ -84,14 +84,13 @@ fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Resul
     let width = query.sort.fields().len();
     let mut stmt = tx.prepare_cached(&page_sql)?;
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
-    let mut scratch = Vec::new();
     let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
     while let Some(r) = found.next()? {
         let mut record = records.push();
         for i in 0..width {
             key_value(&mut record, r.get_ref(i)?);
         }
-        record.doc(table.docs.doc(r, width, fields, &mut scratch)?);
+        record.write_doc(|out| table.docs.write_doc(r, width, fields, out))?;
     }
     Ok(records)
 }
