@@ -83,8 +83,8 @@ pub(crate) fn run(args: DeleteArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The ids given, each with where it was given (for errors): the arguments, then the file's
-/// lines.
+/// The ids given, each once, with where it was first given (for errors): the arguments,
+/// then the file's lines.
 fn given_ids(args: &DeleteArgs) -> anyhow::Result<Vec<(String, String)>> {
     let mut ids: Vec<(String, String)> = args
         .ids
@@ -107,6 +107,9 @@ fn given_ids(args: &DeleteArgs) -> anyhow::Result<Vec<(String, String)>> {
             }
         }
     }
+    // An id given twice is deleted once, and counted once.
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|(id, _)| seen.insert(id.clone()));
     Ok(ids)
 }
 

@@ -61,7 +61,7 @@ fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
         assert!(stderr.contains("argument 2: id `abc` is not an integer"), "{stderr}");
 
         let list = dir.path().join("retracted.txt");
-        std::fs::write(&list, "40\n\n999\n").unwrap();
+        std::fs::write(&list, "40\n\n999\n15\n").unwrap();
         let out = delete(target, &["3", "15", "--ids-from", list.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
