@@ -134,7 +134,7 @@ pub(crate) struct ServeArgs {
 
     /// Records between two keys of a page map: a deep page number skips fewer than this
     /// many, and partitions (`/jsonapi/{collection}/-/partitions`) are cut at multiples of
-    /// it. A map of R records holds R/N keys.
+    /// it. A map of R records holds R/N keys, at most 100,000 (larger results are not mapped).
     #[arg(long, default_value_t = folio_http::DEFAULT_PAGE_MAP_EVERY, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     page_map_every: u64,
