@@ -6,7 +6,7 @@
 //! instead, byte for byte as serde_json writes the same value (its own number and string
 //! writers are used for that), so documents are unchanged.
 
-use std::io::{self, Write};
+use std::io;
 
 use rusqlite::types::ValueRef;
 
@@ -27,8 +27,8 @@ pub(crate) fn member_prefix(name: &str) -> Vec<u8> {
 pub(crate) fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>, as_json: bool) -> io::Result<()> {
     match value {
         ValueRef::Null => out.extend_from_slice(b"null"),
-        // `Display` writes an integer as serde_json (itoa) does: digits and a leading `-`.
-        ValueRef::Integer(i) => write!(out, "{i}")?,
+        // serde_json writes integers with itoa: digits and a leading `-`.
+        ValueRef::Integer(i) => serde_json::to_writer(&mut *out, &i)?,
         // serde_json writes non-finite floats as `null`, as its `Number` would be.
         ValueRef::Real(f) => serde_json::to_writer(&mut *out, &f)?,
         ValueRef::Text(t) if as_json => write_json_text(out, t)?,
@@ -67,12 +67,34 @@ fn write_string(out: &mut Vec<u8>, t: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether `t` is ASCII without control characters, quotes or backslashes (checked without
-/// branching on each byte, so that the loop is vectorised).
+/// Whether `t` is ASCII without control characters, quotes or backslashes: checked eight
+/// bytes at a time, as one `u64` (most values are a few dozen bytes, too short for the
+/// vectorised loop of a byte-wise check to pay for its set-up).
 fn plain_ascii(t: &[u8]) -> bool {
-    !t.iter().fold(false, |special, &b| {
-        special | (b < 0x20) | (b == b'"') | (b == b'\\') | (b >= 0x80)
-    })
+    let mut chunks = t.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        if special_in(u64::from_ne_bytes(bytes)) {
+            return false;
+        }
+    }
+    // The rest, padded with a plain byte.
+    let rest = chunks.remainder();
+    let mut bytes = [b'a'; 8];
+    bytes[..rest.len()].copy_from_slice(rest);
+    !special_in(u64::from_ne_bytes(bytes))
+}
+
+/// Whether one of the eight bytes of `v` is below 0x20, `"`, `\\` or 0x80 and above.
+fn special_in(v: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Bytes below `n` (at most 0x80) among bytes below 0x80: the subtraction borrows in the
+    // lowest such byte first, so whether there is one is exact (the classic `hasless`).
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS;
+    let equal = |v: u64, b: u8| below(v ^ (ONES * u64::from(b)), 1);
+    ((v & HIGHS) | below(v, 0x20) | equal(v, b'"') | equal(v, b'\\')) != 0
 }
 
 /// The text of a JSON column: copied as it is when it is already what serde_json would write

@@ -181,3 +181,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The word-at-a-time check agrees with the byte-wise one, wherever the special byte is.
+    #[test]
+    fn plain_ascii_is_the_byte_wise_check(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+        let byte_wise = bytes.iter().all(|&b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\');
+        prop_assert_eq!(super::plain_ascii(&bytes), byte_wise);
+    }
+}
+
+#[test]
+fn plain_ascii_finds_every_special_byte_at_every_position() {
+    for special in (0u8..0x20).chain([b'"', b'\\']).chain(0x80..=0xff) {
+        for len in 1..20 {
+            for at in 0..len {
+                let mut text = vec![b'x'; len];
+                text[at] = special;
+                assert!(!super::plain_ascii(&text), "{special:#x} at {at} of {len}");
+            }
+        }
+    }
+    assert!(super::plain_ascii(
+        b"2023-12-29T17:53:52+00:00 ~!#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"
+    ));
+}
