@@ -143,6 +143,17 @@ async fn partitions(
     let asked = partitions_request(&options.start, count)?;
     let list = dir.join("partitions.json");
     if resume {
+        if let Parts::Joined(file) = output
+            && !list.exists()
+            && let Ok(meta) = std::fs::metadata(file)
+        {
+            // The parts were joined and removed: the harvest ended complete.
+            return Err(HarvestError::OutputExists {
+                path: file.clone(),
+                bytes: meta.len(),
+                advice: "it holds a complete partitioned harvest; add --overwrite instead of --resume to harvest again",
+            });
+        }
         let bytes = std::fs::read(&list).map_err(|_| HarvestError::NothingToResume(list.clone()))?;
         let saved: Saved = serde_json::from_slice(&bytes)
             .map_err(|e| HarvestError::io(format!("cannot read {}", list.display()), std::io::Error::other(e)))?;
@@ -161,7 +172,17 @@ async fn partitions(
         options.retries,
         Buffers::default(),
     )?;
-    let response = fetcher.fetch(&asked, None).await?;
+    let response = match fetcher.fetch(&asked, None).await {
+        Err(HarvestError::Status {
+            url, status: 404 | 405, ..
+        }) => {
+            return Err(HarvestError::Unrecognised {
+                url,
+                message: "the server cuts no partitions here: --partitions takes the URL of a folio `/jsonapi/{collection}` list".into(),
+            });
+        }
+        other => other?,
+    };
     let body: serde_json::Value =
         serde_json::from_str(&response.body.into_text()).map_err(|e| HarvestError::Unrecognised {
             url: asked.url.clone(),

@@ -217,6 +217,29 @@ fn a_partitioned_harvest_killed_mid_way_resumes_on_another_server() {
     assert!(resumed.status.success(), "{stderr}");
     assert!(stderr.contains("harvested 4000 records"), "{stderr}");
     assert!(!parts.exists(), "the parts are removed once joined");
+    let again = harvest(true).output().unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "{said}");
+    assert!(said.contains("holds a complete partitioned harvest"), "{said}");
+
+    // A URL that is not a folio JSON:API list: no partitions there, said as such.
+    let hal = dir.path().join("hal.jsonl");
+    let refused = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args([
+            "harvest",
+            &format!("{}/hal/entries?limit=10", second.base),
+            "--partitions",
+            "2",
+        ])
+        .args(["--quiet", "--out", hal.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("--partitions takes the URL of a folio `/jsonapi/{collection}` list"),
+        "{said}"
+    );
 
     let ids_in = |path: &std::path::Path| -> Vec<String> {
         std::fs::read_to_string(path)
