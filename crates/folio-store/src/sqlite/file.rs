@@ -17,7 +17,7 @@ use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
 use super::json;
-use super::page::{self, Docs, Table};
+use super::page::{self, Docs, Held, Table};
 use super::pool::{self, Pool};
 use super::sql::{self, Elements, Layout, Nulls};
 use crate::sql::catalog;
@@ -522,10 +522,11 @@ impl Docs for Collection {
         &self,
         row: &Row<'_>,
         start: usize,
+        held: &Held<'_>,
         fields: Option<&[String]>,
         out: &mut Vec<u8>,
     ) -> rusqlite::Result<()> {
-        self.write(row, start, fields, out)
+        self.write(row, start, held, fields, out)
     }
 }
 
@@ -533,15 +534,22 @@ impl Collection {
     /// The document (JSON text) of a row whose selected columns start at `start`.
     fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
         let mut doc = Vec::new();
-        self.write(row, start, fields, &mut doc)?;
+        self.write(row, start, &Held::none(), fields, &mut doc)?;
         String::from_utf8(doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
     }
 
     /// Writes the document of a row whose selected columns start at `start` into `out`, as
     /// serde_json wrote the `Map` of its columns: members in column order, a name selected
     /// twice (`rowid` and a column of that name) where it first appears, with the value
-    /// selected last.
-    fn write(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+    /// selected last. Values in `held` are not read again.
+    fn write(
+        &self,
+        row: &Row<'_>,
+        start: usize,
+        held: &Held<'_>,
+        fields: Option<&[String]>,
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
         let projected;
         let members = match fields {
             None => self.members.get_or_init(|| self.members_of(None)),
@@ -556,8 +564,11 @@ impl Collection {
                 out.push(b',');
             }
             out.extend_from_slice(&m.prefix);
-            json::write_value(out, row.get_ref(start + m.index)?, m.json)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let value = match held.get(m.index) {
+                Some(value) => value,
+                None => row.get_ref(start + m.index)?,
+            };
+            json::write_value(out, value, m.json).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
         out.push(b'}');
         Ok(())
@@ -623,14 +634,25 @@ fn read_page(
 /// The file's size and modification times (with its WAL's): changes whenever its contents
 /// do, so cached totals stay valid exactly as long as the file is unchanged.
 fn generation(path: &Path) -> String {
-    let stamp = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
-            .unwrap_or_else(|_| "-".to_owned())
-    };
+    use std::fmt::Write;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    format!("{}|{}", stamp(path), stamp(Path::new(&wal)))
+    let mut generation = String::with_capacity(64);
+    for p in [path, Path::new(&wal)] {
+        match std::fs::metadata(p) {
+            Ok(m) => {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                // Writing into a String cannot fail.
+                let _ = write!(generation, "{}:{modified}|", m.len());
+            }
+            Err(_) => generation.push_str("-|"),
+        }
+    }
+    generation
 }
 
 #[async_trait::async_trait]
@@ -757,7 +779,7 @@ mod tests {
                 2,
             );
             for plan in [first, after] {
-                let (sql, params) = page::page_sql(&table, &query, &plan);
+                let (sql, params, _) = page::page_sql(&table, &query, &plan);
                 let explained: Vec<String> = conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                     .unwrap()

@@ -288,6 +288,7 @@ impl Docs for Native<'_> {
         &self,
         row: &Row<'_>,
         start: usize,
+        _: &page::Held<'_>,
         fields: Option<&[String]>,
         out: &mut Vec<u8>,
     ) -> rusqlite::Result<()> {

@@ -24,13 +24,52 @@ pub(crate) trait Docs {
     fn select(&self, fields: Option<&[String]>, params: &mut Vec<Sql>) -> Vec<String>;
     /// Appends to `out` the document (JSON text) from the selected expressions, which start
     /// at column `start`: copied from the row when it is stored whole, else written there.
+    /// The values of the expressions in `held` were already read for the row's key.
     fn write_doc(
         &self,
         row: &Row<'_>,
         start: usize,
+        held: &Held<'_>,
         fields: Option<&[String]>,
         out: &mut Vec<u8>,
     ) -> rusqlite::Result<()>;
+}
+
+/// The most key values of a row that [`Held`] keeps: a sort's paths and the id.
+const MAX_HELD: usize = folio_engine::sort::MAX_SORT_PATHS + 1;
+
+/// The values of a row's document expressions already read for its key (a sort on columns
+/// that the documents select too: a file's), so that each value is read from SQLite once.
+pub(crate) struct Held<'r> {
+    values: [(usize, SqlRef<'r>); MAX_HELD],
+    len: usize,
+}
+
+impl<'r> Held<'r> {
+    /// No values held.
+    pub(crate) fn none() -> Self {
+        Held {
+            values: [(0, SqlRef::Null); MAX_HELD],
+            len: 0,
+        }
+    }
+
+    /// Keeps the value of document expression `index`, if there is room (else it is read
+    /// again).
+    fn hold(&mut self, index: usize, value: SqlRef<'r>) {
+        if let Some(slot) = self.values.get_mut(self.len) {
+            *slot = (index, value);
+            self.len += 1;
+        }
+    }
+
+    /// The value of document expression `index`, when it is held.
+    pub(crate) fn get(&self, index: usize) -> Option<SqlRef<'r>> {
+        self.values[..self.len]
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|&(_, value)| value)
+    }
 }
 
 /// One table to page through.
@@ -80,39 +119,77 @@ pub(crate) fn run(
 /// The rows `plan` selects, as records.
 fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Result<Records, StoreError> {
     let fields = query.fields.as_deref();
-    let (page_sql, params) = page_sql(table, query, plan);
-    let width = query.sort.fields().len();
+    let (page_sql, params, selection) = page_sql(table, query, plan);
     let mut stmt = tx.prepare_cached(&page_sql)?;
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
     let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
     while let Some(r) = found.next()? {
         let mut record = records.push();
-        for i in 0..width {
-            key_value(&mut record, r.get_ref(i)?);
+        let mut held = Held::none();
+        for &column in &selection.key {
+            let value = r.get_ref(column)?;
+            if let Some(index) = column.checked_sub(selection.doc_start) {
+                held.hold(index, value);
+            }
+            key_value(&mut record, value);
         }
-        record.write_doc(|out| table.docs.write_doc(r, width, fields, out))?;
+        record.write_doc(|out| table.docs.write_doc(r, selection.doc_start, &held, fields, out))?;
     }
     Ok(records)
 }
 
-/// The statement that reads the rows `plan` selects (the sort key's columns, then the
-/// document's) and its parameters.
-pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String, Vec<Sql>) {
-    let fields = query.fields.as_deref();
-    let key_columns = query
-        .sort
-        .fields()
-        .iter()
-        .map(|f| table.layout.column(f.column))
-        .collect::<Vec<_>>()
-        .join(", ");
+/// What a page's rows hold: the sort key's columns that the documents do not select, then
+/// the documents' expressions.
+pub(crate) struct Selection {
+    /// The selected expressions, joined.
+    sql: String,
+    /// The column of each value of the sort key.
+    key: Vec<usize>,
+    /// The column of the documents' first expression.
+    doc_start: usize,
+}
+
+impl Selection {
+    /// The expressions for the key of `query`'s sort and its documents; the documents'
+    /// parameters are pushed onto `params`.
+    fn of(table: &Table<'_>, query: &Query, params: &mut Vec<Sql>) -> Selection {
+        let docs = table.docs.select(query.fields.as_deref(), params);
+        let mut own: Vec<String> = Vec::new();
+        // Each key value's column: among the documents' (`Ok`) or its own (`Err`).
+        let places: Vec<Result<usize, usize>> = query
+            .sort
+            .fields()
+            .iter()
+            .map(|f| {
+                let column = table.layout.column(f.column);
+                docs.iter().position(|d| *d == column).ok_or_else(|| {
+                    own.push(column);
+                    own.len() - 1
+                })
+            })
+            .collect();
+        let doc_start = own.len();
+        Selection {
+            sql: own.into_iter().chain(docs).collect::<Vec<_>>().join(", "),
+            key: places
+                .into_iter()
+                .map(|p| p.map_or_else(|own| own, |doc| doc_start + doc))
+                .collect(),
+            doc_start,
+        }
+    }
+}
+
+/// The statement that reads the rows `plan` selects, its parameters, and what its rows hold.
+pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String, Vec<Sql>, Selection) {
     match segments::nullable_leading(table.layout, &query.sort) {
         Some(c) => {
-            let select =
-                |params: &mut Vec<Sql>| format!("{key_columns}, {}", table.docs.select(fields, params).join(", "));
+            let select = |params: &mut Vec<Sql>| Selection::of(table, query, params).sql;
             let filter = |w: &mut sql::Where<'_>| w.filter(&query.filter);
             let s = segments::page_sql(table.layout, &table.sql_name, &select, &filter, &query.sort, plan, c);
-            (s.sql, s.params)
+            // Each run selects alike (only parameter numbers differ).
+            let selection = Selection::of(table, query, &mut Vec::new());
+            (s.sql, s.params, selection)
         }
         None => {
             let mut w = sql::where_clause(table.layout);
@@ -122,15 +199,16 @@ pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String
             }
             let where_sql = w.sql();
             let mut params = w.params;
-            let doc_columns = table.docs.select(fields, &mut params).join(", ");
+            let selection = Selection::of(table, query, &mut params);
             let page_sql = format!(
-                "SELECT {key_columns}, {doc_columns} FROM {}{where_sql}{} LIMIT {} OFFSET {}",
+                "SELECT {} FROM {}{where_sql}{} LIMIT {} OFFSET {}",
+                selection.sql,
                 table.sql_name,
                 sql::order_by(table.layout, &query.sort, plan.scan),
                 i64::try_from(plan.limit).unwrap_or(i64::MAX),
                 i64::try_from(plan.offset).unwrap_or(i64::MAX),
             );
-            (page_sql, params)
+            (page_sql, params, selection)
         }
     }
 }
