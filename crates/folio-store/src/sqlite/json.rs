@@ -83,7 +83,7 @@ fn plain_ascii(t: &[u8]) -> bool {
         return !special_in(u64::from_ne_bytes(bytes));
     }
     let mut chunks = t.chunks_exact(8);
-    if (&mut chunks).any(|chunk| special_in(word(chunk))) {
+    if chunks.any(|chunk| special_in(word(chunk))) {
         return false;
     }
     // The rest, as the last eight bytes (some checked twice): no copy of a length unknown
