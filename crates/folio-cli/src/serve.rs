@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use folio_http::{AccessHandle, AccessPolicy, AppState, HttpConfig};
-use folio_store::{CollectionInfo, SqliteFileStore, Store, Writer, demo};
+use folio_store::{CollectionInfo, SqliteFileStore, Store, WritableStore, Writer, demo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::access;
@@ -138,10 +138,38 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = folio_http::DEFAULT_PAGE_MAP_EVERY, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     page_map_every: u64,
+
+    /// How long the versions that writes supersede are kept (`90s`, `30m`, `1h`, `2d`; a bare
+    /// number is seconds). A cursor walk reads the collection as it was at its first page,
+    /// whatever is imported or deleted meanwhile, on any server of the store, for at least
+    /// this long after a write; past it, its cursors are a 410 that links to a fresh first
+    /// page. `0` turns snapshots off: cursors read the present. Versions are purged by the
+    /// server in the background (`--sqlite` files keep none: their walks read the present).
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_duration)]
+    snapshot_retention: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct MaxOffset(Option<u64>);
+
+/// A duration as `90s`, `250ms`, `30m`, `1h` or `2d`; a bare number is seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let wrong = || format!("expected a duration such as `90s`, `30m`, `1h` or `0`, got `{text}`");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| wrong())?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        "d" => number * 86_400.0,
+        _ => return Err(wrong()),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| wrong())
+}
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -172,7 +200,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let access = access::Location::new(args.access.as_deref(), &args.data_dir);
     let policy = access.policy().context("cannot load the access file")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let store = runtime.block_on(open_store(&args))?;
+    let (store, writer) = runtime.block_on(open_store(&args))?;
     // The secret is kept in the data directory even when serving another database, so that
     // nothing is ever written to the user's file.
     std::fs::create_dir_all(&args.data_dir)
@@ -206,6 +234,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Listening for SIGHUP before the address is printed: from then on a SIGHUP reloads
         // the access file and the secret file instead of ending the process.
         tokio::spawn(reload_on_hangup(access, keys.file, state.clone()));
+        if let Some(writer) = writer {
+            tokio::spawn(purge_versions(writer, args.snapshot_retention));
+        }
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -226,16 +257,33 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Removes the versions writes superseded once they are older than `retention`, now and
+/// then, for as long as the server runs.
+async fn purge_versions(writer: Arc<dyn WritableStore>, retention: std::time::Duration) {
+    let every = (retention / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+    loop {
+        match writer.as_writer().purge_versions(retention).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed versions past the snapshot retention"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove versions past the snapshot retention"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// A store opened to serve, and its write side when it has one (to purge versions).
+type Served = (Arc<dyn Store>, Option<Arc<dyn WritableStore>>);
+
 /// Opens the store to serve: a SQLite file as it is, or the store `import` writes to (the
 /// embedded one or PostgreSQL), with the demo built first when asked for.
-async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(args: &ServeArgs) -> anyhow::Result<Served> {
     if let Some(file) = &args.sqlite {
         let store = SqliteFileStore::open(file)
             .with_context(|| format!("cannot serve the SQLite database {}", file.display()))?;
         for (name, why) in store.skipped() {
             tracing::warn!(table = %name, reason = %why, "not served");
         }
-        return Ok(Arc::new(store));
+        return Ok((Arc::new(store), None));
     }
     let opened = crate::store::open(&args.data_dir, args.postgres.as_deref()).await?;
     if let Some(database) = &opened.postgres {
@@ -251,7 +299,8 @@ async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
             "no FOLIO_SECRET or --secret-file: this server's cursors will not be accepted by other servers of the same database"
         );
     }
-    Ok(opened.store.into_store())
+    let writer = Arc::clone(&opened.store);
+    Ok((opened.store.into_store(), Some(writer)))
 }
 
 /// The HTTP limits the arguments give.
@@ -265,6 +314,7 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config.max_concurrent_requests = args.max_concurrent_requests as usize;
     config.page_maps = !args.no_page_maps;
     config.page_map_every = args.page_map_every;
+    config.snapshot_retention = args.snapshot_retention;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),

@@ -3,12 +3,14 @@
 //! A token is the base64url text (no padding) of
 //!
 //! ```text
-//! version (1 byte = 1) | kind (1 byte) | fingerprint (8 bytes) | key | [until] | tag (16 bytes)
+//! version (1 byte = 1) | kind (1 byte) | fingerprint (8 bytes) | key | [until] | [snapshot] | tag (16 bytes)
 //! ```
 //!
 //! where `kind` is after, before, end or (bounded only) start, with its high bit set when the
 //! walk is bounded: then `until`, the last key of the walk (a partition's end, see
-//! [`Cursor::until`]), follows the key. A key is a value count and the tagged values, the
+//! [`Cursor::until`]), follows the key; and with its next bit set when the walk reads a
+//! snapshot: then the snapshot follows (its generation and time, 8 bytes each, and the total
+//! its first page counted: a byte, 0 for none, 1 exact, 2 capped, then 8 bytes of count). A key is a value count and the tagged values, the
 //! fingerprint is a hash of the query (collection, filter, sort) the token was issued for and,
 //! on private collections, of the principal it was issued to (see [`Fingerprint::for_reader`]),
 //! and
@@ -56,17 +58,38 @@ pub struct Cursor {
     /// stop there, and every cursor of the walk carries it; an empty key for the last part,
     /// which runs to the result's end. `None` for a walk of the whole result.
     pub until: Option<Key>,
+    /// The moment a snapshot walk reads (its first page's), and the total that page
+    /// counted; `None` for a walk of the present.
+    pub snapshot: Option<Snapshot>,
+}
+
+/// The moment a snapshot walk reads the collection at, as its cursors carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The collection's generation at the walk's first page.
+    pub generation: i64,
+    /// When that generation was written, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The total the first page counted: the count, and whether it is exact (else capped:
+    /// "at least"); `None` when it counted none.
+    pub total: Option<(u64, bool)>,
 }
 
 impl From<Position> for Cursor {
-    /// An unbounded cursor at `position`.
+    /// An unbounded cursor at `position`, of a walk of the present.
     fn from(position: Position) -> Cursor {
-        Cursor { position, until: None }
+        Cursor {
+            position,
+            until: None,
+            snapshot: None,
+        }
     }
 }
 
 /// The high bit of the kind byte: an `until` key follows the key.
 const BOUNDED: u8 = 0x80;
+/// The next bit of the kind byte: a snapshot follows the keys.
+const SNAPSHOT: u8 = 0x40;
 
 /// A hash of what a cursor is bound to: collection, filter, sort and, when the reader is a
 /// named principal, that principal.
@@ -149,6 +172,21 @@ impl CursorCodec {
     /// # Panics
     /// On [`Position::Offset`], and on [`Position::Start`] without `until`.
     pub fn encode_until(&self, fp: Fingerprint, position: &Position, until: Option<&[Value]>) -> String {
+        self.encode_walk(fp, position, until, None)
+    }
+
+    /// Encodes a cursor as [`CursorCodec::encode_until`] does, of a walk that reads
+    /// `snapshot` when given.
+    ///
+    /// # Panics
+    /// As [`CursorCodec::encode_until`].
+    pub fn encode_walk(
+        &self,
+        fp: Fingerprint,
+        position: &Position,
+        until: Option<&[Value]>,
+        snapshot: Option<&Snapshot>,
+    ) -> String {
         let (kind, key): (u8, &[Value]) = match position {
             Position::After(k) => (0, k),
             Position::Before(k) => (1, k),
@@ -157,11 +195,23 @@ impl CursorCodec {
             Position::Start | Position::Offset(_) => panic!("only keyset positions become cursors"),
         };
         let kind = if until.is_some() { kind | BOUNDED } else { kind };
+        let kind = if snapshot.is_some() { kind | SNAPSHOT } else { kind };
         let mut buf = vec![VERSION, kind];
         buf.extend_from_slice(&fp.0);
         encode_key(&mut buf, key);
         if let Some(until) = until {
             encode_key(&mut buf, until);
+        }
+        if let Some(s) = snapshot {
+            buf.extend_from_slice(&s.generation.to_be_bytes());
+            buf.extend_from_slice(&s.at_ms.to_be_bytes());
+            match s.total {
+                None => buf.push(0),
+                Some((count, exact)) => {
+                    buf.push(if exact { 1 } else { 2 });
+                    buf.extend_from_slice(&count.to_be_bytes());
+                }
+            }
         }
         let tag = self.tag(&buf);
         buf.extend_from_slice(&tag[..TAG_LEN]);
@@ -198,10 +248,19 @@ impl CursorCodec {
         if body[2..2 + FINGERPRINT_LEN] != fp.0 {
             return Err(CursorError::QueryMismatch);
         }
-        let (kind, bounded) = (body[1] & !BOUNDED, body[1] & BOUNDED != 0);
+        let (kind, bounded, snapshot) = (
+            body[1] & !(BOUNDED | SNAPSHOT),
+            body[1] & BOUNDED != 0,
+            body[1] & SNAPSHOT != 0,
+        );
         let mut rest = &body[2 + FINGERPRINT_LEN..];
         let key = decode_key(&mut rest)?;
         let until = if bounded { Some(decode_key(&mut rest)?) } else { None };
+        let snapshot = if snapshot {
+            Some(decode_snapshot(&mut rest)?)
+        } else {
+            None
+        };
         if !rest.is_empty() {
             return Err(CursorError::Invalid("the cursor has trailing bytes"));
         }
@@ -221,7 +280,11 @@ impl CursorCodec {
             (3, true) if bounded => Position::Start,
             _ => return Err(CursorError::Invalid("the cursor has an unknown kind")),
         };
-        Ok(Cursor { position, until })
+        Ok(Cursor {
+            position,
+            until,
+            snapshot,
+        })
     }
 
     /// The tag of `body` under the signing key.
@@ -253,6 +316,35 @@ fn encode_key(buf: &mut Vec<u8>, key: &[Value]) {
             }
         }
     }
+}
+
+/// Reads a snapshot written by [`CursorCodec::encode_walk`] off the front of `rest`.
+fn decode_snapshot(rest: &mut &[u8]) -> Result<Snapshot, CursorError> {
+    let malformed = CursorError::Invalid("the cursor's snapshot is malformed");
+    let mut number = || -> Result<[u8; 8], CursorError> {
+        let (head, tail) = rest.split_at_checked(8).ok_or(malformed.clone())?;
+        *rest = tail;
+        head.try_into().map_err(|_| malformed.clone())
+    };
+    let generation = i64::from_be_bytes(number()?);
+    let at_ms = i64::from_be_bytes(number()?);
+    let (&kind, tail) = rest.split_first().ok_or(malformed.clone())?;
+    *rest = tail;
+    let total = match kind {
+        0 => None,
+        1 | 2 => {
+            let (head, tail) = rest.split_at_checked(8).ok_or(malformed.clone())?;
+            *rest = tail;
+            let count = u64::from_be_bytes(head.try_into().map_err(|_| malformed.clone())?);
+            Some((count, kind == 1))
+        }
+        _ => return Err(malformed),
+    };
+    Ok(Snapshot {
+        generation,
+        at_ms,
+        total,
+    })
 }
 
 /// Reads a key written by [`encode_key`] off the front of `rest`.

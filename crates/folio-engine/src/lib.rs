@@ -44,7 +44,7 @@ pub mod sort;
 pub mod transparent;
 pub mod value;
 
-pub use cursor::{Cursor, CursorCodec, CursorError, Fingerprint};
+pub use cursor::{Cursor, CursorCodec, CursorError, Fingerprint, Snapshot};
 pub use error::EngineError;
 pub use filter::{Clause, Condition, Filter};
 pub use keyset::{CmpOp, Predicate, Side};

@@ -50,13 +50,15 @@ struct Ahead {
 
 impl ReadAhead {
     /// Runs `plan` for `query` on `store`, from a page read ahead when there is a fresh one,
-    /// and reads ahead the page a walk asks for next.
+    /// and reads ahead the page a walk asks for next (with `snapshots`, at the moment of this
+    /// page and uncounted, as the next request of a walk that starts here asks for it).
     pub(crate) async fn page(
         &self,
         store: &Arc<dyn Store>,
         query: &Query,
         plan: &Plan,
         count: Count,
+        snapshots: bool,
     ) -> Result<PageResult, StoreError> {
         let _reading = Reading::new(&self.reading);
         let ahead = self.take(query, plan, count);
@@ -67,7 +69,16 @@ impl ReadAhead {
             },
             None => store.page(query, plan, count).await?,
         };
-        self.start(store, query, plan, count, &page);
+        match page.moment {
+            Some(moment) if snapshots && query.at.is_none() => {
+                let at = Query {
+                    at: Some(moment),
+                    ..query.clone()
+                };
+                self.start(store, &at, plan, Count::Skip, &page);
+            }
+            _ => self.start(store, query, plan, count, &page),
+        }
         Ok(page)
     }
 

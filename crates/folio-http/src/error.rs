@@ -73,6 +73,18 @@ pub enum ApiError {
     /// time, or again after a write): retried after `Retry-After` seconds, it is answered.
     #[error("{0}; retry in a few seconds")]
     MapPending(&'static str),
+    /// A snapshot walk's cursor names a moment whose superseded versions the store no
+    /// longer keeps (or a collection since replaced): the walk starts again from `first`.
+    #[error(
+        "the snapshot of collection `{collection}` that this cursor reads has expired (its older versions were removed after the server's retention); start the walk again from the first page{}",
+        first.as_deref().map(|f| format!(": {f}")).unwrap_or_default()
+    )]
+    SnapshotExpired {
+        /// The collection.
+        collection: String,
+        /// A link to a fresh first page of the same request, when the style has one.
+        first: Option<String>,
+    },
     /// The store failed (the server's fault). Its detail is logged, never sent.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -84,6 +96,10 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownCollection(name) => ApiError::UnknownCollection {
                 name,
                 readable: Vec::new(),
+            },
+            StoreError::SnapshotExpired(collection) => ApiError::SnapshotExpired {
+                collection,
+                first: None,
             },
             // The read side's only error of the caller's making is a name; every other is the
             // store's (`StoreError::is_internal`), and one that were not would be the server's
@@ -145,6 +161,10 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
             "Page map pending",
             "The answer needs the result's page map, which the server is building. Retry after the time Retry-After gives.",
         ),
+        "snapshot-expired" => (
+            "Snapshot expired",
+            "A cursor walk reads the collection as it was at its first page. Writes since then superseded versions that the server no longer keeps (they are kept for its snapshot retention), so this walk cannot go on. Start again from a fresh first page, which the detail links to.",
+        ),
         "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
         _ => return None,
     })
@@ -174,6 +194,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TimedOut { .. } | ApiError::MapPending(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SnapshotExpired { .. } => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -193,6 +214,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TimedOut { .. } => "request-timeout",
             ApiError::MapPending(_) => "map-pending",
+            ApiError::SnapshotExpired { .. } => "snapshot-expired",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -216,6 +238,18 @@ impl ApiError {
         match self {
             ApiError::TimedOut { .. } | ApiError::MapPending(_) => Some(1),
             _ => None,
+        }
+    }
+
+    /// This error with `first`, the link to a fresh first page, when it is an expired
+    /// snapshot.
+    pub(crate) fn with_first(self, first: impl FnOnce() -> String) -> ApiError {
+        match self {
+            ApiError::SnapshotExpired { collection, .. } => ApiError::SnapshotExpired {
+                collection,
+                first: Some(first()),
+            },
+            other => other,
         }
     }
 

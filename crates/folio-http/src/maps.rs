@@ -251,6 +251,7 @@ mod tests {
             filter: Filter::all(),
             sort: Sort::by_id(),
             fields: None,
+            at: None,
         };
         let maps = Arc::new(PageMaps {
             max_keys: 10,

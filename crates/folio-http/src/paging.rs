@@ -81,14 +81,33 @@ impl Paging {
     }
 
     /// Reads the page, with the total `count` asks for (none in a partition's walk, whose
-    /// pages are a part of the result the total counts): page numbers within the offset
-    /// window as offsets, deeper ones through the result's page map ([`crate::maps`]).
-    pub(crate) async fn run(&self, state: &AppState, count: Count) -> Result<PageResult, ApiError> {
-        let count = if self.reading.until().is_some() {
+    /// pages are a part of the result the total counts; in a snapshot walk, the one its first
+    /// page counted): page numbers within the offset window as offsets, deeper ones through
+    /// the result's page map ([`crate::maps`]). A cursor walk reads the snapshot its cursor
+    /// carries; otherwise, with snapshots on, the page's moment becomes the snapshot that
+    /// its cursors carry.
+    pub(crate) async fn run(&mut self, state: &AppState, count: Count) -> Result<PageResult, ApiError> {
+        let carried = self.reading.snapshot().map(|s| s.total);
+        let wanted = count != Count::Skip;
+        let count = if self.reading.until().is_some() || carried.is_some() {
             Count::Skip
         } else {
             count
         };
+        let mut page = self.read(state, count).await?;
+        if let Some(total) = carried {
+            page.total = total
+                .filter(|_| wanted)
+                .map(|(count, exact)| folio_store::Total { count, exact });
+        }
+        if !state.config.snapshot_retention.is_zero() {
+            self.reading.fix_snapshot(&page);
+        }
+        Ok(page)
+    }
+
+    /// Reads the page as [`Paging::run`] says.
+    async fn read(&self, state: &AppState, count: Count) -> Result<PageResult, ApiError> {
         match (&self.at, &self.window.asked) {
             (At::Number(n), Some(asked)) if !self.window.within(*n) => {
                 let mapped = state.config.page_maps;

@@ -25,6 +25,11 @@ pub enum StoreError {
     /// A schema that cannot be used.
     #[error(transparent)]
     Schema(#[from] folio_engine::EngineError),
+    /// A snapshot walk's moment is older than the versions the store still keeps (its
+    /// retention passed), or not one of this collection's (the caller's fault: it walks again
+    /// from a fresh first page).
+    #[error("the snapshot of collection `{0}` this walk reads has expired")]
+    SnapshotExpired(String),
     /// The database failed (an internal error: never shown to clients in detail). The
     /// message carries the whole chain of causes, which some drivers leave out of their own
     /// (PostgreSQL's "db error").
@@ -60,7 +65,8 @@ impl StoreError {
             StoreError::UnknownCollection(_)
             | StoreError::CollectionExists(_)
             | StoreError::InvalidDocument { .. }
-            | StoreError::Schema(_) => Fault::Caller,
+            | StoreError::Schema(_)
+            | StoreError::SnapshotExpired(_) => Fault::Caller,
             StoreError::Backend { .. } | StoreError::Unavailable(_) | StoreError::Internal(_) => Fault::Store,
         }
     }

@@ -82,6 +82,20 @@ pub struct Query {
     pub sort: Sort,
     /// Which paths of each document to return (nested shape kept); `None` for all.
     pub fields: Option<Projection>,
+    /// The moment to read the collection at (a snapshot walk's, from its first page), or
+    /// `None` for the present. Stores that keep no versions read the present anyway.
+    pub at: Option<Moment>,
+}
+
+/// A moment in a collection's history: a generation and when it was written. A store that
+/// keeps the versions writes supersede can read the collection as it was at any moment not
+/// older than its retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    /// The collection's generation (each write's is greater than the one before).
+    pub generation: i64,
+    /// When that generation was written, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
 }
 
 impl Query {
@@ -92,6 +106,7 @@ impl Query {
             filter: Filter::all(),
             sort: Sort::by_id(),
             fields: None,
+            at: None,
         }
     }
 }
@@ -132,6 +147,9 @@ pub struct PageResult {
     pub total: Option<Total>,
     /// The collection's generation in that snapshot ([`Store::generation`]).
     pub generation: String,
+    /// The moment the page shows, for stores that keep versions: the snapshot asked for
+    /// ([`Query::at`]), or the present.
+    pub moment: Option<Moment>,
 }
 
 /// A collection and its size.

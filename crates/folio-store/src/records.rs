@@ -109,6 +109,7 @@ impl Records {
             has_more: page.has_more,
             total,
             generation,
+            moment: None,
         }
     }
 

@@ -93,6 +93,11 @@ pub trait Writer: Send + Sync {
 
     /// Records where a collection came from (the demo records its size).
     async fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError>;
+
+    /// Removes the versions that writes superseded more than `retention` ago, in every
+    /// collection; snapshot walks at moments before them then expire. Returns how many
+    /// versions were removed.
+    async fn purge_versions(&self, retention: std::time::Duration) -> Result<u64, StoreError>;
 }
 
 /// A store that is read and written: what the CLI opens.

@@ -70,18 +70,54 @@ fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
             "{stderr}"
         );
 
-        // The walk goes on past the gap: every record still there, once.
+        // The walk reads the moment of its first page, deleted records included, once each.
         while let Some(url) = next {
             let (ids, following) = ids_of_page(&format!("{}{url}", server.base)).await;
             seen.extend(ids);
             next = following;
         }
-        let expected: Vec<u64> = (0..50).filter(|id| ![15, 40].contains(id)).collect();
-        assert_eq!(seen, expected);
+        assert_eq!(seen, (0..50).collect::<Vec<_>>());
+        // A walk started now reads the present.
+        let mut now = Vec::new();
+        let mut next = Some("/jsonapi/things?page[cursor]=1&page[size]=10".to_owned());
+        while let Some(url) = next {
+            let (ids, following) = ids_of_page(&format!("{}{url}", server.base)).await;
+            now.extend(ids);
+            next = following;
+        }
+        let expected: Vec<u64> = (0..50).filter(|id| ![3, 15, 40].contains(id)).collect();
+        assert_eq!(now, expected);
         let (status, body) = get_json(&format!("{}/jsonapi/things/3", server.base)).await;
         assert_eq!(status, 404, "{body}");
         let (_, body) = get_json(&format!("{}/jsonapi/things?page[size]=0", server.base)).await;
         assert_eq!(body["meta"]["total"], json!(47), "50 less 3, 15 and 40");
+
+        // Past the retention of a server that keeps versions one second, a walk that needs
+        // the versions a delete superseded expires: a 410 that links to a fresh first page.
+        let brief = serve(data_dir, &[serve_args, &["--snapshot-retention", "1s"][..]].concat());
+        let first = format!("{}/jsonapi/things?page[cursor]=1&page[size]=10", brief.base);
+        let (status, body) = get_json(&first).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["meta"]["snapshotAt"].is_string(), "{body}");
+        let next = format!("{}{}", brief.base, body["links"]["next"].as_str().unwrap());
+        let out = delete(target, &["20"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let body = loop {
+            let (status, body) = get_json(&next).await;
+            if status == 410 {
+                break body;
+            }
+            assert_eq!(status, 200, "{body}");
+            assert!(std::time::Instant::now() < deadline, "the snapshot never expired");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert_eq!(body["errors"][0]["code"], json!("snapshot-expired"), "{body}");
+        let detail = body["errors"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.ends_with("/jsonapi/things?page%5Bcursor%5D=1&page%5Bsize%5D=10"),
+            "{detail}"
+        );
     });
 
     let unknown = folio(&[&["delete", "nothing", "1"][..], target].concat());

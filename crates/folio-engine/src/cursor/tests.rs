@@ -58,7 +58,7 @@ proptest! {
             _ => Position::Start,
         };
         let token = codec.encode_until(fp, &position, Some(&until));
-        prop_assert_eq!(codec.decode(&token, fp, &sort), Ok(Cursor { position, until: Some(until) }));
+        prop_assert_eq!(codec.decode(&token, fp, &sort), Ok(Cursor { position, until: Some(until), snapshot: None }));
     }
 
     /// No change of a single byte of a token gets past verification.
@@ -202,7 +202,8 @@ fn a_start_cursor_needs_an_end_and_an_end_must_fit_the_sort() {
         codec.decode(&signed(3 | BOUNDED, &[0, 0]), fp, &sort),
         Ok(Cursor {
             position: Position::Start,
-            until: Some(Vec::new())
+            until: Some(Vec::new()),
+            snapshot: None,
         })
     );
     // A bounded cursor without its end.
@@ -227,4 +228,34 @@ fn older_keys_verify_until_they_are_retired() {
     ));
     assert!(matches!(old.decode(&after, fp, &sort), Err(CursorError::Invalid(_))));
     assert_eq!((rotated.keys(), retired.keys()), (2, 1));
+}
+
+#[test]
+fn snapshots_ride_in_cursors_bounded_or_not() {
+    let (sort, fp) = setup("p");
+    let codec = CursorCodec::new(b"a secret of 16+ bytes");
+    let key = vec![Value::Text("x".into()), Value::Text("id".into())];
+    for total in [None, Some((0, true)), Some((u64::MAX, false)), Some((17, true))] {
+        let snapshot = Snapshot {
+            generation: i64::MAX - 3,
+            at_ms: 1_764_000_000_123,
+            total,
+        };
+        for until in [None, Some(vec![]), Some(key.clone())] {
+            for position in [
+                Position::After(key.clone()),
+                Position::Before(key.clone()),
+                Position::End,
+            ] {
+                let token = codec.encode_walk(fp, &position, until.as_deref(), Some(&snapshot));
+                let cursor = codec.decode(&token, fp, &sort).unwrap();
+                assert_eq!(cursor.position, position);
+                assert_eq!(cursor.until, until);
+                assert_eq!(cursor.snapshot, Some(snapshot));
+                // A walk of the present carries none.
+                let present = codec.encode_walk(fp, &position, until.as_deref(), None);
+                assert_eq!(codec.decode(&present, fp, &sort).unwrap().snapshot, None);
+            }
+        }
+    }
 }

@@ -68,7 +68,7 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Answer<Hal> {
     let collection = state.readable(&caller, &collection).await?;
-    let req = parse_list(&collection, raw.as_deref(), &state.config)?;
+    let mut req = parse_list(&collection, raw.as_deref(), &state.config)?;
     let count = if req.with_count { Count::Exact } else { Count::Skip };
     let page = req.paging.run(&state, count).await?;
     Ok(render(&req, &page))

@@ -33,6 +33,9 @@ pub(crate) struct Meta {
     pub(crate) limits: Limits,
     /// The filtered paths no index serves (the page was found by scanning).
     pub(crate) unindexed: Vec<String>,
+    /// When the moment this walk reads was written (ms since the Unix epoch): the snapshot
+    /// its cursors carry.
+    pub(crate) snapshot: Option<i64>,
 }
 
 /// A page of records: `{"data": [resources], "meta": {...}, "links": {...}}`.
@@ -81,6 +84,14 @@ pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Li
     }
     if !meta.unindexed.is_empty() {
         meta_json["unindexedFilters"] = json!(meta.unindexed);
+    }
+    if let Some(at) = meta
+        .snapshot
+        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+        && let Ok(text) = at.format(&time::format_description::well_known::Rfc3339)
+    {
+        // The moment the walk's cursors read: later pages show the collection as it was then.
+        meta_json["snapshotAt"] = json!(text);
     }
     body.raw(b"],\"meta\":")
         .value(&meta_json)

@@ -108,7 +108,7 @@ pub(crate) struct Listing {
 
 /// Parses, checks and runs `GET /jsonapi/{collection}?{raw}`.
 pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&str>) -> Result<Listing, ApiError> {
-    let req = request::parse_list(&state.codec(), collection, raw, &state.config)?;
+    let mut req = request::parse_list(&state.codec(), collection, raw, &state.config)?;
     // Filters on paths no index serves scan the collection: counted up to the cap.
     let unindexed = req.query().filter.unindexed_paths(collection.schema());
     let count = match req.total {
@@ -117,7 +117,19 @@ pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&st
         TotalMode::Auto | TotalMode::Capped => Count::AtMost(state.config.count_cap),
         TotalMode::None => Count::Skip,
     };
-    let page = req.paging.run(state, count).await?;
+    let first = || {
+        let base = Target::new(
+            format!("/jsonapi/{}", links::segment(collection.name())),
+            req.carry.clone(),
+        );
+        base.with(&[
+            ("page[cursor]", "1".into()),
+            ("page[size]", req.paging.size().to_string()),
+        ])
+        .href()
+    };
+    let first = first();
+    let page = req.paging.run(state, count).await.map_err(|e| e.with_first(|| first))?;
     // Page counts only follow from an exact total.
     let total_pages = page.total.filter(|t| t.exact).map(|t| req.paging.window.pages(t.count));
     let links = links(state, &req, &page, total_pages);
@@ -128,6 +140,7 @@ pub(crate) async fn run(state: &AppState, collection: &Readable, raw: Option<&st
         size: req.paging.size(),
         limits: req.paging.window.limits(),
         unindexed,
+        snapshot: req.paging.reading.snapshot().map(|s| s.at_ms),
     };
     Ok(Listing {
         req,

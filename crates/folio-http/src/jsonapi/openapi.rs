@@ -92,7 +92,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         "200".to_owned(),
         link_header(response("A page of records", JSONAPI.media(), list)),
     )];
-    responses.extend(errors(JSONAPI, &[400, 401, 404, 422, 500, 503]));
+    responses.extend(errors(JSONAPI, &[400, 401, 404, 410, 422, 500, 503]));
     let op = operation(
         JSONAPI,
         c.op_id("jsonapi", "list"),

@@ -83,6 +83,14 @@ fn jsonapi_meta() -> S {
             ),
             ("page", integer(1, None, None), false),
             (
+                "snapshotAt",
+                described(
+                    string(),
+                    "RFC 3339: the moment this cursor walk reads (its first page's); later pages show the collection as it was then",
+                ),
+                false,
+            ),
+            (
                 "unindexedFilters",
                 described(
                     array(string()),

@@ -83,6 +83,7 @@ pub(crate) fn errors(style: Style, statuses: &[u16]) -> Vec<(String, ResponseBui
                 (401, _) => "The collection is private: send `Authorization: Bearer <token>`",
                 (413, _) => "The request body is over the server's limit",
                 (415, _) => "The request body was sent with a content type other than JSON",
+                (410, _) => "The cursor's walk reads a snapshot whose older versions the server no longer keeps (past its snapshot retention): start again from the fresh first page the detail links to",
                 (503, _) => "The request was not answered within the server's time limit (busy, or an expensive request), or needs a page map the server is building; retry after `Retry-After` seconds. A problem+json body in every style",
                 (422, "query") => "The request does not validate (FastAPI's convention: every invalid request is a 422)",
                 (422, _) => "The page size is above the maximum, or page numbers reach past the offset window (use cursors)",

@@ -122,7 +122,7 @@ async fn list_page(
     prefix: &str,
 ) -> Result<Response, ApiError> {
     let collection = state.readable(caller, collection).await?;
-    let req = check(&collection, req, &state.config, prefix)?;
+    let mut req = check(&collection, req, &state.config, prefix)?;
     let page = req.paging.run(state, Count::Exact).await?;
     Ok(render(&req, &page))
 }

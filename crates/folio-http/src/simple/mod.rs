@@ -98,8 +98,13 @@ async fn list_page(
     prefix: &str,
 ) -> Result<Response, ApiError> {
     let collection = state.readable(caller, collection).await?;
-    let req = check(&state.codec(), &collection, req, &state.config, prefix)?;
-    let page = req.paging.run(state, Count::Exact).await?;
+    let mut req = check(&state.codec(), &collection, req, &state.config, prefix)?;
+    let first = first_page(&req);
+    let page = req
+        .paging
+        .run(state, Count::Exact)
+        .await
+        .map_err(|e| e.with_first(|| first))?;
     let total = page.total.map_or(0, |t| t.count);
     let links = links(state, &req, &page, total);
     // `{"status": ..., "<collection>": [documents]}`, documents copied in place.
@@ -116,17 +121,27 @@ async fn list_page(
 
 /// The `Link` header's `next`, `prev`, `first` and `last` (GitHub's), continuing with cursors
 /// past the offset window.
-fn links(state: &AppState, req: &ListRequest, page: &PageResult, total: u64) -> Vec<(&'static str, String)> {
-    let paging = &req.paging;
-    let (per_page, window) = (paging.size(), &paging.window);
-    let mut carry = vec![("per_page".to_owned(), per_page.to_string())];
+/// The target of a request's pages: its collection, page size and filter.
+fn base(req: &ListRequest) -> Target {
+    let mut carry = vec![("per_page".to_owned(), req.paging.size().to_string())];
     if let Some(q) = &req.filter_json {
         carry.push(("query".to_owned(), q.to_string()));
     }
-    let base = Target::new(
-        format!("/simple/{}", links::segment(&paging.query().schema.name)),
+    Target::new(
+        format!("/simple/{}", links::segment(&req.paging.query().schema.name)),
         carry,
-    );
+    )
+}
+
+/// The first page of a request, for a walk whose snapshot expired.
+fn first_page(req: &ListRequest) -> String {
+    base(req).with(&[("page", "1".to_owned())]).href()
+}
+
+fn links(state: &AppState, req: &ListRequest, page: &PageResult, total: u64) -> Vec<(&'static str, String)> {
+    let paging = &req.paging;
+    let window = &paging.window;
+    let base = base(req);
     let at = |n: u64| base.with(&[("page", n.to_string())]).href();
     let cursor =
         |param: &str, position: &Position| base.with(&[(param, state.cursor(&paging.reading, position))]).href();

@@ -58,7 +58,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         .collect();
     get_params.push(filter_param("query", "a filter, as JSON"));
     let mut responses = vec![("200".to_owned(), ok())];
-    responses.extend(errors(SIMPLE, &[400, 401, 404, 422, 500, 503]));
+    responses.extend(errors(SIMPLE, &[400, 401, 404, 410, 422, 500, 503]));
     let op = operation(
         SIMPLE,
         c.op_id("simple", "list"),
@@ -83,7 +83,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         false,
     );
     let mut responses = vec![("200".to_owned(), ok())];
-    responses.extend(errors(SIMPLE, &[400, 401, 404, 413, 415, 422, 500, 503]));
+    responses.extend(errors(SIMPLE, &[400, 401, 404, 410, 413, 415, 422, 500, 503]));
     let op = operation(
         SIMPLE,
         c.op_id("simple", "search"),

@@ -34,7 +34,15 @@ pub struct HttpConfig {
     /// fewer than this many records, and partitions are cut at multiples of it. Smaller maps
     /// are finer and larger (a key per this many records).
     pub page_map_every: u64,
+    /// How long the versions writes supersede are kept: a cursor walk reads the collection
+    /// as it was at its first page for at least this long after a write (then its cursors
+    /// expire with a 410). Zero turns snapshots off: cursors read the present.
+    pub snapshot_retention: Duration,
 }
+
+/// The default [`HttpConfig::snapshot_retention`]: one hour, time for a walk of millions of
+/// records at a modest pace.
+pub const DEFAULT_SNAPSHOT_RETENTION: Duration = Duration::from_secs(3600);
 
 /// The default [`HttpConfig::page_map_every`]: 1,000 records, so a map of 1,000,000 records
 /// holds 1,000 keys, and a deep page skips at most 999 records.
@@ -78,6 +86,7 @@ impl HttpConfig {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             page_maps: true,
             page_map_every: DEFAULT_PAGE_MAP_EVERY,
+            snapshot_retention: DEFAULT_SNAPSHOT_RETENTION,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::maps::{Lookup, PageMaps};
 pub use config::{
     DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, HttpConfig,
+    DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION, HttpConfig,
 };
 pub use reading::{Readable, Reading};
 pub use swap::Swap;
@@ -107,7 +107,11 @@ impl AppState {
 
     /// Runs a page plan, reading ahead the page a walk asks for next ([`crate::ahead`]).
     pub(crate) async fn page(&self, reading: &Reading, plan: &Plan, count: Count) -> Result<PageResult, ApiError> {
-        Ok(self.ahead.page(&self.store, reading.query(), plan, count).await?)
+        let snapshots = !self.config.snapshot_retention.is_zero();
+        Ok(self
+            .ahead
+            .page(&self.store, reading.query(), plan, count, snapshots)
+            .await?)
     }
 
     /// The page of `size` records at `offset` of `reading`'s result, read through its page map

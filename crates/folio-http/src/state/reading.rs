@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock};
 
 use folio_engine::page::Key;
 use folio_engine::projection::Projection;
-use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Sort};
-use folio_store::Query;
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Snapshot, Sort};
+use folio_store::{Moment, PageResult, Query};
 
 use crate::error::ApiError;
 
@@ -61,10 +61,12 @@ impl Readable {
                 filter,
                 sort,
                 fields,
+                at: None,
             },
             reader: self.reader.clone(),
             fingerprint: OnceLock::new(),
             until: None,
+            snapshot: None,
         }
     }
 }
@@ -85,6 +87,9 @@ pub struct Reading {
     /// its pages stop there, and its cursors carry it on (empty for the last partition, which
     /// runs to the result's end).
     until: Option<Key>,
+    /// The moment a snapshot walk reads (taken from its cursor, or from its first page), and
+    /// the total that page counted: its cursors carry it on.
+    snapshot: Option<Snapshot>,
 }
 
 impl Reading {
@@ -109,7 +114,29 @@ impl Reading {
     /// The cursor token for a position of this query (within its partition, if it walks
     /// one), signed with `codec`. The start of a partition is a token too.
     pub(crate) fn cursor(&self, codec: &CursorCodec, position: &Position) -> String {
-        codec.encode_until(self.fingerprint(), position, self.until.as_deref())
+        codec.encode_walk(
+            self.fingerprint(),
+            position,
+            self.until.as_deref(),
+            self.snapshot.as_ref(),
+        )
+    }
+
+    /// The snapshot this walk reads, when it reads one.
+    pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    /// Makes this walk a snapshot walk at the moment `page` shows (its first page's, read
+    /// from a store that keeps versions), with the total it counted, unless it already is one.
+    pub(crate) fn fix_snapshot(&mut self, page: &PageResult) {
+        if let (None, Some(moment)) = (&self.snapshot, page.moment) {
+            self.snapshot = Some(Snapshot {
+                generation: moment.generation,
+                at_ms: moment.at_ms,
+                total: page.total.map(|t| (t.count, t.exact)),
+            });
+        }
     }
 
     /// The cursor token that starts the walk of the part of this query's result after
@@ -131,6 +158,11 @@ impl Reading {
             .decode(token, self.fingerprint(), &self.query.sort)
             .map_err(|e| ApiError::from(EngineError::cursor(param, e)))?;
         self.until = cursor.until;
+        self.snapshot = cursor.snapshot;
+        self.query.at = cursor.snapshot.map(|s| Moment {
+            generation: s.generation,
+            at_ms: s.at_ms,
+        });
         Ok(cursor.position)
     }
 }

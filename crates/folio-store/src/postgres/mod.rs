@@ -4,13 +4,18 @@
 //!
 //! ```sql
 //! CREATE TABLE folio_collections (name text PRIMARY KEY, schema text NOT NULL, origin text,
-//!                                 generation bigint NOT NULL DEFAULT 0);
+//!                                 generation bigint NOT NULL DEFAULT 0,
+//!                                 changed_at bigint NOT NULL DEFAULT 0, -- ms, the last write
+//!                                 purged bigint NOT NULL DEFAULT 0);
+//! CREATE SEQUENCE folio_clock;  -- generations, taken while the catalog row is locked
 //! -- per collection: per scalar indexed path N, a missing flag and a value (see sql.rs);
 //! -- per string[] path N, a text[] column with a GIN index
 //! CREATE TABLE "folio_c_NAME" (rid bigserial PRIMARY KEY, id <text COLLATE "C"|bigint> NOT NULL UNIQUE,
 //!                              doc text NOT NULL, nN boolean NOT NULL, cN <type> NOT NULL, aN text[] NOT NULL);
 //! CREATE INDEX ON "folio_c_NAME" (nN, cN, id);
 //! CREATE INDEX ON "folio_c_NAME" USING gin (aN);
+//! -- the versions writes superseded (see `sqlite/mod.rs`, "Versions": the same scheme)
+//! CREATE TABLE "folio_h_NAME" (LIKE "folio_c_NAME", until bigint NOT NULL, until_at bigint NOT NULL);
 //! ```
 //!
 //! Documents are kept as text, exactly as imported, so every store returns the same bytes.
@@ -31,7 +36,7 @@ use crate::schemas::{self, Schemas};
 use crate::sql::catalog::{self, Catalog};
 use crate::totals::Totals;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, Writer};
-use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
+use crate::{CollectionInfo, Count, Moment, PageResult, Query, Store, StoreError};
 
 /// Collections in a PostgreSQL database, read and written through a connection pool.
 pub struct PostgresStore {
@@ -87,19 +92,36 @@ impl PostgresStore {
             totals: Arc::default(),
         };
         let client = store.client().await?;
-        // Nothing is written when the catalog exists, so servers may point at a read replica.
-        let exists: bool = client
-            .query_one("SELECT to_regclass('folio_collections') IS NOT NULL", &[])
+        // Nothing is written when the catalog is up to date, so servers may point at a read
+        // replica.
+        let current: bool = client
+            .query_one(
+                "SELECT to_regclass('folio_collections') IS NOT NULL AND to_regclass('folio_clock') IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM information_schema.columns
+                                    WHERE table_name = 'folio_collections' AND column_name = 'purged'
+                                      AND table_schema = current_schema())",
+                &[],
+            )
             .await
             .map_err(|e| store.unavailable(e))?
             .get(0);
-        if !exists {
+        if !current {
+            // Generations were transaction ids before the clock: it starts past them.
             client
                 .batch_execute(
                     "SELECT pg_advisory_lock(7246019);
                      CREATE TABLE IF NOT EXISTS folio_collections (
                          name text PRIMARY KEY, schema text NOT NULL, origin text,
                          generation bigint NOT NULL DEFAULT 0);
+                     ALTER TABLE folio_collections ADD COLUMN IF NOT EXISTS changed_at bigint NOT NULL DEFAULT 0;
+                     ALTER TABLE folio_collections ADD COLUMN IF NOT EXISTS purged bigint NOT NULL DEFAULT 0;
+                     DO $$ BEGIN
+                         IF to_regclass('folio_clock') IS NULL THEN
+                             CREATE SEQUENCE folio_clock;
+                             PERFORM setval('folio_clock', greatest(txid_current(),
+                                 (SELECT coalesce(max(generation), 0) FROM folio_collections)));
+                         END IF;
+                     END $$;
                      SELECT pg_advisory_unlock(7246019);",
                 )
                 .await
@@ -146,32 +168,27 @@ pub(crate) async fn generation_in(
     client: &impl deadpool_postgres::GenericClient,
     collection: &str,
 ) -> Result<String, StoreError> {
+    Ok(state_in(client, collection).await?.0.generation.to_string())
+}
+
+/// The moment of `collection` as `client` sees it, and the generation at or before which its
+/// superseded versions were purged (0: it keeps none, not written since versions were kept).
+pub(crate) async fn state_in(
+    client: &impl deadpool_postgres::GenericClient,
+    collection: &str,
+) -> Result<(Moment, i64), StoreError> {
     let row = client
         .query_opt(
-            "SELECT generation FROM folio_collections WHERE name = $1",
+            "SELECT generation, changed_at, purged FROM folio_collections WHERE name = $1",
             &[&collection],
         )
         .await?
         .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
-    Ok(row.get::<_, i64>(0).to_string())
-}
-
-/// Gives `collection` a new generation, inside the transaction of a write to it: the
-/// transaction's own id.
-///
-/// Transaction ids never repeat, so neither do generations, not even for a collection dropped
-/// and imported again under the same name: a server that cached a total (or read a page ahead)
-/// for the dropped one cannot take it for the new one's.
-pub(crate) async fn bump_generation(
-    tx: &deadpool_postgres::Transaction<'_>,
-    collection: &str,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE folio_collections SET generation = txid_current() WHERE name = $1",
-        &[&collection],
-    )
-    .await?;
-    Ok(())
+    let moment = Moment {
+        generation: row.get(0),
+        at_ms: row.get(1),
+    };
+    Ok((moment, row.get(2)))
 }
 
 #[async_trait::async_trait]
@@ -238,8 +255,12 @@ impl Writer for PostgresStore {
     async fn drop_collection(&self, name: &str) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", sql::table(name)))
-            .await?;
+        tx.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}",
+            sql::table(name),
+            crate::sql::history_table(name)
+        ))
+        .await?;
         tx.execute("DELETE FROM folio_collections WHERE name = $1", &[&name])
             .await?;
         tx.commit().await?;
@@ -257,6 +278,10 @@ impl Writer for PostgresStore {
             .query_opt("SELECT origin FROM folio_collections WHERE name = $1", &[&name])
             .await?
             .map(|r| r.get(0)))
+    }
+
+    async fn purge_versions(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        write::purge_versions(self, retention).await
     }
 
     async fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::sql::{self, Param};
-use super::{PostgresStore, generation_in};
+use super::{PostgresStore, state_in};
 use crate::sql::Counting;
 use crate::{Count, PageResult, Query, Records, StoreError, Total};
 
@@ -28,7 +28,17 @@ pub(super) async fn run(
         .read_only(true)
         .start()
         .await?;
-    let generation = generation_in(&tx, name).await?;
+    let (present, purged) = state_in(&tx, name).await?;
+    let generation = present.generation.to_string();
+    // A collection not written since versions were kept keeps none: it reads the present.
+    let (moment, snapshot) = if purged > 0 {
+        let (moment, older) = crate::sql::moment_to_read(query, present, purged)?;
+        (Some(moment), older.then_some(moment.generation))
+    } else {
+        (None, None)
+    };
+    // A snapshot walk's total is the one its first page counted, which its cursors carry.
+    let count = if snapshot.is_some() { Count::Skip } else { count };
     let total = match Counting::new(count, &query.filter) {
         None => None,
         Some(counting) => Some(match counting.cached(&store.totals, name, &generation) {
@@ -36,12 +46,14 @@ pub(super) async fn run(
             None => total(&tx, store, &counting, query, &generation).await?,
         }),
     };
-    let (page_sql, params) = page_sql(query, plan);
+    let (page_sql, params) = page_sql(query, plan, snapshot);
     let statement = tx.prepare_cached(&page_sql).await?;
     let rows = tx.query(&statement, &refs(&params)).await?;
     tx.commit().await?;
     let records = records(&rows, query)?;
-    Ok(records.into_page(plan, total, generation))
+    let mut page = records.into_page(plan, total, generation);
+    page.moment = moment;
+    Ok(page)
 }
 
 /// Counts the records of `query` in the snapshot of `tx`, and caches the count.
@@ -60,22 +72,67 @@ async fn total(
 }
 
 /// The page query and its parameters: the sort key's columns, then the document or the
-/// projected paths.
-fn page_sql(query: &Query, plan: &Plan) -> (String, Vec<Param>) {
-    let t = sql::table(&query.schema.name);
-    let mut w = sql::where_clause(&query.schema);
-    w.filter(&query.filter);
-    if let Some(p) = &plan.predicate {
-        w.predicate(p);
-    }
-    let where_sql = w.sql();
-    let mut params = w.params;
+/// projected paths; at the present, or as the collection was at the older generation
+/// `snapshot`.
+fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>) -> (String, Vec<Param>) {
     let keys = sql::key_columns(&query.sort).join(", ");
     let order = sql::order_by(&query.schema, &query.sort, plan.scan);
     let (limit, offset) = (
         i64::try_from(plan.limit).unwrap_or(i64::MAX),
         i64::try_from(plan.offset).unwrap_or(i64::MAX),
     );
+    let name = &query.schema.name;
+    let mut params: Vec<Param> = Vec::new();
+    // Each side's WHERE clause, its parameters continuing `params`.
+    let mut where_sql = |extra: &dyn Fn(&mut Vec<Param>) -> Vec<String>| {
+        let mut w = sql::where_clause(&query.schema);
+        w.params = std::mem::take(&mut params);
+        w.filter(&query.filter);
+        if let Some(p) = &plan.predicate {
+            w.predicate(p);
+        }
+        let (mut terms, mut taken) = w.into_parts();
+        terms.extend(extra(&mut taken));
+        params = taken;
+        if terms.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", terms.join(" AND "))
+        }
+    };
+    let rows_sql = match snapshot {
+        None => {
+            let w = where_sql(&|_| Vec::new());
+            format!(
+                "SELECT {keys}, doc FROM {}{w}{order} LIMIT {limit} OFFSET {offset}",
+                sql::table(name)
+            )
+        }
+        // The current rows written at or before it and the versions current then, each side
+        // one ordered index scan of at most the page's reach, merged in the sort's order.
+        Some(generation) => {
+            let reach = limit.saturating_add(offset);
+            let since = |superseded: bool| {
+                move |params: &mut Vec<Param>| {
+                    params.push(Box::new(generation));
+                    let at = params.len();
+                    let mut terms = vec![format!("since <= ${at}")];
+                    if superseded {
+                        terms.push(format!("until > ${at}"));
+                    }
+                    terms
+                }
+            };
+            let current = where_sql(&since(false));
+            let superseded = where_sql(&since(true));
+            format!(
+                "(SELECT {keys}, doc FROM {}{current}{order} LIMIT {reach}) UNION ALL \
+                 (SELECT {keys}, doc FROM {}{superseded}{order} LIMIT {reach}){order} LIMIT {limit} OFFSET {offset}",
+                sql::table(name),
+                crate::sql::history_table(name),
+            )
+        }
+    };
     let page_sql = match &query.fields {
         // Paths are taken from each document parsed once, in a subquery over the page's
         // rows alone: `doc::jsonb` per path parsed every document once per path, and a
@@ -95,11 +152,11 @@ fn page_sql(query: &Query, plan: &Plan) -> (String, Vec<Param>) {
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(
-                "SELECT {keys}, {doc_columns} FROM (SELECT {keys}, doc::jsonb AS d FROM {t}{where_sql}{order} LIMIT {limit} OFFSET {offset}) page{order}"
+                "SELECT {keys}, {doc_columns} FROM (SELECT {keys}, doc::jsonb AS d FROM ({rows_sql}) rows) page{order}"
             )
         }
-        Some(_) => format!("SELECT {keys}, NULL::text FROM {t}{where_sql}{order} LIMIT {limit} OFFSET {offset}"),
-        None => format!("SELECT {keys}, doc FROM {t}{where_sql}{order} LIMIT {limit} OFFSET {offset}"),
+        Some(_) => format!("SELECT {keys}, NULL::text FROM ({rows_sql}) page{order}"),
+        None => rows_sql,
     };
     (page_sql, params)
 }

@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use folio_engine::{CollectionSchema, FieldType, IdType, Value};
 use tokio_postgres::types::ToSql;
 
+use super::PostgresStore;
 use super::page::refs;
 use super::sql::{self, Param};
-use super::{PostgresStore, bump_generation};
 use crate::StoreError;
 use crate::ingest::{self, Cell, id_text};
 use crate::input::Numbered;
 use crate::sql::catalog;
+use crate::sql::now_ms;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress};
 
 /// Rows per INSERT statement during imports (fewer when a row has many parameters).
@@ -40,7 +41,8 @@ pub(super) async fn import(
         ImportMode::Create => create_in(&tx, schema).await?,
         ImportMode::Append => Vec::new(),
     };
-    let mut batches = Batches::new(schema, on_duplicate);
+    let stamp = begin_write(&tx, schema).await?;
+    let mut batches = Batches::new(schema, on_duplicate, stamp);
     while batches.fill(&mut docs)? {
         batches.insert(&tx).await?;
         progress(batches.stats.done());
@@ -48,7 +50,7 @@ pub(super) async fn import(
     for statement in indexes {
         tx.batch_execute(&statement).await?;
     }
-    bump_generation(&tx, name).await?;
+    end_write(&tx, name, stamp, mode == ImportMode::Create).await?;
     tx.commit().await?;
     if mode == ImportMode::Create {
         store.schemas.insert(schema);
@@ -63,15 +65,19 @@ pub(super) async fn delete(store: &PostgresStore, collection: &str, ids: &[Value
         .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))?;
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    let stamp = begin_write(&tx, &schema).await?;
+    let archive = tx.prepare(&archive_sql(&schema, stamp, "id = $1")).await?;
     let statement = tx
         .prepare(&format!("DELETE FROM {} WHERE id = $1", sql::table(collection)))
         .await?;
     let mut deleted = 0;
     for id in ids {
         let id = sql::param(id, schema.id_type.field_type());
-        deleted += tx.execute(&statement, &[id.as_ref() as &(dyn ToSql + Sync)]).await?;
+        let id = [id.as_ref() as &(dyn ToSql + Sync)];
+        tx.execute(&archive, &id).await?;
+        deleted += tx.execute(&statement, &id).await?;
     }
-    bump_generation(&tx, collection).await?;
+    end_write(&tx, collection, stamp, false).await?;
     tx.commit().await?;
     Ok(deleted)
 }
@@ -110,7 +116,8 @@ async fn create_in(
         }
     }
     tx.batch_execute(&format!(
-        "CREATE TABLE {t} (rid bigserial PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc text NOT NULL{columns})"
+        "CREATE TABLE {t} (rid bigserial PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc text NOT NULL{columns}, \
+         since bigint NOT NULL DEFAULT 0)"
     ))
     .await?;
     let json = serde_json::to_string(schema).map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -126,6 +133,7 @@ async fn create_in(
 struct Batches<'s> {
     schema: &'s CollectionSchema,
     on_duplicate: OnDuplicate,
+    stamp: Stamp,
     /// The table's columns, in the order each row's parameters come.
     columns: Vec<String>,
     batch_rows: usize,
@@ -136,8 +144,8 @@ struct Batches<'s> {
 }
 
 impl<'s> Batches<'s> {
-    fn new(schema: &'s CollectionSchema, on_duplicate: OnDuplicate) -> Batches<'s> {
-        let mut columns = vec!["id".to_owned(), "doc".to_owned()];
+    fn new(schema: &'s CollectionSchema, on_duplicate: OnDuplicate, stamp: Stamp) -> Batches<'s> {
+        let mut columns = vec!["id".to_owned(), "doc".to_owned(), "since".to_owned()];
         for (n, p) in schema.indexed.iter().enumerate() {
             if p.ty == FieldType::StringArray {
                 columns.push(format!("a{n}"));
@@ -161,6 +169,7 @@ impl<'s> Batches<'s> {
         Batches {
             schema,
             on_duplicate,
+            stamp,
             columns,
             batch_rows,
             conflict,
@@ -186,6 +195,21 @@ impl<'s> Batches<'s> {
     async fn insert(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
         if self.on_duplicate == OnDuplicate::Replace {
             self.keep_last_of_repeated_ids();
+            // The versions this batch replaces, kept first.
+            let ids: Vec<Param> = vec![match self.schema.id_type {
+                IdType::String => Box::new(self.batch.iter().map(|(_, r)| id_text(&r.id)).collect::<Vec<String>>()),
+                IdType::Integer => Box::new(
+                    self.batch
+                        .iter()
+                        .filter_map(|(_, r)| match r.id {
+                            Value::Int(i) => Some(i),
+                            _ => None,
+                        })
+                        .collect::<Vec<i64>>(),
+                ),
+            }];
+            let archive = archive_sql(self.schema, self.stamp, "id = ANY($1)");
+            tx.execute(&archive, &refs(&ids)).await?;
         }
         let (statement, params) = self.statement();
         let returned = tx.query(&statement, &refs(&params)).await?;
@@ -217,6 +241,7 @@ impl<'s> Batches<'s> {
             let start = params.len();
             params.push(sql::param(&row.id, self.schema.id_type.field_type()));
             params.push(Box::new(row.doc.clone()));
+            params.push(Box::new(self.stamp.generation));
             for (cell, p) in row.columns.iter().zip(&self.schema.indexed) {
                 match cell {
                     Cell::Elements(items) => params.push(Box::new(items.clone())),
@@ -284,4 +309,139 @@ impl<'s> Batches<'s> {
             ),
         }
     }
+}
+
+/// The generation a write gives its collection, and when it was made.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    generation: i64,
+    at_ms: i64,
+}
+
+/// Starts a write to `schema`'s collection inside `tx`: locks its catalog row and then takes
+/// its new generation from the clock, so that generations of one collection grow in the order
+/// its writes commit (a transaction id, taken before the lock, would not); and makes the table
+/// of its superseded versions if it has none yet (see `sqlite/write.rs`, `begin_write`).
+async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp, StoreError> {
+    let name = &schema.name;
+    tx.execute("SELECT 1 FROM folio_collections WHERE name = $1 FOR UPDATE", &[name])
+        .await?;
+    let generation: i64 = tx.query_one("SELECT nextval('folio_clock')", &[]).await?.get(0);
+    let (t, h) = (sql::table(name), crate::sql::history_table(name));
+    let exists: bool = tx
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&format!("folio_h_{name}")])
+        .await?
+        .get(0);
+    if !exists {
+        let versioned: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
+                 AND table_name = $1 AND column_name = 'since')",
+                &[&format!("folio_c_{name}")],
+            )
+            .await?
+            .get(0);
+        if !versioned {
+            tx.batch_execute(&format!("ALTER TABLE {t} ADD COLUMN since bigint NOT NULL DEFAULT 0"))
+                .await?;
+        }
+        let mut ddl = format!(
+            "CREATE TABLE {h} (LIKE {t}, until bigint NOT NULL, until_at bigint NOT NULL); \
+             CREATE INDEX ON {h} (id); CREATE INDEX ON {h} (until);"
+        );
+        for (n, p) in schema.indexed.iter().enumerate() {
+            if p.ty == FieldType::StringArray {
+                ddl.push_str(&format!("CREATE INDEX ON {h} USING gin (a{n});"));
+            } else {
+                ddl.push_str(&format!("CREATE INDEX ON {h} (n{n}, c{n}, id);"));
+            }
+        }
+        tx.batch_execute(&ddl).await?;
+    }
+    tx.execute(
+        "UPDATE folio_collections SET purged = greatest(generation, 1) WHERE name = $1 AND purged = 0",
+        &[name],
+    )
+    .await?;
+    Ok(Stamp {
+        generation,
+        at_ms: now_ms(),
+    })
+}
+
+/// Ends a write begun with [`begin_write`]: the collection is at its new generation, and a
+/// new collection (`created`) has no snapshot before it.
+async fn end_write(
+    tx: &deadpool_postgres::Transaction<'_>,
+    collection: &str,
+    stamp: Stamp,
+    created: bool,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE folio_collections SET generation = $2, changed_at = $3, \
+         purged = CASE WHEN $4 THEN $2 ELSE purged END WHERE name = $1",
+        &[&collection, &stamp.generation, &stamp.at_ms, &created],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The statement that copies the rows matching `condition` (on `$1`) into the collection's
+/// history, as versions current until the write's generation (rows the same write made are
+/// not kept: no snapshot ever saw them).
+fn archive_sql(schema: &CollectionSchema, stamp: Stamp, condition: &str) -> String {
+    let mut columns = vec!["rid".to_owned(), "id".to_owned(), "doc".to_owned(), "since".to_owned()];
+    for (n, p) in schema.indexed.iter().enumerate() {
+        if p.ty == FieldType::StringArray {
+            columns.push(format!("a{n}"));
+        } else {
+            columns.push(format!("n{n}"));
+            columns.push(format!("c{n}"));
+        }
+    }
+    let columns = columns.join(", ");
+    format!(
+        "INSERT INTO {} ({columns}, until, until_at) SELECT {columns}, {}, {} FROM {} WHERE {condition} AND since < {}",
+        crate::sql::history_table(&schema.name),
+        stamp.generation,
+        stamp.at_ms,
+        sql::table(&schema.name),
+        stamp.generation,
+    )
+}
+
+/// Removes the versions superseded more than `retention` ago, one collection at a time.
+pub(super) async fn purge_versions(store: &PostgresStore, retention: std::time::Duration) -> Result<u64, StoreError> {
+    let threshold = now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+    let mut client = store.client().await?;
+    let names: Vec<String> = client
+        .query("SELECT name FROM folio_collections WHERE purged > 0", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut removed = 0;
+    for name in names {
+        let h = crate::sql::history_table(&name);
+        let tx = client.transaction().await?;
+        let cut: Option<i64> = tx
+            .query_one(
+                &format!("SELECT max(until) FROM {h} WHERE until_at <= $1"),
+                &[&threshold],
+            )
+            .await?
+            .get(0);
+        if let Some(cut) = cut {
+            removed += tx
+                .execute(&format!("DELETE FROM {h} WHERE until <= $1"), &[&cut])
+                .await?;
+            tx.execute(
+                "UPDATE folio_collections SET purged = greatest(purged, $2) WHERE name = $1",
+                &[&name, &cut],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(removed)
 }

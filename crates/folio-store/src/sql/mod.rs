@@ -16,7 +16,7 @@ use folio_engine::Filter;
 use folio_engine::projection::assemble;
 
 use crate::totals::Totals;
-use crate::{Count, Total};
+use crate::{Count, StoreError, Total};
 
 /// Quotes an identifier: the one place identifiers enter SQL (both dialects quote alike).
 pub(crate) fn ident(name: &str) -> String {
@@ -26,6 +26,39 @@ pub(crate) fn ident(name: &str) -> String {
 /// The table of one of folio's collections.
 pub(crate) fn table(collection: &str) -> String {
     ident(&format!("folio_c_{collection}"))
+}
+
+/// The table of the versions that writes to a collection superseded: the collection's
+/// columns, and the generations each version was current from (`since`) and until (`until`,
+/// not included), with the time it was superseded (`until_at`, ms since the Unix epoch).
+pub(crate) fn history_table(collection: &str) -> String {
+    ident(&format!("folio_h_{collection}"))
+}
+
+/// What a page of a versioned collection reads: the moment it shows, and whether that is an
+/// older snapshot (read from the current rows and the superseded versions) rather than the
+/// present. A moment older than the oldest still kept (`purged`: versions superseded at or
+/// before it are gone), or newer than the present (the collection was replaced), has expired.
+pub(crate) fn moment_to_read(
+    query: &crate::Query,
+    present: crate::Moment,
+    purged: i64,
+) -> Result<(crate::Moment, bool), StoreError> {
+    match query.at {
+        None => Ok((present, false)),
+        Some(at) if at.generation == present.generation => Ok((at, false)),
+        Some(at) if at.generation < purged || at.generation > present.generation => {
+            Err(StoreError::SnapshotExpired(query.schema.name.clone()))
+        }
+        Some(at) => Ok((at, true)),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// How a page's total is found: from the cache at the snapshot's generation, else by one

@@ -17,7 +17,7 @@ use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
 use super::json;
-use super::page::{self, Docs, Held, Table};
+use super::page::{self, Docs, Held, State, Table};
 use super::pool::{self, Pool};
 use super::sql::{self, Elements, Layout, Nulls};
 use crate::sql::catalog;
@@ -621,12 +621,19 @@ fn read_page(
     plan: &Plan,
     count: Count,
 ) -> Result<PageResult, StoreError> {
-    let generation = |_: &Connection| Ok(generation(path));
+    // A file has no history: every page reads its present.
+    let state = |_: &Connection| {
+        Ok(State {
+            generation: generation(path),
+            versions: None,
+        })
+    };
     let table = Table {
         sql_name: c.sql_name.clone(),
         layout: c,
         docs: c,
-        generation: &generation,
+        state: &state,
+        history: None,
     };
     page::run(conn, totals, &table, query, plan, count)
 }
@@ -757,12 +764,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open(file(dir.path())).unwrap();
         let c = describe(&conn, "desc_text", false).unwrap().unwrap();
-        let generation = |_: &Connection| Ok(String::new());
+        let state = |_: &Connection| {
+            Ok(State {
+                generation: String::new(),
+                versions: None,
+            })
+        };
         let table = Table {
             sql_name: c.sql_name.clone(),
             layout: &c,
             docs: &c,
-            generation: &generation,
+            state: &state,
+            history: None,
         };
         for spec in ["-c", "c"] {
             let sort = Sort::parse(spec, &c.schema, "sort").unwrap();
@@ -771,6 +784,7 @@ mod tests {
                 filter: Filter::all(),
                 sort: sort.clone(),
                 fields: None,
+                at: None,
             };
             let first = folio_engine::page::plan(&sort, Position::Start, 2);
             let after = folio_engine::page::plan(

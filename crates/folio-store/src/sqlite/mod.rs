@@ -4,19 +4,33 @@
 //!
 //! ```sql
 //! CREATE TABLE folio_collections (name TEXT PRIMARY KEY, schema TEXT NOT NULL,
-//!                                 origin TEXT, generation INTEGER NOT NULL DEFAULT 0);
+//!                                 origin TEXT, generation INTEGER NOT NULL DEFAULT 0,
+//!                                 changed_at INTEGER NOT NULL DEFAULT 0,  -- ms, the last write
+//!                                 purged INTEGER NOT NULL DEFAULT 0);
 //! CREATE TABLE folio_clock (generation INTEGER NOT NULL);  -- one row: the last generation given
 //! -- per collection, with one column cN per scalar indexed path:
 //! CREATE TABLE "folio_c_NAME" (rid INTEGER PRIMARY KEY, id <TEXT|INTEGER> NOT NULL UNIQUE,
-//!                              doc TEXT NOT NULL, c0 ..., c1 ...);
+//!                              doc TEXT NOT NULL, c0 ..., c1 ..., since INTEGER NOT NULL);
 //! CREATE INDEX "folio_c_NAME__c0" ON "folio_c_NAME" (c0, id);   -- per sortable path
 //! -- per string[] path N, its elements:
 //! CREATE TABLE "folio_c_NAME__cN" (value TEXT NOT NULL, rid INTEGER NOT NULL,
 //!                                  PRIMARY KEY (value, rid)) WITHOUT ROWID;
+//! -- the versions writes superseded: the same columns and indexes, side tables of its own
+//! CREATE TABLE "folio_h_NAME" (rid INTEGER PRIMARY KEY, id ... NOT NULL, doc ..., c0 ...,
+//!                              since INTEGER NOT NULL, until INTEGER NOT NULL,
+//!                              until_at INTEGER NOT NULL);
+//! CREATE TABLE "folio_h_NAME__cN" (value TEXT NOT NULL, rid INTEGER NOT NULL, ...);
 //! ```
 //!
 //! The `(cN, id)` indexes make every keyset page an index seek in either direction; the
 //! documents are found by rowid from there.
+//!
+//! **Versions.** Every row holds the generation that wrote it (`since`). A write that replaces
+//! or deletes a row first copies it into the history table with `until` set to its own
+//! generation, so a snapshot walk reads the collection at generation `g` as the current rows
+//! with `since <= g` and the versions with `since <= g < until` (`page.rs`). Versions are
+//! purged once superseded longer than the server's retention ([`Writer::purge_versions`]);
+//! `purged` is then the newest `until` removed, and snapshots older than it have expired.
 
 mod file;
 mod json;
@@ -39,8 +53,8 @@ use crate::schemas::{self, Schemas};
 use crate::sql::catalog::{self, Catalog};
 use crate::totals::Totals;
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress, Writer};
-use crate::{CollectionInfo, Count, PageResult, Query, Store, StoreError};
-use page::{Docs, Table};
+use crate::{CollectionInfo, Count, Moment, PageResult, Query, Store, StoreError};
+use page::{Docs, History, State, Table};
 use pool::Pool;
 use sql::{Elements, Layout, Nulls};
 
@@ -180,6 +194,19 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
              SELECT coalesce(max(generation), 0) FROM folio_collections
              WHERE NOT EXISTS (SELECT 1 FROM folio_clock)",
     )?;
+    // Stores made before versions were kept gain the columns that describe them.
+    for column in ["changed_at", "purged"] {
+        let present: bool = writer.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('folio_collections') WHERE name = ?1)",
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            writer.execute_batch(&format!(
+                "ALTER TABLE folio_collections ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+            ))?;
+        }
+    }
     Ok(writer)
 }
 
@@ -218,29 +245,62 @@ fn read_page(
     count: Count,
 ) -> Result<PageResult, StoreError> {
     let name = &query.schema.name;
-    let native = Native { collection: name };
-    let generation = |conn: &Connection| generation_of(conn, name);
+    let native = Native {
+        collection: name,
+        history: false,
+    };
+    let superseded = Native {
+        collection: name,
+        history: true,
+    };
+    let state = |conn: &Connection| {
+        let (generation, present, purged) = state_of(conn, name)?;
+        // A collection no write has touched since versions were kept has no history table.
+        let versions = (purged > 0).then_some((present, purged));
+        Ok(State {
+            generation: generation.to_string(),
+            versions,
+        })
+    };
     let table = Table {
         sql_name: sql::table(name),
         layout: &native,
         docs: &native,
-        generation: &generation,
+        state: &state,
+        history: Some(History {
+            sql_name: crate::sql::history_table(name),
+            layout: &superseded,
+        }),
     };
     page::run(conn, totals, &table, query, plan, count)
 }
 
 /// The generation of `collection` as `conn` sees it (in its transaction, if one is open).
 fn generation_of(conn: &Connection, collection: &str) -> Result<String, StoreError> {
-    conn.prepare_cached("SELECT generation FROM folio_collections WHERE name = ?1")?
-        .query_row([collection], |r| r.get::<_, i64>(0))
+    Ok(state_of(conn, collection)?.0.to_string())
+}
+
+/// The generation of `collection`, its moment, and the generation at or before which its
+/// superseded versions were purged (0: it keeps none, it was written before versions were).
+fn state_of(conn: &Connection, collection: &str) -> Result<(i64, Moment, i64), StoreError> {
+    conn.prepare_cached("SELECT generation, changed_at, purged FROM folio_collections WHERE name = ?1")?
+        .query_row([collection], |r| {
+            let generation: i64 = r.get(0)?;
+            let moment = Moment {
+                generation,
+                at_ms: r.get(1)?,
+            };
+            Ok((generation, moment, r.get(2)?))
+        })
         .optional()?
-        .map(|g| g.to_string())
         .ok_or_else(|| StoreError::UnknownCollection(collection.to_owned()))
 }
 
-/// The layout of folio's own tables: `id`, `cN` columns, the `x''` marker for NULL.
+/// The layout of folio's own tables: `id`, `cN` columns, the `x''` marker for NULL; for a
+/// collection's current rows or (`history`) its superseded versions.
 struct Native<'a> {
     collection: &'a str,
+    history: bool,
 }
 
 impl Layout for Native<'_> {
@@ -257,7 +317,11 @@ impl Layout for Native<'_> {
         false
     }
     fn elements(&self, n: usize) -> Elements {
-        Elements::Table(sql::elements_table(self.collection, n))
+        Elements::Table(if self.history {
+            sql::history_elements_table(self.collection, n)
+        } else {
+            sql::elements_table(self.collection, n)
+        })
     }
 }
 
@@ -432,5 +496,9 @@ impl Writer for SqliteStore {
     async fn set_origin(&self, name: &str, origin: &str) -> Result<(), StoreError> {
         let (name, origin) = (name.to_owned(), origin.to_owned());
         joined(self.spawn_write(move |inner| inner.set_origin(&name, &origin))).await
+    }
+
+    async fn purge_versions(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        joined(self.spawn_write(move |inner| inner.purge_versions(retention))).await
     }
 }

@@ -12,7 +12,7 @@ use super::sql::{self, Layout};
 use crate::records::NewRecord;
 use crate::sql::Counting;
 use crate::totals::Totals;
-use crate::{Count, PageResult, Query, Records, StoreError};
+use crate::{Count, Moment, PageResult, Query, Records, StoreError};
 
 /// Rows reserved before a page is read: the largest page size any style allows, plus one.
 const MAX_PREALLOCATED_ROWS: usize = 10_001;
@@ -78,9 +78,29 @@ pub(crate) struct Table<'a> {
     pub(crate) sql_name: String,
     pub(crate) layout: &'a dyn Layout,
     pub(crate) docs: &'a dyn Docs,
+    /// The table's state, read inside the page's transaction.
+    pub(crate) state: &'a dyn Fn(&Connection) -> Result<State, StoreError>,
+    /// Where the versions that writes superseded are kept, for tables that keep them (with a
+    /// `since` column, the generation that wrote each row).
+    pub(crate) history: Option<History<'a>>,
+}
+
+/// The table of a collection's superseded versions ([`crate::sql::history_table`]).
+pub(crate) struct History<'a> {
+    /// Its quoted SQL name.
+    pub(crate) sql_name: String,
+    /// Its layout: the collection's, with side tables of its own.
+    pub(crate) layout: &'a dyn Layout,
+}
+
+/// A table's state in a page's transaction.
+pub(crate) struct State {
     /// Identifies the table's current contents: cached totals (and pages read ahead) are
-    /// used only while it is unchanged. Read inside the page's transaction.
-    pub(crate) generation: &'a dyn Fn(&Connection) -> Result<String, StoreError>,
+    /// used only while it is unchanged.
+    pub(crate) generation: String,
+    /// For a table that keeps versions: the present moment, and the generation at or before
+    /// which superseded versions were purged.
+    pub(crate) versions: Option<(Moment, i64)>,
 }
 
 /// Counts the records of `query` as `count` asks (cached per generation) and runs `plan`, in
@@ -96,7 +116,16 @@ pub(crate) fn run(
     let name = &query.schema.name;
     // One read transaction: the total and the page see the same snapshot.
     let tx = conn.unchecked_transaction()?;
-    let generation = (table.generation)(&tx)?;
+    let State { generation, versions } = (table.state)(&tx)?;
+    let (moment, snapshot) = match versions {
+        Some((present, purged)) => {
+            let (moment, older) = crate::sql::moment_to_read(query, present, purged)?;
+            (Some(moment), older.then_some(moment.generation))
+        }
+        None => (None, None),
+    };
+    // A snapshot walk's total is the one its first page counted, which its cursors carry.
+    let count = if snapshot.is_some() { Count::Skip } else { count };
     let total = match Counting::new(count, &query.filter) {
         None => None,
         Some(counting) => Some(match counting.cached(totals, name, &generation) {
@@ -111,15 +140,27 @@ pub(crate) fn run(
             }
         }),
     };
-    let records = rows(&tx, table, query, plan)?;
+    let records = rows(&tx, table, query, plan, snapshot)?;
     tx.commit()?;
-    Ok(records.into_page(plan, total, generation))
+    let mut page = records.into_page(plan, total, generation);
+    page.moment = moment;
+    Ok(page)
 }
 
-/// The rows `plan` selects, as records.
-fn rows(tx: &Connection, table: &Table<'_>, query: &Query, plan: &Plan) -> Result<Records, StoreError> {
+/// The rows `plan` selects, as records: at the present, or at the older generation
+/// `snapshot`.
+fn rows(
+    tx: &Connection,
+    table: &Table<'_>,
+    query: &Query,
+    plan: &Plan,
+    snapshot: Option<i64>,
+) -> Result<Records, StoreError> {
     let fields = query.fields.as_deref();
-    let (page_sql, params, selection) = page_sql(table, query, plan);
+    let (page_sql, params, selection) = match (snapshot, &table.history) {
+        (Some(generation), Some(history)) => snapshot_sql(table, history, query, plan, generation),
+        _ => page_sql(table, query, plan),
+    };
     let mut stmt = tx.prepare_cached(&page_sql)?;
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
     let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
@@ -211,6 +252,54 @@ pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String
             (page_sql, params, selection)
         }
     }
+}
+
+/// The statement that reads the rows `plan` selects as they were at `generation`: the
+/// current rows written at or before it, and the superseded versions that were current then,
+/// each side one ordered index scan of at most the page's reach, merged in the sort's order.
+fn snapshot_sql(
+    table: &Table<'_>,
+    history: &History<'_>,
+    query: &Query,
+    plan: &Plan,
+    generation: i64,
+) -> (String, Vec<Sql>, Selection) {
+    let limit = i64::try_from(plan.limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(plan.offset).unwrap_or(i64::MAX);
+    let mut params = Vec::new();
+    let mut sides = Vec::new();
+    for (sql_name, layout, superseded) in [
+        (&table.sql_name, table.layout, false),
+        (&history.sql_name, history.layout, true),
+    ] {
+        let mut w = sql::where_clause(layout);
+        w.params = std::mem::take(&mut params);
+        w.filter(&query.filter);
+        if let Some(p) = &plan.predicate {
+            w.predicate(p);
+        }
+        let (mut terms, mut taken) = w.into_parts();
+        taken.push(Sql::Integer(generation));
+        let at = taken.len();
+        terms.push(format!("since <= ?{at}"));
+        if superseded {
+            terms.push(format!("until > ?{at}"));
+        }
+        let columns = Selection::of(table, query, &mut taken).sql;
+        params = taken;
+        sides.push(format!(
+            "SELECT * FROM (SELECT {columns} FROM {sql_name} WHERE {}{} LIMIT {})",
+            terms.join(" AND "),
+            sql::order_by(layout, &query.sort, plan.scan),
+            limit.saturating_add(offset),
+        ));
+    }
+    let sql = format!(
+        "{}{} LIMIT {limit} OFFSET {offset}",
+        sides.join(" UNION ALL "),
+        sql::order_by(table.layout, &query.sort, plan.scan),
+    );
+    (sql, params, Selection::of(table, query, &mut Vec::new()))
 }
 
 /// Appends a key value read from SQLite: blobs (the empty blob is folio's marker of a missing

@@ -26,6 +26,11 @@ pub(crate) fn elements_table(collection: &str, n: usize) -> String {
     ident(&format!("folio_c_{collection}__c{n}"))
 }
 
+/// The side table holding the elements of path `n` of a collection's superseded versions.
+pub(crate) fn history_elements_table(collection: &str, n: usize) -> String {
+    ident(&format!("folio_h_{collection}__c{n}"))
+}
+
 /// How a table keeps missing values (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nulls {

@@ -11,6 +11,7 @@ use super::{Inner, read_catalog, sql};
 use crate::StoreError;
 use crate::ingest::{self, Cell};
 use crate::input::Numbered;
+use crate::sql::now_ms;
 use crate::write::{ImportMode, ImportStats, OnDuplicate};
 
 /// How often (in documents) an import reports its progress.
@@ -39,11 +40,12 @@ impl Inner {
             ImportMode::Create => create_in(&tx, schema, None, Indexes::Deferred)?,
             ImportMode::Append => Vec::new(),
         };
-        let stats = Loader::new(&tx, schema, on_duplicate)?.load(docs, progress)?;
+        let stamp = begin_write(&tx, schema)?;
+        let stats = Loader::new(&tx, schema, on_duplicate, stamp)?.load(docs, progress)?;
         for statement in deferred_indexes {
             tx.execute_batch(&statement)?;
         }
-        bump_generation(&tx, &schema.name)?;
+        end_write(&tx, &schema.name, stamp, mode == ImportMode::Create)?;
         tx.commit()?;
         if mode == ImportMode::Create {
             self.schemas.insert(schema);
@@ -57,6 +59,8 @@ impl Inner {
         let mut conn = self.write_conn();
         let tx = conn.transaction()?;
         create_in(&tx, schema, origin, Indexes::Now)?;
+        let stamp = begin_write(&tx, schema)?;
+        end_write(&tx, &schema.name, stamp, true)?;
         tx.commit()?;
         self.schemas.insert(schema);
         Ok(())
@@ -71,8 +75,10 @@ impl Inner {
         let t = sql::table(collection);
         let mut conn = self.write_conn();
         let tx = conn.transaction()?;
+        let stamp = begin_write(&tx, &schema)?;
         let mut deleted = 0;
         {
+            let mut archive = Archive::new(&tx, &schema, stamp)?;
             let mut find = tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?;
             let mut delete = tx.prepare(&format!("DELETE FROM {t} WHERE rid = ?1"))?;
             let mut sides = side_tables(&schema)
@@ -87,6 +93,7 @@ impl Inner {
                 let Some(rid) = find.query_row([sql::bind(id)], |r| r.get::<_, i64>(0)).optional()? else {
                     continue;
                 };
+                archive.keep(&tx, rid)?;
                 delete.execute([rid])?;
                 for side in &mut sides {
                     side.execute([rid])?;
@@ -94,7 +101,7 @@ impl Inner {
                 deleted += 1;
             }
         }
-        bump_generation(&tx, collection)?;
+        end_write(&tx, collection, stamp, false)?;
         tx.commit()?;
         Ok(deleted)
     }
@@ -109,8 +116,13 @@ impl Inner {
         let tx = conn.transaction()?;
         for n in side_tables(&schema) {
             tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::elements_table(name, n)))?;
+            tx.execute_batch(&format!(
+                "DROP TABLE IF EXISTS {}",
+                sql::history_elements_table(name, n)
+            ))?;
         }
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", sql::table(name)))?;
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", crate::sql::history_table(name)))?;
         tx.execute("DELETE FROM folio_collections WHERE name = ?1", [name])?;
         tx.commit()?;
         self.schemas.remove(name);
@@ -124,6 +136,49 @@ impl Inner {
             params![name, origin],
         )?;
         Ok(())
+    }
+
+    /// Removes the versions superseded more than `retention` ago (see [`crate::Writer`]),
+    /// one collection at a time, each in a transaction of its own.
+    pub(super) fn purge_versions(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        let threshold = now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        self.reload_schemas()?;
+        let mut removed = 0;
+        let mut conn = self.write_conn();
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM folio_collections WHERE purged > 0")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for name in names {
+            let Some(schema) = self.schemas.get(&name) else {
+                continue;
+            };
+            let h = crate::sql::history_table(&name);
+            let tx = conn.transaction()?;
+            let cut: Option<i64> = tx.query_row(
+                &format!("SELECT max(until) FROM {h} WHERE until_at <= ?1"),
+                [threshold],
+                |r| r.get(0),
+            )?;
+            if let Some(cut) = cut {
+                for n in side_tables(&schema) {
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {} WHERE rid IN (SELECT rid FROM {h} WHERE until <= ?1)",
+                            sql::history_elements_table(&name, n)
+                        ),
+                        [cut],
+                    )?;
+                }
+                removed += tx.execute(&format!("DELETE FROM {h} WHERE until <= ?1"), [cut])? as u64;
+                tx.execute(
+                    "UPDATE folio_collections SET purged = max(purged, ?2) WHERE name = ?1",
+                    params![name, cut],
+                )?;
+            }
+            tx.commit()?;
+        }
+        Ok(removed)
     }
 
     /// Reads every schema from the catalog (collections may have been created by another
@@ -163,6 +218,8 @@ struct Loader<'t> {
     insert: Statement<'t>,
     update: Statement<'t>,
     find: Statement<'t>,
+    /// Keeps the versions the import replaces.
+    archive: Archive<'t>,
     /// Per `string[]` path: its position, and the statements that add and clear elements.
     sides: Vec<(usize, Statement<'t>, Statement<'t>)>,
     stats: ImportStats,
@@ -174,18 +231,18 @@ impl<'t> Loader<'t> {
         tx: &'t Transaction<'t>,
         schema: &'t CollectionSchema,
         on_duplicate: OnDuplicate,
+        stamp: Stamp,
     ) -> Result<Loader<'t>, StoreError> {
         let t = sql::table(&schema.name);
-        let scalar: Vec<usize> = (0..schema.indexed.len())
-            .filter(|&n| schema.indexed[n].ty != FieldType::StringArray)
-            .collect();
+        let scalar = scalar_columns(schema);
+        let since = stamp.generation;
         let insert_sql = format!(
-            "INSERT INTO {t} (id, doc{}) VALUES (?1, ?2{})",
+            "INSERT INTO {t} (id, doc{}, since) VALUES (?1, ?2{}, {since})",
             scalar.iter().map(|n| format!(", c{n}")).collect::<String>(),
             (0..scalar.len()).map(|i| format!(", ?{}", i + 3)).collect::<String>(),
         );
         let update_sql = format!(
-            "UPDATE {t} SET doc = ?2{} WHERE rid = ?1",
+            "UPDATE {t} SET doc = ?2{}, since = {since} WHERE rid = ?1",
             scalar
                 .iter()
                 .enumerate()
@@ -208,6 +265,7 @@ impl<'t> Loader<'t> {
             insert: tx.prepare(&insert_sql)?,
             update: tx.prepare(&update_sql)?,
             find: tx.prepare(&format!("SELECT rid FROM {t} WHERE id = ?1"))?,
+            archive: Archive::new(tx, schema, stamp)?,
             sides,
             stats: ImportStats::default(),
         })
@@ -265,6 +323,7 @@ impl<'t> Loader<'t> {
 
     /// Replaces the stored row `rid` (its elements are added again after).
     fn replace(&mut self, rid: i64, values: Vec<Sql>) -> Result<i64, StoreError> {
+        self.archive.keep(self.tx, rid)?;
         self.update.execute(rusqlite::params_from_iter(
             std::iter::once(Sql::Integer(rid)).chain(values),
         ))?;
@@ -294,6 +353,135 @@ impl<'t> Loader<'t> {
             })?;
         self.stats.inserted += 1;
         Ok(self.tx.last_insert_rowid())
+    }
+}
+
+/// The positions of a schema's scalar paths, each a column `cN`.
+fn scalar_columns(schema: &CollectionSchema) -> Vec<usize> {
+    (0..schema.indexed.len())
+        .filter(|&n| schema.indexed[n].ty != FieldType::StringArray)
+        .collect()
+}
+
+/// The generation a write gives its collection, and when it was made.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    generation: i64,
+    at_ms: i64,
+}
+
+/// Starts a write to `schema`'s collection inside `tx`: takes its new generation from the
+/// store's clock, and makes the tables that keep its superseded versions if it has none yet
+/// (a collection written before versions were kept: its rows get `since` 0, and its oldest
+/// readable snapshot becomes the generation this write supersedes).
+///
+/// Generations come from one clock for the whole file, so they never repeat, not even for a
+/// collection dropped and imported again under the same name: a server that cached a total
+/// (or read a page ahead) for the dropped one cannot take it for the new one's.
+fn begin_write(tx: &Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp, StoreError> {
+    let name = &schema.name;
+    let generation: i64 = tx.query_row(
+        "UPDATE folio_clock SET generation = generation + 1 RETURNING generation",
+        [],
+        |r| r.get(0),
+    )?;
+    let t = sql::table(name);
+    let versioned: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = 'since')",
+        [format!("folio_c_{name}")],
+        |r| r.get(0),
+    )?;
+    if !versioned {
+        tx.execute_batch(&format!("ALTER TABLE {t} ADD COLUMN since INTEGER NOT NULL DEFAULT 0"))?;
+    }
+    let h = crate::sql::history_table(name);
+    let columns = column_declarations(schema);
+    let id_type = id_declaration(schema);
+    tx.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {h} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL, doc TEXT NOT NULL{columns}, \
+         since INTEGER NOT NULL, until INTEGER NOT NULL, until_at INTEGER NOT NULL);
+         CREATE INDEX IF NOT EXISTS {} ON {h} (id);
+         CREATE INDEX IF NOT EXISTS {} ON {h} (until);",
+        sql::ident(&format!("folio_h_{name}__id")),
+        sql::ident(&format!("folio_h_{name}__until")),
+    ))?;
+    for n in scalar_columns(schema) {
+        tx.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {h} (c{n}, id)",
+            sql::ident(&format!("folio_h_{name}__c{n}"))
+        ))?;
+    }
+    for n in side_tables(schema) {
+        tx.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
+             PRIMARY KEY (value, rid)) WITHOUT ROWID",
+            sql::history_elements_table(name, n)
+        ))?;
+    }
+    tx.execute(
+        "UPDATE folio_collections SET purged = max(generation, 1) WHERE name = ?1 AND purged = 0",
+        [name],
+    )?;
+    Ok(Stamp {
+        generation,
+        at_ms: now_ms(),
+    })
+}
+
+/// Ends a write begun with [`begin_write`]: the collection is at its new generation, and
+/// a new collection (`created`) has no snapshot before it.
+fn end_write(tx: &Transaction<'_>, collection: &str, stamp: Stamp, created: bool) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE folio_collections SET generation = ?2, changed_at = ?3, \
+         purged = CASE WHEN ?4 THEN ?2 ELSE purged END WHERE name = ?1",
+        params![collection, stamp.generation, stamp.at_ms, created],
+    )?;
+    Ok(())
+}
+
+/// Copies rows about to be replaced or deleted into the collection's history, as versions
+/// current until the write's generation (rows the same write made are not kept: no snapshot
+/// ever saw them).
+struct Archive<'t> {
+    row: Statement<'t>,
+    /// Per `string[]` path: copies the row's elements under its version's rowid.
+    sides: Vec<Statement<'t>>,
+}
+
+impl<'t> Archive<'t> {
+    fn new(tx: &'t Transaction<'t>, schema: &CollectionSchema, stamp: Stamp) -> Result<Archive<'t>, StoreError> {
+        let name = &schema.name;
+        let columns: String = scalar_columns(schema).iter().map(|n| format!(", c{n}")).collect();
+        let row = tx.prepare(&format!(
+            "INSERT INTO {} (id, doc{columns}, since, until, until_at) \
+             SELECT id, doc{columns}, since, {}, {} FROM {} WHERE rid = ?1 AND since < {}",
+            crate::sql::history_table(name),
+            stamp.generation,
+            stamp.at_ms,
+            sql::table(name),
+            stamp.generation,
+        ))?;
+        let sides = side_tables(schema)
+            .map(|n| {
+                tx.prepare(&format!(
+                    "INSERT INTO {} (value, rid) SELECT value, ?2 FROM {} WHERE rid = ?1",
+                    sql::history_elements_table(name, n),
+                    sql::elements_table(name, n),
+                ))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Archive { row, sides })
+    }
+
+    /// Keeps the current version of row `rid`.
+    fn keep(&mut self, tx: &Transaction<'_>, rid: i64) -> Result<(), StoreError> {
+        if self.row.execute([rid])? == 1 {
+            let version = tx.last_insert_rowid();
+            for side in &mut self.sides {
+                side.execute([rid, version])?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -331,35 +519,27 @@ fn create_in(
         return Err(StoreError::CollectionExists(schema.name.clone()));
     }
     let t = sql::table(&schema.name);
-    let id_type = match schema.id_type {
-        IdType::String => "TEXT",
-        IdType::Integer => "INTEGER",
-    };
-    let mut columns = String::new();
+    let id_type = id_declaration(schema);
+    let columns = column_declarations(schema);
     let mut ddl = Vec::new();
-    let mut indexes = Vec::new();
-    for (n, p) in schema.indexed.iter().enumerate() {
-        let decl = match p.ty {
-            FieldType::String => "TEXT",
-            FieldType::Integer | FieldType::Boolean | FieldType::Timestamp => "INTEGER",
-            FieldType::Float => "REAL",
-            FieldType::StringArray => {
-                ddl.push(format!(
-                    "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
-                     PRIMARY KEY (value, rid)) WITHOUT ROWID",
-                    sql::elements_table(&schema.name, n)
-                ));
-                continue;
-            }
-        };
-        columns.push_str(&format!(", c{n} {decl} NOT NULL"));
-        indexes.push(format!(
-            "CREATE INDEX {} ON {t} (c{n}, id)",
-            sql::ident(&format!("folio_c_{}__c{n}", schema.name))
+    let indexes: Vec<String> = scalar_columns(schema)
+        .into_iter()
+        .map(|n| {
+            format!(
+                "CREATE INDEX {} ON {t} (c{n}, id)",
+                sql::ident(&format!("folio_c_{}__c{n}", schema.name))
+            )
+        })
+        .collect();
+    for n in side_tables(schema) {
+        ddl.push(format!(
+            "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (value, rid)) WITHOUT ROWID",
+            sql::elements_table(&schema.name, n)
         ));
     }
     tx.execute_batch(&format!(
-        "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns})"
+        "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns}, \
+         since INTEGER NOT NULL DEFAULT 0)"
     ))?;
     for statement in ddl {
         tx.execute_batch(&statement)?;
@@ -378,16 +558,25 @@ fn create_in(
     Ok(Vec::new())
 }
 
-/// Gives `collection` a new generation, inside the transaction of a write to it.
-///
-/// Generations come from one clock for the whole file, so they never repeat, not even for a
-/// collection dropped and imported again under the same name: a server that cached a total
-/// (or read a page ahead) for the dropped one cannot take it for the new one's.
-fn bump_generation(tx: &Transaction<'_>, collection: &str) -> Result<(), StoreError> {
-    tx.execute_batch("UPDATE folio_clock SET generation = generation + 1")?;
-    tx.execute(
-        "UPDATE folio_collections SET generation = (SELECT generation FROM folio_clock) WHERE name = ?1",
-        [collection],
-    )?;
-    Ok(())
+/// The SQL type of a collection's ids.
+fn id_declaration(schema: &CollectionSchema) -> &'static str {
+    match schema.id_type {
+        IdType::String => "TEXT",
+        IdType::Integer => "INTEGER",
+    }
+}
+
+/// The declarations of a collection's scalar columns: `, cN TYPE NOT NULL` each.
+fn column_declarations(schema: &CollectionSchema) -> String {
+    let mut columns = String::new();
+    for (n, p) in schema.indexed.iter().enumerate() {
+        let decl = match p.ty {
+            FieldType::String => "TEXT",
+            FieldType::Integer | FieldType::Boolean | FieldType::Timestamp => "INTEGER",
+            FieldType::Float => "REAL",
+            FieldType::StringArray => continue,
+        };
+        columns.push_str(&format!(", c{n} {decl} NOT NULL"));
+    }
+    columns
 }

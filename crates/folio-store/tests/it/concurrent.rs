@@ -45,6 +45,7 @@ fn walk_while_writing(rt: &tokio::runtime::Runtime, store: &dyn Store, write: Wr
         filter: Filter::all(),
         sort: Sort::parse(spec, &schema, "sort").unwrap(),
         fields: None,
+        at: None,
     };
     let progress = Arc::new(Progress::default());
     let deleted = Arc::new(Mutex::new(Vec::<Value>::new()));

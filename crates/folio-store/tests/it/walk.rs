@@ -135,7 +135,7 @@ pub(crate) fn value_of(schema: &CollectionSchema, doc: &Json, c: Column) -> Valu
 
 /// The reference: filter and sort in Rust with the engine's own semantics; the sort key of
 /// every record, in order (the id last).
-fn reference(schema: &CollectionSchema, docs: &[Json], filter: &Filter, sort: &Sort) -> Vec<Vec<Value>> {
+pub(crate) fn reference(schema: &CollectionSchema, docs: &[Json], filter: &Filter, sort: &Sort) -> Vec<Vec<Value>> {
     let mut keyed: Vec<Vec<Value>> = docs
         .iter()
         .filter(|d| {
@@ -226,6 +226,7 @@ fn check_walks(
         filter: filter.clone(),
         sort,
         fields: None,
+        at: None,
     };
     let spec = query.sort.to_spec(schema);
 
@@ -430,6 +431,7 @@ fn offsets_match_the_reference_order() {
         filter: Filter::all(),
         sort,
         fields: None,
+        at: None,
     };
     let rt = rt();
     let mut got = Vec::new();
@@ -552,6 +554,7 @@ fn walks_are_stable_under_inserts_and_deletes() {
             filter: Filter::all(),
             sort,
             fields: None,
+            at: None,
         };
 
         let mut seen: Vec<Value> = Vec::new();
