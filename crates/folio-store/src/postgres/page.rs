@@ -30,13 +30,7 @@ pub(super) async fn run(
         .await?;
     let (present, purged) = state_in(&tx, name).await?;
     let generation = present.generation.to_string();
-    // A collection not written since versions were kept keeps none: it reads the present.
-    let (moment, snapshot) = if purged > 0 {
-        let (moment, older) = crate::sql::moment_to_read(query, present, purged)?;
-        (Some(moment), older.then_some(moment.generation))
-    } else {
-        (None, None)
-    };
+    let (moment, snapshot) = crate::sql::moment_to_read(query, present, purged)?;
     // A snapshot walk's total is the one its first page counted, which its cursors carry.
     let count = if snapshot.is_some() { Count::Skip } else { count };
     let total = match Counting::new(count, &query.filter) {

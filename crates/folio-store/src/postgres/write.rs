@@ -9,12 +9,12 @@ use tokio_postgres::types::ToSql;
 use super::PostgresStore;
 use super::page::refs;
 use super::sql::{self, Param};
-use crate::StoreError;
 use crate::ingest::{self, Cell, id_text};
 use crate::input::Numbered;
 use crate::sql::catalog;
-use crate::sql::now_ms;
+use crate::sql::{now_ms, purge_threshold};
 use crate::write::{Documents, ImportMode, ImportStats, OnDuplicate, Progress};
+use crate::{Moment, StoreError};
 
 /// Rows per INSERT statement during imports (fewer when a row has many parameters).
 const BATCH_ROWS: usize = 500;
@@ -133,7 +133,7 @@ async fn create_in(
 struct Batches<'s> {
     schema: &'s CollectionSchema,
     on_duplicate: OnDuplicate,
-    stamp: Stamp,
+    stamp: Moment,
     /// The table's columns, in the order each row's parameters come.
     columns: Vec<String>,
     batch_rows: usize,
@@ -144,16 +144,8 @@ struct Batches<'s> {
 }
 
 impl<'s> Batches<'s> {
-    fn new(schema: &'s CollectionSchema, on_duplicate: OnDuplicate, stamp: Stamp) -> Batches<'s> {
-        let mut columns = vec!["id".to_owned(), "doc".to_owned(), "since".to_owned()];
-        for (n, p) in schema.indexed.iter().enumerate() {
-            if p.ty == FieldType::StringArray {
-                columns.push(format!("a{n}"));
-            } else {
-                columns.push(format!("n{n}"));
-                columns.push(format!("c{n}"));
-            }
-        }
+    fn new(schema: &'s CollectionSchema, on_duplicate: OnDuplicate, stamp: Moment) -> Batches<'s> {
+        let columns = row_columns(schema);
         let batch_rows = BATCH_ROWS.min(60_000 / columns.len()).max(1);
         let conflict = match on_duplicate {
             OnDuplicate::Replace => format!(
@@ -311,18 +303,11 @@ impl<'s> Batches<'s> {
     }
 }
 
-/// The generation a write gives its collection, and when it was made.
-#[derive(Debug, Clone, Copy)]
-struct Stamp {
-    generation: i64,
-    at_ms: i64,
-}
-
 /// Starts a write to `schema`'s collection inside `tx`: locks its catalog row and then takes
 /// its new generation from the clock, so that generations of one collection grow in the order
 /// its writes commit (a transaction id, taken before the lock, would not); and makes the table
 /// of its superseded versions if it has none yet (see `sqlite/write.rs`, `begin_write`).
-async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp, StoreError> {
+async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &CollectionSchema) -> Result<Moment, StoreError> {
     let name = &schema.name;
     tx.execute("SELECT 1 FROM folio_collections WHERE name = $1 FOR UPDATE", &[name])
         .await?;
@@ -363,7 +348,7 @@ async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &Collectio
         &[name],
     )
     .await?;
-    Ok(Stamp {
+    Ok(Moment {
         generation,
         at_ms: now_ms(),
     })
@@ -374,7 +359,7 @@ async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &Collectio
 async fn end_write(
     tx: &deadpool_postgres::Transaction<'_>,
     collection: &str,
-    stamp: Stamp,
+    stamp: Moment,
     created: bool,
 ) -> Result<(), StoreError> {
     tx.execute(
@@ -386,11 +371,11 @@ async fn end_write(
     Ok(())
 }
 
-/// The statement that copies the rows matching `condition` (on `$1`) into the collection's
-/// history, as versions current until the write's generation (rows the same write made are
-/// not kept: no snapshot ever saw them).
-fn archive_sql(schema: &CollectionSchema, stamp: Stamp, condition: &str) -> String {
-    let mut columns = vec!["rid".to_owned(), "id".to_owned(), "doc".to_owned(), "since".to_owned()];
+/// The columns a collection's rows are written with, in the order each row's parameters
+/// come: the id, the document, the generation that writes it, then each path's (`aN`, or
+/// `nN` and `cN`).
+fn row_columns(schema: &CollectionSchema) -> Vec<String> {
+    let mut columns = vec!["id".to_owned(), "doc".to_owned(), "since".to_owned()];
     for (n, p) in schema.indexed.iter().enumerate() {
         if p.ty == FieldType::StringArray {
             columns.push(format!("a{n}"));
@@ -399,7 +384,14 @@ fn archive_sql(schema: &CollectionSchema, stamp: Stamp, condition: &str) -> Stri
             columns.push(format!("c{n}"));
         }
     }
-    let columns = columns.join(", ");
+    columns
+}
+
+/// The statement that copies the rows matching `condition` (on `$1`) into the collection's
+/// history, as versions current until the write's generation (rows the same write made are
+/// not kept: no snapshot ever saw them).
+fn archive_sql(schema: &CollectionSchema, stamp: Moment, condition: &str) -> String {
+    let columns = format!("rid, {}", row_columns(schema).join(", "));
     format!(
         "INSERT INTO {} ({columns}, until, until_at) SELECT {columns}, {}, {} FROM {} WHERE {condition} AND since < {}",
         crate::sql::history_table(&schema.name),
@@ -412,7 +404,7 @@ fn archive_sql(schema: &CollectionSchema, stamp: Stamp, condition: &str) -> Stri
 
 /// Removes the versions superseded more than `retention` ago, one collection at a time.
 pub(super) async fn purge_versions(store: &PostgresStore, retention: std::time::Duration) -> Result<u64, StoreError> {
-    let threshold = now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+    let threshold = purge_threshold(retention);
     let mut client = store.client().await?;
     let names: Vec<String> = client
         .query("SELECT name FROM folio_collections WHERE purged > 0", &[])

@@ -35,23 +35,30 @@ pub(crate) fn history_table(collection: &str) -> String {
     ident(&format!("folio_h_{collection}"))
 }
 
-/// What a page of a versioned collection reads: the moment it shows, and whether that is an
-/// older snapshot (read from the current rows and the superseded versions) rather than the
-/// present. A moment older than the oldest still kept (`purged`: versions superseded at or
-/// before it are gone), or newer than the present (the collection was replaced), has expired.
+/// What a page of a collection reads: the moment it shows (`None` for a collection that
+/// keeps no versions: one not written since versions were kept, `purged` 0), and the older
+/// generation to read as a snapshot (`None`: the present, which includes a snapshot equal to
+/// it). A moment older than the oldest still kept (`purged`: versions superseded at or before
+/// it are gone), or newer than the present (the collection was replaced), has expired.
 pub(crate) fn moment_to_read(
     query: &crate::Query,
     present: crate::Moment,
     purged: i64,
-) -> Result<(crate::Moment, bool), StoreError> {
+) -> Result<(Option<crate::Moment>, Option<i64>), StoreError> {
     match query.at {
-        None => Ok((present, false)),
-        Some(at) if at.generation == present.generation => Ok((at, false)),
+        _ if purged == 0 => Ok((None, None)),
+        None => Ok((Some(present), None)),
+        Some(at) if at.generation == present.generation => Ok((Some(at), None)),
         Some(at) if at.generation < purged || at.generation > present.generation => {
             Err(StoreError::SnapshotExpired(query.schema.name.clone()))
         }
-        Some(at) => Ok((at, true)),
+        Some(at) => Ok((Some(at), Some(at.generation))),
     }
+}
+
+/// The time before which superseded versions are purged, for a retention of `retention`.
+pub(crate) fn purge_threshold(retention: std::time::Duration) -> i64 {
+    now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Milliseconds since the Unix epoch, now.

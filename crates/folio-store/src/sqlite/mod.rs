@@ -255,11 +255,9 @@ fn read_page(
     };
     let state = |conn: &Connection| {
         let (generation, present, purged) = state_of(conn, name)?;
-        // A collection no write has touched since versions were kept has no history table.
-        let versions = (purged > 0).then_some((present, purged));
         Ok(State {
             generation: generation.to_string(),
-            versions,
+            versions: Some((present, purged)),
         })
     };
     let table = Table {

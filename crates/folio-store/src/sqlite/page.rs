@@ -118,10 +118,7 @@ pub(crate) fn run(
     let tx = conn.unchecked_transaction()?;
     let State { generation, versions } = (table.state)(&tx)?;
     let (moment, snapshot) = match versions {
-        Some((present, purged)) => {
-            let (moment, older) = crate::sql::moment_to_read(query, present, purged)?;
-            (Some(moment), older.then_some(moment.generation))
-        }
+        Some((present, purged)) => crate::sql::moment_to_read(query, present, purged)?,
         None => (None, None),
     };
     // A snapshot walk's total is the one its first page counted, which its cursors carry.

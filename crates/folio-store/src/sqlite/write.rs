@@ -8,11 +8,11 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Statement, Transaction, params};
 
 use super::{Inner, read_catalog, sql};
-use crate::StoreError;
 use crate::ingest::{self, Cell};
 use crate::input::Numbered;
-use crate::sql::now_ms;
+use crate::sql::{now_ms, purge_threshold};
 use crate::write::{ImportMode, ImportStats, OnDuplicate};
+use crate::{Moment, StoreError};
 
 /// How often (in documents) an import reports its progress.
 const PROGRESS_EVERY: u64 = 4096;
@@ -141,7 +141,7 @@ impl Inner {
     /// Removes the versions superseded more than `retention` ago (see [`crate::Writer`]),
     /// one collection at a time, each in a transaction of its own.
     pub(super) fn purge_versions(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
-        let threshold = now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let threshold = purge_threshold(retention);
         self.reload_schemas()?;
         let mut removed = 0;
         let mut conn = self.write_conn();
@@ -231,7 +231,7 @@ impl<'t> Loader<'t> {
         tx: &'t Transaction<'t>,
         schema: &'t CollectionSchema,
         on_duplicate: OnDuplicate,
-        stamp: Stamp,
+        stamp: Moment,
     ) -> Result<Loader<'t>, StoreError> {
         let t = sql::table(&schema.name);
         let scalar = scalar_columns(schema);
@@ -363,13 +363,6 @@ fn scalar_columns(schema: &CollectionSchema) -> Vec<usize> {
         .collect()
 }
 
-/// The generation a write gives its collection, and when it was made.
-#[derive(Debug, Clone, Copy)]
-struct Stamp {
-    generation: i64,
-    at_ms: i64,
-}
-
 /// Starts a write to `schema`'s collection inside `tx`: takes its new generation from the
 /// store's clock, and makes the tables that keep its superseded versions if it has none yet
 /// (a collection written before versions were kept: its rows get `since` 0, and its oldest
@@ -378,7 +371,7 @@ struct Stamp {
 /// Generations come from one clock for the whole file, so they never repeat, not even for a
 /// collection dropped and imported again under the same name: a server that cached a total
 /// (or read a page ahead) for the dropped one cannot take it for the new one's.
-fn begin_write(tx: &Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp, StoreError> {
+fn begin_write(tx: &Transaction<'_>, schema: &CollectionSchema) -> Result<Moment, StoreError> {
     let name = &schema.name;
     let generation: i64 = tx.query_row(
         "UPDATE folio_clock SET generation = generation + 1 RETURNING generation",
@@ -412,17 +405,13 @@ fn begin_write(tx: &Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp,
         ))?;
     }
     for n in side_tables(schema) {
-        tx.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
-             PRIMARY KEY (value, rid)) WITHOUT ROWID",
-            sql::history_elements_table(name, n)
-        ))?;
+        tx.execute_batch(&side_table(&sql::history_elements_table(name, n)))?;
     }
     tx.execute(
         "UPDATE folio_collections SET purged = max(generation, 1) WHERE name = ?1 AND purged = 0",
         [name],
     )?;
-    Ok(Stamp {
+    Ok(Moment {
         generation,
         at_ms: now_ms(),
     })
@@ -430,7 +419,7 @@ fn begin_write(tx: &Transaction<'_>, schema: &CollectionSchema) -> Result<Stamp,
 
 /// Ends a write begun with [`begin_write`]: the collection is at its new generation, and
 /// a new collection (`created`) has no snapshot before it.
-fn end_write(tx: &Transaction<'_>, collection: &str, stamp: Stamp, created: bool) -> Result<(), StoreError> {
+fn end_write(tx: &Transaction<'_>, collection: &str, stamp: Moment, created: bool) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE folio_collections SET generation = ?2, changed_at = ?3, \
          purged = CASE WHEN ?4 THEN ?2 ELSE purged END WHERE name = ?1",
@@ -449,7 +438,7 @@ struct Archive<'t> {
 }
 
 impl<'t> Archive<'t> {
-    fn new(tx: &'t Transaction<'t>, schema: &CollectionSchema, stamp: Stamp) -> Result<Archive<'t>, StoreError> {
+    fn new(tx: &'t Transaction<'t>, schema: &CollectionSchema, stamp: Moment) -> Result<Archive<'t>, StoreError> {
         let name = &schema.name;
         let columns: String = scalar_columns(schema).iter().map(|n| format!(", c{n}")).collect();
         let row = tx.prepare(&format!(
@@ -521,7 +510,6 @@ fn create_in(
     let t = sql::table(&schema.name);
     let id_type = id_declaration(schema);
     let columns = column_declarations(schema);
-    let mut ddl = Vec::new();
     let indexes: Vec<String> = scalar_columns(schema)
         .into_iter()
         .map(|n| {
@@ -531,18 +519,12 @@ fn create_in(
             )
         })
         .collect();
-    for n in side_tables(schema) {
-        ddl.push(format!(
-            "CREATE TABLE {} (value TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (value, rid)) WITHOUT ROWID",
-            sql::elements_table(&schema.name, n)
-        ));
-    }
     tx.execute_batch(&format!(
         "CREATE TABLE {t} (rid INTEGER PRIMARY KEY, id {id_type} NOT NULL UNIQUE, doc TEXT NOT NULL{columns}, \
          since INTEGER NOT NULL DEFAULT 0)"
     ))?;
-    for statement in ddl {
-        tx.execute_batch(&statement)?;
+    for n in side_tables(schema) {
+        tx.execute_batch(&side_table(&sql::elements_table(&schema.name, n)))?;
     }
     let json = serde_json::to_string(schema).map_err(|e| StoreError::Internal(e.to_string()))?;
     tx.execute(
@@ -556,6 +538,15 @@ fn create_in(
         tx.execute_batch(&statement)?;
     }
     Ok(Vec::new())
+}
+
+/// The statement that creates a side table (`table`, quoted) of a `string[]` path's elements,
+/// if it does not exist.
+fn side_table(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (value TEXT NOT NULL, rid INTEGER NOT NULL, \
+         PRIMARY KEY (value, rid)) WITHOUT ROWID"
+    )
 }
 
 /// The SQL type of a collection's ids.
