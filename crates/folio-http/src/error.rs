@@ -73,13 +73,16 @@ pub enum ApiError {
     /// time, or again after a write): retried after `Retry-After` seconds, it is answered.
     #[error("{0}; retry in a few seconds")]
     MapPending(&'static str),
-    /// A snapshot walk's cursor names a moment whose superseded versions the store no
-    /// longer keeps (or a collection since replaced): the walk starts again from `first`.
+    /// A snapshot walk's cursor, given in `param`, names a moment whose superseded versions
+    /// the store no longer keeps (or a collection since replaced): the walk starts again from
+    /// `first`.
     #[error(
-        "the snapshot of collection `{collection}` that this cursor reads has expired (its older versions were removed after the server's retention); start the walk again from the first page{}",
+        "`{param}` reads a snapshot of collection `{collection}` that has expired (its older versions were removed after the server's snapshot retention); start the walk again from the first page{}",
         first.as_deref().map(|f| format!(": {f}")).unwrap_or_default()
     )]
     SnapshotExpired {
+        /// The cursor parameter.
+        param: String,
         /// The collection.
         collection: String,
         /// A link to a fresh first page of the same request, when the style has one.
@@ -97,7 +100,9 @@ impl From<StoreError> for ApiError {
                 name,
                 readable: Vec::new(),
             },
+            // `Paging::run` names the cursor parameter; the style, the first page.
             StoreError::SnapshotExpired(collection) => ApiError::SnapshotExpired {
+                param: "cursor".to_owned(),
                 collection,
                 first: None,
             },
@@ -243,21 +248,18 @@ impl ApiError {
 
     /// This error with `first`, the link to a fresh first page, when it is an expired
     /// snapshot.
-    pub(crate) fn with_first(self, first: impl FnOnce() -> String) -> ApiError {
-        match self {
-            ApiError::SnapshotExpired { collection, .. } => ApiError::SnapshotExpired {
-                collection,
-                first: Some(first()),
-            },
-            other => other,
+    pub(crate) fn with_first(mut self, first: impl FnOnce() -> String) -> ApiError {
+        if let ApiError::SnapshotExpired { first: link, .. } = &mut self {
+            *link = Some(first());
         }
+        self
     }
 
     /// The request parameter at fault, if any.
     pub fn param(&self) -> Option<&str> {
         match self {
             ApiError::Engine(e) => e.param(),
-            ApiError::InvalidParameter { param, .. } => Some(param),
+            ApiError::InvalidParameter { param, .. } | ApiError::SnapshotExpired { param, .. } => Some(param),
             _ => None,
         }
     }

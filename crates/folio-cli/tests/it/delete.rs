@@ -113,6 +113,11 @@ fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         };
         assert_eq!(body["errors"][0]["code"], json!("snapshot-expired"), "{body}");
+        assert_eq!(
+            body["errors"][0]["source"]["parameter"],
+            json!("page[cursor]"),
+            "{body}"
+        );
         let detail = body["errors"][0]["detail"].as_str().unwrap();
         assert!(
             detail.ends_with("/jsonapi/things?page%5Bcursor%5D=1&page%5Bsize%5D=10"),

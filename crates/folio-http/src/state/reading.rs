@@ -67,6 +67,7 @@ impl Readable {
             fingerprint: OnceLock::new(),
             until: None,
             snapshot: None,
+            cursor_param: None,
         }
     }
 }
@@ -90,6 +91,8 @@ pub struct Reading {
     /// The moment a snapshot walk reads (taken from its cursor, or from its first page), and
     /// the total that page counted: its cursors carry it on.
     snapshot: Option<Snapshot>,
+    /// The parameter the walk's cursor came in, once decoded.
+    cursor_param: Option<String>,
 }
 
 impl Reading {
@@ -120,6 +123,11 @@ impl Reading {
             self.until.as_deref(),
             self.snapshot.as_ref(),
         )
+    }
+
+    /// The parameter the walk's cursor came in, when it came in one.
+    pub(crate) fn cursor_param(&self) -> Option<&str> {
+        self.cursor_param.as_deref()
     }
 
     /// The snapshot this walk reads, when it reads one.
@@ -159,6 +167,7 @@ impl Reading {
             .map_err(|e| ApiError::from(EngineError::cursor(param, e)))?;
         self.until = cursor.until;
         self.snapshot = cursor.snapshot;
+        self.cursor_param = Some(param.to_owned());
         self.query.at = cursor.snapshot.map(|s| Moment {
             generation: s.generation,
             at_ms: s.at_ms,
