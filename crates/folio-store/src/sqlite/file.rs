@@ -14,11 +14,12 @@ use std::sync::{Arc, OnceLock};
 use folio_engine::schema::validate_collection_name;
 use folio_engine::{CollectionSchema, Column, FieldType, IdType, IndexedPath, Plan, Value};
 use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OpenFlags};
 
 use super::json;
 use super::page::{self, Docs, Held, State, Table};
 use super::pool::{self, Pool};
+use super::raw::{self, Row};
 use super::sql::{self, Elements, Layout, Nulls};
 use crate::sql::catalog;
 use crate::totals::Totals;
@@ -531,13 +532,6 @@ impl Docs for Collection {
 }
 
 impl Collection {
-    /// The document (JSON text) of a row whose selected columns start at `start`.
-    fn build(&self, row: &Row<'_>, start: usize, fields: Option<&[String]>) -> rusqlite::Result<String> {
-        let mut doc = Vec::new();
-        self.write(row, start, &Held::none(), fields, &mut doc)?;
-        String::from_utf8(doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-    }
-
     /// Writes the document of a row whose selected columns start at `start` into `out`, as
     /// serde_json wrote the `Map` of its columns: members in column order, a name selected
     /// twice (`rowid` and a column of that name) where it first appears, with the value
@@ -566,7 +560,7 @@ impl Collection {
             out.extend_from_slice(&m.prefix);
             let value = match held.get(m.index) {
                 Some(value) => value,
-                None => row.get_ref(start + m.index)?,
+                None => row.get(start + m.index)?,
             };
             json::write_value(out, value, m.json).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
@@ -613,7 +607,7 @@ impl Collection {
 
 /// Runs a page plan on one table or view of the file at `path`.
 fn read_page(
-    conn: &Connection,
+    conn: &raw::Reader,
     c: &Collection,
     path: &Path,
     totals: &Totals,
@@ -706,10 +700,17 @@ impl Store for SqliteFileStore {
         pool::read(&self.readers, move |conn| {
             let columns = c.select(None, &mut Vec::new()).join(", ");
             let get_sql = format!("SELECT {columns} FROM {} WHERE {} = ?1", c.sql_name, c.id_column);
-            Ok(conn
-                .prepare_cached(&get_sql)?
-                .query_row([id], |r| c.build(r, 0, None))
-                .optional()?)
+            let mut doc: Option<Vec<u8>> = None;
+            conn.each_row(&get_sql, &[id], |r| {
+                if doc.is_none() {
+                    let mut out = Vec::new();
+                    c.write(r, 0, &Held::none(), None, &mut out)?;
+                    doc = Some(out);
+                }
+                Ok::<_, StoreError>(())
+            })?;
+            doc.map(|d| String::from_utf8(d).map_err(|e| StoreError::Internal(format!("a document is not UTF-8: {e}"))))
+                .transpose()
         })
         .await
     }

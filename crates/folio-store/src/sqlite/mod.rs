@@ -36,6 +36,7 @@ mod file;
 mod json;
 mod page;
 mod pool;
+mod raw;
 mod segments;
 mod sql;
 mod write;
@@ -45,7 +46,7 @@ use std::sync::Arc;
 
 use folio_engine::{CollectionSchema, Column, Plan, Value};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use file::SqliteFileStore;
 
@@ -238,7 +239,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 
 /// Runs a page plan on one of folio's own tables.
 fn read_page(
-    conn: &Connection,
+    conn: &raw::Reader,
     totals: &Totals,
     query: &Query,
     plan: &Plan,
@@ -348,7 +349,7 @@ impl Docs for Native<'_> {
 
     fn write_doc(
         &self,
-        row: &Row<'_>,
+        row: &raw::Row<'_>,
         start: usize,
         _: &page::Held<'_>,
         fields: Option<&[String]>,
@@ -360,7 +361,12 @@ impl Docs for Native<'_> {
         };
         let built = crate::sql::project(
             fields,
-            |i| row.get::<_, Option<String>>(start + i),
+            |i| match row.get(start + i)? {
+                rusqlite::types::ValueRef::Null => Ok(None),
+                value => value.as_str().map(Some).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(start + i, rusqlite::types::Type::Text, e.into())
+                }),
+            },
             |i, e| rusqlite::Error::FromSqlConversionFailure(start + i, rusqlite::types::Type::Text, e.into()),
         )?;
         out.extend_from_slice(built.as_bytes());
@@ -389,7 +395,7 @@ impl Catalog for SqliteStore {
     }
 
     async fn read_catalog(&self) -> Result<Vec<CollectionSchema>, StoreError> {
-        pool::read(&self.inner.readers, read_catalog).await
+        pool::read(&self.inner.readers, |conn| read_catalog(conn)).await
     }
 }
 

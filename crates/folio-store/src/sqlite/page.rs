@@ -4,9 +4,10 @@
 //! [`Layout`] (column names, NULLs) and in how they turn rows into documents ([`Docs`]).
 
 use folio_engine::{Plan, ValueRef};
+use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
-use rusqlite::{Connection, Row};
 
+use super::raw::{Reader, Row};
 use super::segments;
 use super::sql::{self, Layout};
 use crate::records::NewRecord;
@@ -106,7 +107,7 @@ pub(crate) struct State {
 /// Counts the records of `query` as `count` asks (cached per generation) and runs `plan`, in
 /// one snapshot, whose generation the page carries.
 pub(crate) fn run(
-    conn: &Connection,
+    conn: &Reader,
     totals: &Totals,
     table: &Table<'_>,
     query: &Query,
@@ -137,7 +138,7 @@ pub(crate) fn run(
             }
         }),
     };
-    let records = rows(&tx, table, query, plan, snapshot)?;
+    let records = rows(conn, table, query, plan, snapshot)?;
     tx.commit()?;
     let mut page = records.into_page(plan, total, generation);
     page.moment = moment;
@@ -147,7 +148,7 @@ pub(crate) fn run(
 /// The rows `plan` selects, as records: at the present, or at the older generation
 /// `snapshot`.
 fn rows(
-    tx: &Connection,
+    conn: &Reader,
     table: &Table<'_>,
     query: &Query,
     plan: &Plan,
@@ -158,21 +159,20 @@ fn rows(
         (Some(generation), Some(history)) => snapshot_sql(table, history, query, plan, generation),
         _ => page_sql(table, query, plan),
     };
-    let mut stmt = tx.prepare_cached(&page_sql)?;
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
-    let mut found = stmt.query(rusqlite::params_from_iter(&params))?;
-    while let Some(r) = found.next()? {
+    conn.each_row(&page_sql, &params, |r| {
         let mut record = records.push();
         let mut held = Held::none();
         for &column in &selection.key {
-            let value = r.get_ref(column)?;
+            let value = r.get(column)?;
             if let Some(index) = column.checked_sub(selection.doc_start) {
                 held.hold(index, value);
             }
             key_value(&mut record, value);
         }
         record.write_doc(|out| table.docs.write_doc(r, selection.doc_start, &held, fields, out))?;
-    }
+        Ok::<_, StoreError>(())
+    })?;
     Ok(records)
 }
 
@@ -316,7 +316,7 @@ fn key_value(record: &mut NewRecord<'_>, value: SqlRef<'_>) {
 
 /// The bytes of a text (or blob) column.
 pub(crate) fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
-    row.get_ref(i)?
+    row.get(i)?
         .as_bytes()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
 }

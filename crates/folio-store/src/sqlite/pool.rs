@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::raw::Reader;
 use crate::StoreError;
 
 /// The default number of read connections: two per core, and at least four.
@@ -24,7 +25,7 @@ pub(crate) fn default_size() -> usize {
 /// more than connections (64 waiting requests would otherwise hold 64 threads).
 pub(crate) async fn read<T: Send + 'static>(
     pool: &Arc<Pool>,
-    work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    work: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let pool = Arc::clone(pool);
     let turn = Arc::clone(&pool.turns)
@@ -84,7 +85,7 @@ impl Drop for InterruptOnDrop {
 /// free, so that no thread is woken for it; else on the blocking pool, as [`read`] does.
 pub(crate) async fn quick<T: Send + 'static>(
     pool: &Arc<Pool>,
-    work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    work: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     match pool.idle() {
         Some(conn) => work(&conn),
@@ -102,7 +103,7 @@ const SPECULATION: Duration = Duration::from_millis(5);
 /// worker it runs on, whatever the read turns out to cost.
 pub(crate) fn speculate<T>(
     pool: &Pool,
-    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    work: impl FnOnce(&Reader) -> Result<T, StoreError>,
 ) -> Result<Option<T>, StoreError> {
     let Some(conn) = pool.idle() else {
         return Ok(None);
@@ -126,7 +127,7 @@ pub(crate) fn speculate<T>(
 
 /// A fixed set of connections.
 pub(crate) struct Pool {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     returned: Condvar,
     /// One permit per connection: taken before a blocking thread is asked for.
     turns: Arc<tokio::sync::Semaphore>,
@@ -136,7 +137,7 @@ impl Pool {
     pub(crate) fn new(conns: Vec<Connection>) -> Pool {
         Pool {
             turns: Arc::new(tokio::sync::Semaphore::new(conns.len())),
-            idle: Mutex::new(conns),
+            idle: Mutex::new(conns.into_iter().map(Reader::new).collect()),
             returned: Condvar::new(),
         }
     }
@@ -168,12 +169,12 @@ impl Pool {
 /// A connection on loan; it goes back to the pool when dropped.
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
-    conn: Option<Connection>,
+    conn: Option<Reader>,
 }
 
 impl Deref for Pooled<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Reader;
+    fn deref(&self) -> &Reader {
         self.conn.as_ref().expect("present until drop")
     }
 }
