@@ -79,6 +79,9 @@ pub enum Side {
     /// The records before the key in sort order, and the key's own: where a bounded walk
     /// (a partition) ends.
     Through,
+    /// The records after the key in sort order, and the key's own: where a bounded walk
+    /// backwards ends.
+    From,
 }
 
 /// Builds the predicate selecting the records strictly after or before `key` in `sort` (or,
@@ -114,16 +117,17 @@ pub fn predicate(sort: &Sort, key: &[Value], side: Side) -> Predicate {
         }
     }
     let strict = |dir: Direction| match (dir, side) {
-        (Direction::Asc, Side::After) | (Direction::Desc, Side::Before | Side::Through) => CmpOp::Gt,
-        (Direction::Desc, Side::After) | (Direction::Asc, Side::Before | Side::Through) => CmpOp::Lt,
+        (Direction::Asc, Side::After | Side::From) | (Direction::Desc, Side::Before | Side::Through) => CmpOp::Gt,
+        (Direction::Desc, Side::After | Side::From) | (Direction::Asc, Side::Before | Side::Through) => CmpOp::Lt,
     };
     let loosen = |op: CmpOp| if op == CmpOp::Gt { CmpOp::Ge } else { CmpOp::Le };
     // Build from the last group outwards: P(g..) = g_strict OR (g_eq AND P(g+1..)),
     // written as (g_loose) AND (g_strict OR P(g+1..)) so that the outermost term is a range.
-    // *Through* differs from *before* only in the last group, which admits the key itself.
+    // *Through* differs from *before* (and *from* from *after*) only in the last group, which
+    // admits the key itself.
     let mut groups = groups.into_iter().rev();
     let (dir, columns, values) = groups.next().expect("a sort has at least the id field");
-    let last_op = if side == Side::Through {
+    let last_op = if matches!(side, Side::Through | Side::From) {
         loosen(strict(dir))
     } else {
         strict(dir)

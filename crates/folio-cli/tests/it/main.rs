@@ -11,4 +11,5 @@ mod postgres;
 mod process;
 mod secret;
 mod serve;
+mod snapshot;
 mod sqlite_file;

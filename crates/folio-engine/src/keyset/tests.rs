@@ -41,7 +41,7 @@ proptest! {
         let sort = sort_of(&dirs);
         let keys: Vec<_> = rows.iter().enumerate().map(|(i, r)| key_of(&sort, r, i as i64)).collect();
         let key = pick.get(&keys).clone();
-        for side in [Side::After, Side::Before, Side::Through] {
+        for side in [Side::After, Side::Before, Side::Through, Side::From] {
             let p = predicate(&sort, &key, side);
             for (i, row) in rows.iter().enumerate() {
                 let value_of = |c: Column| match c {
@@ -53,6 +53,7 @@ proptest! {
                     Side::After => ord == Ordering::Greater,
                     Side::Before => ord == Ordering::Less,
                     Side::Through => ord != Ordering::Greater,
+                    Side::From => ord != Ordering::Less,
                 };
                 prop_assert_eq!(p.matches(&value_of), expected, "{:?} row {:?} side {:?}", p, row, side);
             }

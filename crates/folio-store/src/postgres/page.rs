@@ -1,7 +1,8 @@
 //! Running a page plan on PostgreSQL: one read-only repeatable-read transaction for the total
 //! and the rows.
 
-use folio_engine::{CollectionSchema, Column, FieldType, IdType, Plan, Value};
+use folio_engine::keyset::Predicate;
+use folio_engine::{CollectionSchema, Column, FieldType, IdType, Key, Plan, Value};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -40,7 +41,13 @@ pub(super) async fn run(
             None => total(&tx, store, &counting, query, &generation).await?,
         }),
     };
-    let (page_sql, params) = page_sql(query, plan, snapshot);
+    let bound = match snapshot {
+        Some(generation) => reach_key(&tx, query, plan, generation)
+            .await?
+            .map(|key| crate::sql::snapshot_bound(&query.sort, &key, plan.scan)),
+        None => None,
+    };
+    let (page_sql, params) = page_sql(query, plan, snapshot, bound.as_ref());
     let statement = tx.prepare_cached(&page_sql).await?;
     let rows = tx.query(&statement, &refs(&params)).await?;
     tx.commit().await?;
@@ -65,10 +72,42 @@ async fn total(
     Ok(counting.counted(&store.totals, &query.schema.name, generation, n))
 }
 
+/// The key of the superseded version a snapshot page at `generation` would take last, its
+/// reach-th in scan order, when there are that many ([`crate::sql::snapshot_bound`]).
+async fn reach_key(
+    tx: &deadpool_postgres::Transaction<'_>,
+    query: &Query,
+    plan: &Plan,
+    generation: i64,
+) -> Result<Option<Key>, StoreError> {
+    let reach = plan.limit.saturating_add(plan.offset);
+    let mut w = sql::where_clause(&query.schema);
+    w.filter(&query.filter);
+    if let Some(p) = &plan.predicate {
+        w.predicate(p);
+    }
+    let (mut terms, mut params) = w.into_parts();
+    params.push(Box::new(generation));
+    terms.push(format!("since <= ${0} AND until > ${0}", params.len()));
+    let reach_sql = format!(
+        "SELECT {} FROM {} WHERE {}{} LIMIT 1 OFFSET {}",
+        sql::key_columns(&query.sort).join(", "),
+        crate::sql::history_table(&query.schema.name),
+        terms.join(" AND "),
+        sql::order_by(&query.schema, &query.sort, plan.scan),
+        i64::try_from(reach.saturating_sub(1)).unwrap_or(i64::MAX),
+    );
+    let statement = tx.prepare_cached(&reach_sql).await?;
+    let rows = tx.query(&statement, &refs(&params)).await?;
+    rows.first()
+        .map(|row| read_key(row, &query.schema, query).map(|(key, _)| key))
+        .transpose()
+}
+
 /// The page query and its parameters: the sort key's columns, then the document or the
 /// projected paths; at the present, or as the collection was at the older generation
-/// `snapshot`.
-fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>) -> (String, Vec<Param>) {
+/// `snapshot`, its current rows not past `bound`.
+fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>, bound: Option<&Predicate>) -> (String, Vec<Param>) {
     let keys = sql::key_columns(&query.sort).join(", ");
     let order = sql::order_by(&query.schema, &query.sort, plan.scan);
     let (limit, offset) = (
@@ -78,11 +117,11 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>) -> (String, Vec<P
     let name = &query.schema.name;
     let mut params: Vec<Param> = Vec::new();
     // Each side's WHERE clause, its parameters continuing `params`.
-    let mut where_sql = |extra: &dyn Fn(&mut Vec<Param>) -> Vec<String>| {
+    let mut where_sql = |bound: Option<&Predicate>, extra: &dyn Fn(&mut Vec<Param>) -> Vec<String>| {
         let mut w = sql::where_clause(&query.schema);
         w.params = std::mem::take(&mut params);
         w.filter(&query.filter);
-        if let Some(p) = &plan.predicate {
+        for p in plan.predicate.iter().chain(bound) {
             w.predicate(p);
         }
         let (mut terms, mut taken) = w.into_parts();
@@ -96,14 +135,15 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>) -> (String, Vec<P
     };
     let rows_sql = match snapshot {
         None => {
-            let w = where_sql(&|_| Vec::new());
+            let w = where_sql(None, &|_| Vec::new());
             format!(
                 "SELECT {keys}, doc FROM {}{w}{order} LIMIT {limit} OFFSET {offset}",
                 sql::table(name)
             )
         }
-        // The current rows written at or before it and the versions current then, each side
-        // one ordered index scan of at most the page's reach, merged in the sort's order.
+        // The current rows written at or before it (not past `bound`) and the versions current
+        // then, each side one ordered index scan of at most the page's reach, merged in the
+        // sort's order.
         Some(generation) => {
             let reach = limit.saturating_add(offset);
             let since = |superseded: bool| {
@@ -117,8 +157,8 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>) -> (String, Vec<P
                     terms
                 }
             };
-            let current = where_sql(&since(false));
-            let superseded = where_sql(&since(true));
+            let current = where_sql(bound, &since(false));
+            let superseded = where_sql(None, &since(true));
             format!(
                 "(SELECT {keys}, doc FROM {}{current}{order} LIMIT {reach}) UNION ALL \
                  (SELECT {keys}, doc FROM {}{superseded}{order} LIMIT {reach}){order} LIMIT {limit} OFFSET {offset}",

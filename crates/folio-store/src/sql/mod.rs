@@ -12,8 +12,9 @@
 pub(crate) mod catalog;
 pub(crate) mod clause;
 
-use folio_engine::Filter;
+use folio_engine::keyset::{self, Predicate, Side};
 use folio_engine::projection::assemble;
+use folio_engine::{Filter, Key, Scan, Sort};
 
 use crate::totals::Totals;
 use crate::{Count, StoreError, Total};
@@ -33,6 +34,18 @@ pub(crate) fn table(collection: &str) -> String {
 /// not included), with the time it was superseded (`until_at`, ms since the Unix epoch).
 pub(crate) fn history_table(collection: &str) -> String {
     ident(&format!("folio_h_{collection}"))
+}
+
+/// How far the current rows of a snapshot page need reading: not past `reach_key`, the key of
+/// the last row the page could take from the superseded versions (their reach-th in scan
+/// order). Without it, a current side whose rows were nearly all written after the snapshot
+/// (an import that replaced every record) would scan every one of them for each page.
+pub(crate) fn snapshot_bound(sort: &Sort, reach_key: &Key, scan: Scan) -> Predicate {
+    let side = match scan {
+        Scan::Forward => Side::Through,
+        Scan::Backward => Side::From,
+    };
+    keyset::predicate(sort, reach_key, side)
 }
 
 /// What a page of a collection reads: the moment it shows (`None` for a collection that

@@ -3,7 +3,8 @@
 //! Shared by folio's own tables and by SQLite files served as they are; they differ in their
 //! [`Layout`] (column names, NULLs) and in how they turn rows into documents ([`Docs`]).
 
-use folio_engine::{Plan, ValueRef};
+use folio_engine::keyset::Predicate;
+use folio_engine::{Key, Plan, ValueRef};
 use rusqlite::Connection;
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 
@@ -156,7 +157,10 @@ fn rows(
 ) -> Result<Records, StoreError> {
     let fields = query.fields.as_deref();
     let (page_sql, params, selection) = match (snapshot, &table.history) {
-        (Some(generation), Some(history)) => snapshot_sql(table, history, query, plan, generation),
+        (Some(generation), Some(history)) => {
+            let bound = reach_key(conn, history, query, plan, generation)?;
+            snapshot_sql(table, history, query, plan, generation, bound.as_ref())
+        }
         _ => page_sql(table, query, plan),
     };
     let mut records = Records::with_capacity(usize::try_from(plan.limit).unwrap_or(0).min(MAX_PREALLOCATED_ROWS));
@@ -251,37 +255,94 @@ pub(crate) fn page_sql(table: &Table<'_>, query: &Query, plan: &Plan) -> (String
     }
 }
 
+/// The terms and parameters (continuing `params`) of one side of a snapshot page at
+/// `generation`: the rows of `layout`'s table that `query` and `plan` select and that were
+/// current then (`superseded`: versions in the history table), not past `bound`.
+fn snapshot_side(
+    layout: &dyn Layout,
+    query: &Query,
+    plan: &Plan,
+    params: Vec<Sql>,
+    generation: i64,
+    superseded: bool,
+    bound: Option<&Predicate>,
+) -> (Vec<String>, Vec<Sql>) {
+    let mut w = sql::where_clause(layout);
+    w.params = params;
+    w.filter(&query.filter);
+    for p in plan.predicate.iter().chain(bound) {
+        w.predicate(p);
+    }
+    let (mut terms, mut params) = w.into_parts();
+    params.push(Sql::Integer(generation));
+    let at = params.len();
+    terms.push(format!("since <= ?{at}"));
+    if superseded {
+        terms.push(format!("until > ?{at}"));
+    }
+    (terms, params)
+}
+
+/// The key of the superseded version a snapshot page at `generation` would take last, its
+/// reach-th in scan order, when there are that many ([`crate::sql::snapshot_bound`]).
+fn reach_key(
+    conn: &Reader,
+    history: &History<'_>,
+    query: &Query,
+    plan: &Plan,
+    generation: i64,
+) -> Result<Option<Key>, StoreError> {
+    let reach = plan.limit.saturating_add(plan.offset);
+    let (terms, params) = snapshot_side(history.layout, query, plan, Vec::new(), generation, true, None);
+    let keys: Vec<String> = query
+        .sort
+        .fields()
+        .iter()
+        .map(|f| history.layout.column(f.column))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}{} LIMIT 1 OFFSET {}",
+        keys.join(", "),
+        history.sql_name,
+        terms.join(" AND "),
+        sql::order_by(history.layout, &query.sort, plan.scan),
+        i64::try_from(reach.saturating_sub(1)).unwrap_or(i64::MAX),
+    );
+    let mut found = Records::with_capacity(1);
+    conn.each_row(&sql, &params, |r| {
+        let mut record = found.push();
+        for i in 0..keys.len() {
+            key_value(&mut record, r.get(i)?);
+        }
+        record.doc(b"");
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(found.get(0).map(|r| r.key()))
+}
+
 /// The statement that reads the rows `plan` selects as they were at `generation`: the
-/// current rows written at or before it, and the superseded versions that were current then,
-/// each side one ordered index scan of at most the page's reach, merged in the sort's order.
+/// current rows written at or before it (not past `reach_key`), and the superseded versions
+/// that were current then, each side one ordered index scan of at most the page's reach,
+/// merged in the sort's order.
 fn snapshot_sql(
     table: &Table<'_>,
     history: &History<'_>,
     query: &Query,
     plan: &Plan,
     generation: i64,
+    reach_key: Option<&Key>,
 ) -> (String, Vec<Sql>, Selection) {
     let limit = i64::try_from(plan.limit).unwrap_or(i64::MAX);
     let offset = i64::try_from(plan.offset).unwrap_or(i64::MAX);
+    let bound = reach_key.map(|key| crate::sql::snapshot_bound(&query.sort, key, plan.scan));
     let mut params = Vec::new();
     let mut sides = Vec::new();
     for (sql_name, layout, superseded) in [
         (&table.sql_name, table.layout, false),
         (&history.sql_name, history.layout, true),
     ] {
-        let mut w = sql::where_clause(layout);
-        w.params = std::mem::take(&mut params);
-        w.filter(&query.filter);
-        if let Some(p) = &plan.predicate {
-            w.predicate(p);
-        }
-        let (mut terms, mut taken) = w.into_parts();
-        taken.push(Sql::Integer(generation));
-        let at = taken.len();
-        terms.push(format!("since <= ?{at}"));
-        if superseded {
-            terms.push(format!("until > ?{at}"));
-        }
+        let bound = if superseded { None } else { bound.as_ref() };
+        let (terms, mut taken) = snapshot_side(layout, query, plan, params, generation, superseded, bound);
         let columns = Selection::of(table, query, &mut taken).sql;
         params = taken;
         sides.push(format!(
