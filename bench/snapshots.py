@@ -55,6 +55,8 @@ def main():
     files = {v: write_records(os.path.join(base, f"records-v{v}.jsonl"), range(args.size), v) for v in (1, 2)}
     files["new"] = write_records(os.path.join(base, "records-new.jsonl"), range(args.size, 2 * args.size), 1)
 
+    # Servers on PostgreSQL keep their cursor secret in ./folio-data: here, not in the tree.
+    os.chdir(base)
     stores = [SqliteStore(args.folio, os.path.join(base, "sqlite"))]
     if not args.no_postgres:
         stores.append(PostgresStore(args.folio, args.postgres))
