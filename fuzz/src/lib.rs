@@ -105,7 +105,22 @@ pub fn check_cursors(codec: &CursorCodec, query: &Query) {
     let decoded = codec.decode(&token, fp, &query.sort);
     let expected = Cursor {
         position: Position::Start,
-        until: Some(key),
+        until: Some(key.clone()),
+        snapshot: None,
+    };
+    assert_eq!(decoded, Ok(expected), "{token}");
+    // A snapshot walk's cursor carries its moment and total as well.
+    let snapshot = folio_engine::cursor::Snapshot {
+        generation: 42,
+        at_ms: 1_700_000_000_000,
+        total: Some((1234, false)),
+    };
+    let token = codec.encode_walk(fp, &Position::After(key.clone()), None, Some(&snapshot));
+    let decoded = codec.decode(&token, fp, &query.sort);
+    let expected = Cursor {
+        position: Position::After(key),
+        until: None,
+        snapshot: Some(snapshot),
     };
     assert_eq!(decoded, Ok(expected), "{token}");
 }
