@@ -519,24 +519,10 @@ impl Docs for Collection {
         select
     }
 
+    /// Writes the document as serde_json wrote the `Map` of the row's columns: members in
+    /// column order, a name selected twice (`rowid` and a column of that name) where it first
+    /// appears, with the value selected last. Values in `held` are not read again.
     fn write_doc(
-        &self,
-        row: &Row<'_>,
-        start: usize,
-        held: &Held<'_>,
-        fields: Option<&[String]>,
-        out: &mut Vec<u8>,
-    ) -> rusqlite::Result<()> {
-        self.write(row, start, held, fields, out)
-    }
-}
-
-impl Collection {
-    /// Writes the document of a row whose selected columns start at `start` into `out`, as
-    /// serde_json wrote the `Map` of its columns: members in column order, a name selected
-    /// twice (`rowid` and a column of that name) where it first appears, with the value
-    /// selected last. Values in `held` are not read again.
-    fn write(
         &self,
         row: &Row<'_>,
         start: usize,
@@ -567,7 +553,9 @@ impl Collection {
         out.push(b'}');
         Ok(())
     }
+}
 
+impl Collection {
     /// The members of the documents projected to `fields`.
     fn members_of(&self, fields: Option<&[String]>) -> Vec<Member> {
         let mut members: Vec<(&str, Member)> = Vec::new();
@@ -704,7 +692,7 @@ impl Store for SqliteFileStore {
             conn.each_row(&get_sql, &[id], |r| {
                 if doc.is_none() {
                     let mut out = Vec::new();
-                    c.write(r, 0, &Held::none(), None, &mut out)?;
+                    c.write_doc(r, 0, &Held::none(), None, &mut out)?;
                     doc = Some(out);
                 }
                 Ok::<_, StoreError>(())
