@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::process::{folio, get_json, serve};
+use crate::process::{folio, get_json, on_postgres, on_sqlite, serve};
 
 /// Lines fed to the killed import: about 2.5 MB, more than twice what the pipe (64 KiB) and
 /// the importer's read buffer (1 MiB) hold, so when the writes return, the importer has
@@ -114,25 +114,10 @@ fn check(target: &[&str], data_dir: &std::path::Path, serve_args: &[&str]) {
 
 #[test]
 fn an_import_killed_mid_transaction_leaves_sqlite_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap().to_owned();
-    check(&["--data-dir", &data_arg], &data, &[]);
+    on_sqlite(check);
 }
 
 #[test]
 fn an_import_killed_mid_transaction_leaves_postgres_as_it_was() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    check(
-        &["--postgres", &pg.url],
-        &dir.path().join("data"),
-        &["--postgres", &pg.url],
-    );
+    on_postgres(check);
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::process::{folio, get_json, serve};
+use crate::process::{folio, get_json, on_postgres, on_sqlite, serve};
 
 /// Imports records with ids `0..n` into `things`.
 fn import(target: &[&str], dir: &Path, n: u64) {
@@ -136,24 +136,10 @@ fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
 
 #[test]
 fn delete_retracts_records_in_one_transaction_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    check(&["--data-dir", data.to_str().unwrap()], &data, &[]);
+    on_sqlite(check);
 }
 
 #[test]
 fn delete_retracts_records_in_one_transaction_on_postgres() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    check(
-        &["--postgres", &pg.url],
-        &dir.path().join("data"),
-        &["--postgres", &pg.url],
-    );
+    on_postgres(check);
 }

@@ -19,6 +19,30 @@ impl Drop for Server {
     }
 }
 
+/// Runs `check(target, data_dir, serve_args)` on the embedded store, in a data directory of
+/// its own: `target` names the store for `folio` commands, `serve_args` for `folio serve`
+/// (which keeps its own files in `data_dir`).
+pub(crate) fn on_sqlite(check: impl FnOnce(&[&str], &Path, &[&str])) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    check(&["--data-dir", data.to_str().unwrap()], &data, &[]);
+}
+
+/// [`on_sqlite`] on PostgreSQL, in a schema of its own; skipped (as `PgSchema` says) when no
+/// server is configured.
+pub(crate) fn on_postgres(check: impl FnOnce(&[&str], &Path, &[&str])) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = ["--postgres", pg.url.as_str()];
+    check(&store, &dir.path().join("data"), &store);
+}
+
 /// Starts `folio serve --addr 127.0.0.1:0 --data-dir DIR ARGS..` and reads the address it
 /// prints first.
 pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Server {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
-use crate::process::{Server, folio, get_json, serve_with_secret};
+use crate::process::{Server, folio, get_json, on_postgres, on_sqlite, serve_with_secret};
 
 /// The fleet's shared cursor secret.
 const SECRET: &str = "a shared secret of the fleet, at least 32 bytes long";
@@ -149,24 +149,10 @@ fn check(target: &[&str], data_dir: &Path, serve_args: &[&str]) {
 
 #[test]
 fn a_walk_reads_its_first_pages_moment_across_servers_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    check(&["--data-dir", data.to_str().unwrap()], &data, &[]);
+    on_sqlite(check);
 }
 
 #[test]
 fn a_walk_reads_its_first_pages_moment_across_servers_on_postgres() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    check(
-        &["--postgres", &pg.url],
-        &dir.path().join("data"),
-        &["--postgres", &pg.url],
-    );
+    on_postgres(check);
 }
