@@ -81,19 +81,12 @@ async fn reach_key(
     generation: i64,
 ) -> Result<Option<Key>, StoreError> {
     let reach = plan.limit.saturating_add(plan.offset);
-    let mut w = sql::where_clause(&query.schema);
-    w.filter(&query.filter);
-    if let Some(p) = &plan.predicate {
-        w.predicate(p);
-    }
-    let (mut terms, mut params) = w.into_parts();
-    params.push(Box::new(generation));
-    terms.push(format!("since <= ${0} AND until > ${0}", params.len()));
+    let mut params = Vec::new();
     let reach_sql = format!(
-        "SELECT {} FROM {} WHERE {}{} LIMIT 1 OFFSET {}",
+        "SELECT {} FROM {}{}{} LIMIT 1 OFFSET {}",
         sql::key_columns(&query.sort).join(", "),
         crate::sql::history_table(&query.schema.name),
-        terms.join(" AND "),
+        where_sql(query, plan, &mut params, Some((generation, true)), None),
         sql::order_by(&query.schema, &query.sort, plan.scan),
         i64::try_from(reach.saturating_sub(1)).unwrap_or(i64::MAX),
     );
@@ -116,26 +109,9 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>, bound: Option<&Pr
     );
     let name = &query.schema.name;
     let mut params: Vec<Param> = Vec::new();
-    // Each side's WHERE clause, its parameters continuing `params`.
-    let mut where_sql = |bound: Option<&Predicate>, extra: &dyn Fn(&mut Vec<Param>) -> Vec<String>| {
-        let mut w = sql::where_clause(&query.schema);
-        w.params = std::mem::take(&mut params);
-        w.filter(&query.filter);
-        for p in plan.predicate.iter().chain(bound) {
-            w.predicate(p);
-        }
-        let (mut terms, mut taken) = w.into_parts();
-        terms.extend(extra(&mut taken));
-        params = taken;
-        if terms.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", terms.join(" AND "))
-        }
-    };
     let rows_sql = match snapshot {
         None => {
-            let w = where_sql(None, &|_| Vec::new());
+            let w = where_sql(query, plan, &mut params, None, None);
             format!(
                 "SELECT {keys}, doc FROM {}{w}{order} LIMIT {limit} OFFSET {offset}",
                 sql::table(name)
@@ -146,19 +122,8 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>, bound: Option<&Pr
         // sort's order.
         Some(generation) => {
             let reach = limit.saturating_add(offset);
-            let since = |superseded: bool| {
-                move |params: &mut Vec<Param>| {
-                    params.push(Box::new(generation));
-                    let at = params.len();
-                    let mut terms = vec![format!("since <= ${at}")];
-                    if superseded {
-                        terms.push(format!("until > ${at}"));
-                    }
-                    terms
-                }
-            };
-            let current = where_sql(bound, &since(false));
-            let superseded = where_sql(None, &since(true));
+            let current = where_sql(query, plan, &mut params, Some((generation, false)), bound);
+            let superseded = where_sql(query, plan, &mut params, Some((generation, true)), None);
             format!(
                 "(SELECT {keys}, doc FROM {}{current}{order} LIMIT {reach}) UNION ALL \
                  (SELECT {keys}, doc FROM {}{superseded}{order} LIMIT {reach}){order} LIMIT {limit} OFFSET {offset}",
@@ -193,6 +158,39 @@ fn page_sql(query: &Query, plan: &Plan, snapshot: Option<i64>, bound: Option<&Pr
         None => rows_sql,
     };
     (page_sql, params)
+}
+
+/// The WHERE clause (` WHERE ...`, or nothing) of the rows `query` and `plan` select, its
+/// parameters continuing `params`: at the present, or (`at`: a generation, and whether these
+/// are the superseded versions) those current at that generation, not past `bound`.
+fn where_sql(
+    query: &Query,
+    plan: &Plan,
+    params: &mut Vec<Param>,
+    at: Option<(i64, bool)>,
+    bound: Option<&Predicate>,
+) -> String {
+    let mut w = sql::where_clause(&query.schema);
+    w.params = std::mem::take(params);
+    w.filter(&query.filter);
+    for p in plan.predicate.iter().chain(bound) {
+        w.predicate(p);
+    }
+    let (mut terms, taken) = w.into_parts();
+    *params = taken;
+    if let Some((generation, superseded)) = at {
+        params.push(Box::new(generation));
+        let n = params.len();
+        terms.push(format!("since <= ${n}"));
+        if superseded {
+            terms.push(format!("until > ${n}"));
+        }
+    }
+    if terms.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", terms.join(" AND "))
+    }
 }
 
 /// The page's rows as records: key values, then the document (assembled from its paths when
