@@ -74,6 +74,16 @@ pub(crate) fn purge_threshold(retention: std::time::Duration) -> i64 {
     now_ms().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The query for the generation up to which a purge removes versions from the history table
+/// `history` (quoted): that of the newest write superseded at or before the threshold given
+/// as parameter `threshold` (`$1` or `?1`). One seek in the history's `(until_at, until)`
+/// index, where `max(until) ... WHERE until_at <= ?` made both databases read the history
+/// backwards from its newest version. Should a clock have gone back, it picks an older write
+/// than `max` would: the purge keeps more, never less.
+pub(crate) fn purge_cut_sql(history: &str, threshold: &str) -> String {
+    format!("SELECT until FROM {history} WHERE until_at <= {threshold} ORDER BY until_at DESC, until DESC LIMIT 1")
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
