@@ -343,14 +343,24 @@ async fn begin_write(tx: &deadpool_postgres::Transaction<'_>, schema: &Collectio
         }
         tx.batch_execute(&ddl).await?;
     }
-    // The purge finds what it may remove (`until_at` at or before its threshold) in this
-    // index alone, at a cost of what it removes: without it, it read the whole history every
-    // time it ran. Made here rather than with the table, for tables made before it.
-    tx.batch_execute(&format!(
-        "CREATE INDEX IF NOT EXISTS {} ON {h} (until_at, until)",
-        crate::sql::ident(&format!("folio_h_{name}__until_at"))
-    ))
-    .await?;
+    // The purge finds what it may remove (`until_at` at or before its threshold) in an index
+    // on `(until_at, until)` alone, in one seek: without it, it read the whole history every
+    // time it ran. Checked here rather than made with the table, for tables made before it;
+    // left unnamed, as the others are, since a name made from a long collection name would be
+    // cut to PostgreSQL's 63 bytes and could be another collection's.
+    let indexed: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+             ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = to_regclass($1) AND a.attname = 'until_at')",
+            &[&h],
+        )
+        .await?
+        .get(0);
+    if !indexed {
+        tx.batch_execute(&format!("CREATE INDEX ON {h} (until_at, until)"))
+            .await?;
+    }
     tx.execute(
         "UPDATE folio_collections SET purged = greatest(generation, 1) WHERE name = $1 AND purged = 0",
         &[name],
