@@ -170,12 +170,9 @@ fn where_sql(
     at: Option<(i64, bool)>,
     bound: Option<&Predicate>,
 ) -> String {
-    let mut w = sql::where_clause(&query.schema);
-    w.params = std::mem::take(params);
+    let predicates: Vec<&Predicate> = plan.predicate.iter().chain(bound).collect();
+    let mut w = sql::keyset_clause(&query.schema, &predicates, std::mem::take(params));
     w.filter(&query.filter);
-    for p in plan.predicate.iter().chain(bound) {
-        w.predicate(p);
-    }
     let (mut terms, taken) = w.into_parts();
     *params = taken;
     if let Some((generation, superseded)) = at {
@@ -262,3 +259,6 @@ fn read_key(row: &Row, schema: &CollectionSchema, query: &Query) -> Result<(Vec<
     }
     Ok((key, i))
 }
+
+#[cfg(test)]
+mod tests;

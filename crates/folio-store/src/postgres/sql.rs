@@ -10,7 +10,9 @@
 //!
 //! Text columns use `COLLATE "C"`, so strings compare byte-wise, as in the engine.
 
-use folio_engine::{Clause, CmpOp, CollectionSchema, Column, Condition, Direction, FieldType, Scan, Sort, Value};
+use folio_engine::{
+    Clause, CmpOp, CollectionSchema, Column, Condition, Direction, FieldType, Predicate, Scan, Sort, Value,
+};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
@@ -60,17 +62,104 @@ pub(crate) type Where<'a> = crate::sql::clause::Where<Postgres<'a>>;
 
 /// A WHERE clause for the table of the collection with this schema.
 pub(crate) fn where_clause(schema: &CollectionSchema) -> Where<'_> {
-    Where::new(Postgres(schema))
+    Where::new(Postgres { schema, fixed: None })
+}
+
+/// A WHERE clause for the table of the collection with this schema, holding the keyset
+/// `predicates` (all of which rows must satisfy), its parameters continuing `params`.
+///
+/// **Ranges that end.** PostgreSQL's B-tree ends a scan at a row comparison that fails only
+/// when its *first* column fails it, and the first column of a sort on a path is `nN`,
+/// which is the same for nearly every row. So `(nN, cN, id) <= (false, v, k)` at the far
+/// end of a scan (the bound of a snapshot page, the end of a partition, the start of a
+/// backward page) did not stop the scan at `v`: it read on to the end of the index, filtering.
+/// When one predicate fixes `nN` (`<`/`<=` a present value, `>`/`>=` a missing one, `=`),
+/// the clause says so as its own term (`NOT nN`, or `nN`), which PostgreSQL takes as an
+/// equality, and leaves `nN` out of every row comparison (where it is equal on both sides,
+/// so the comparison is unchanged): the comparisons then start at `cN` and bound the range
+/// at both ends.
+pub(crate) fn keyset_clause<'a>(
+    schema: &'a CollectionSchema,
+    predicates: &[&Predicate],
+    params: Vec<Param>,
+) -> Where<'a> {
+    let fixed = fixed_missing(predicates);
+    let mut w = Where::new(Postgres {
+        schema,
+        fixed: fixed.map(|(n, _)| n),
+    });
+    w.params = params;
+    if let Some((n, missing)) = fixed {
+        w.term(if missing { format!("n{n}") } else { format!("NOT n{n}") });
+    }
+    for p in predicates {
+        w.predicate(p);
+    }
+    w
+}
+
+/// The indexed path whose `nN` the conjunction of `predicates` fixes, and its value: when a
+/// conjunct compares the path first in a way only rows with that `nN` satisfy, and every
+/// comparison of the path is with a value of the same kind (present or missing).
+fn fixed_missing(predicates: &[&Predicate]) -> Option<(usize, bool)> {
+    let mut conjuncts = Vec::new();
+    for p in predicates {
+        top_level(p, &mut conjuncts);
+    }
+    let (n, missing) = conjuncts.iter().find_map(|p| match p {
+        Predicate::Row { columns, op, values } => match (columns.first(), values.first()) {
+            (Some(Column::Indexed(n)), Some(v)) => {
+                let missing = *v == Value::Null;
+                let fixes = match op {
+                    CmpOp::Lt | CmpOp::Le => !missing,
+                    CmpOp::Gt | CmpOp::Ge => missing,
+                    CmpOp::Eq => true,
+                };
+                fixes.then_some((*n, missing))
+            }
+            _ => None,
+        },
+        _ => None,
+    })?;
+    predicates
+        .iter()
+        .all(|p| compares_alike(p, n, missing))
+        .then_some((n, missing))
+}
+
+/// Pushes the conjuncts of `p` (its parts, when it is an `And`) onto `out`.
+fn top_level<'p>(p: &'p Predicate, out: &mut Vec<&'p Predicate>) {
+    match p {
+        Predicate::And(parts) => parts.iter().for_each(|q| top_level(q, out)),
+        _ => out.push(p),
+    }
+}
+
+/// Whether every comparison of indexed path `n` in `p` is with a missing value (`missing`)
+/// or with a present one (not `missing`).
+fn compares_alike(p: &Predicate, n: usize, missing: bool) -> bool {
+    match p {
+        Predicate::Row { columns, values, .. } => columns
+            .iter()
+            .zip(values)
+            .all(|(c, v)| *c != Column::Indexed(n) || (*v == Value::Null) == missing),
+        Predicate::And(parts) | Predicate::Or(parts) => parts.iter().all(|q| compares_alike(q, n, missing)),
+    }
 }
 
 /// ` ORDER BY ...` for a sort on the table of the collection with this schema.
 pub(crate) fn order_by(schema: &CollectionSchema, sort: &Sort, scan: Scan) -> String {
-    crate::sql::clause::order_by(&Postgres(schema), sort, scan)
+    crate::sql::clause::order_by(&Postgres { schema, fixed: None }, sort, scan)
 }
 
 /// PostgreSQL's [`Dialect`]: `$N` parameters typed by the schema, `TRUE`/`FALSE`, and each
 /// scalar path as its `(nN, cN)` pair.
-pub(crate) struct Postgres<'a>(&'a CollectionSchema);
+pub(crate) struct Postgres<'a> {
+    schema: &'a CollectionSchema,
+    /// The indexed path whose `nN` a term of the clause fixes ([`keyset_clause`]): row
+    /// comparisons leave it out.
+    fixed: Option<usize>,
+}
 
 impl Dialect for Postgres<'_> {
     type Param = Param;
@@ -78,7 +167,7 @@ impl Dialect for Postgres<'_> {
     const FALSE: &'static str = "FALSE";
 
     fn clause(&self, clause: &Clause, params: &mut Vec<Param>) -> String {
-        let ty = self.0.type_of(clause.column);
+        let ty = self.schema.type_of(clause.column);
         let (missing, value) = match clause.column {
             Column::Id => (None, "id".to_owned()),
             Column::Indexed(n) if ty == FieldType::StringArray => (None, format!("a{n}")),
@@ -120,13 +209,15 @@ impl Dialect for Postgres<'_> {
             match c {
                 Column::Id => {
                     cols.push("id".to_owned());
-                    vals.push(push(params, param(v, self.0.id_type.field_type())));
+                    vals.push(push(params, param(v, self.schema.id_type.field_type())));
                 }
                 Column::Indexed(n) => {
-                    cols.push(format!("n{n}"));
-                    vals.push(push(params, Box::new(*v == Value::Null)));
+                    if self.fixed != Some(*n) {
+                        cols.push(format!("n{n}"));
+                        vals.push(push(params, Box::new(*v == Value::Null)));
+                    }
                     cols.push(format!("c{n}"));
-                    vals.push(push(params, param(v, self.0.indexed[*n].ty)));
+                    vals.push(push(params, param(v, self.schema.indexed[*n].ty)));
                 }
             }
         }

@@ -81,6 +81,11 @@ impl<D: Dialect> Where<D> {
         }
     }
 
+    /// Adds a term written by the caller (its parameters already pushed).
+    pub(crate) fn term(&mut self, term: String) {
+        self.terms.push(term);
+    }
+
     /// Adds a keyset predicate.
     pub(crate) fn predicate(&mut self, p: &Predicate) {
         let term = self.render(p);
