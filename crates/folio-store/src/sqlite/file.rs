@@ -63,7 +63,7 @@ struct Collection {
 /// One member of the records of a collection: its key and where its value is selected.
 #[derive(Debug)]
 struct Member {
-    /// `"name":`, escaped once for every record.
+    /// `"name":` (after a comma, but for the first member), escaped once for every record.
     prefix: Vec<u8>,
     /// The position of its value among the selected document columns.
     index: usize,
@@ -539,10 +539,7 @@ impl Docs for Collection {
             }
         };
         out.push(b'{');
-        for (i, m) in members.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        for m in members {
             out.extend_from_slice(&m.prefix);
             let value = match held.get(m.index) {
                 Some(value) => value,
@@ -574,6 +571,10 @@ impl Collection {
                     },
                 )),
             }
+        }
+        // Every member but the first follows a comma, written with its name.
+        for (_, m) in members.iter_mut().skip(1) {
+            m.prefix.insert(0, b',');
         }
         members.into_iter().map(|(_, m)| m).collect()
     }

@@ -242,6 +242,7 @@ pub(crate) struct Row<'s> {
 
 impl Row<'_> {
     /// The value of column `i` (from 0): valid until the statement steps again.
+    #[inline]
     pub(crate) fn get(&self, i: usize) -> rusqlite::Result<SqlRef<'_>> {
         if i >= self.columns {
             return Err(rusqlite::Error::InvalidColumnIndex(i));
@@ -270,6 +271,7 @@ impl Row<'_> {
 /// # Safety
 /// `data` must be what SQLite just returned for `value`'s text or blob, valid for the
 /// returned lifetime.
+#[inline]
 unsafe fn bytes<'a>(data: *const u8, value: *mut ffi::sqlite3_value) -> &'a [u8] {
     // SAFETY: as the caller guarantees.
     let len = usize::try_from(unsafe { ffi::sqlite3_value_bytes(value) }).unwrap_or(0);

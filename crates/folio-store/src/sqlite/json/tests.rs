@@ -206,3 +206,48 @@ fn plain_ascii_finds_every_special_byte_at_every_position() {
         b"2023-12-29T17:53:52+00:00 ~!#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"
     ));
 }
+
+/// Arrays of strings, some plain, some not, some not JSON at all.
+fn string_arrays() -> impl Strategy<Value = String> {
+    let item = prop_oneof![
+        "[a-zA-Z0-9 ~\u{7f}]{0,4}".prop_map(|s| format!("\"{s}\"")),
+        "[a\"\\\\\n\u{e9}\u{1}]{0,3}".prop_map(|s| format!("\"{s}\"")),
+        Just("1".to_owned()),
+        Just(" \"a\"".to_owned()),
+        Just("\"a".to_owned()),
+    ];
+    prop::collection::vec(item, 0..4).prop_map(|v| format!("[{}]", v.join(",")))
+}
+
+proptest! {
+    /// The one-pass check of arrays of plain strings answers only for texts that serde_json
+    /// writes back unchanged, and every such array is written as serde_json wrote it.
+    #[test]
+    fn string_arrays_are_written_as_serde_json_wrote_them(text in string_arrays()) {
+        if super::plain_string_array(text.as_bytes()) {
+            let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(serde_json::to_string(&parsed).unwrap(), text.clone());
+        }
+        prop_assert_eq!(
+            written(ValueRef::Text(text.as_bytes()), true),
+            reference(ValueRef::Text(text.as_bytes()), true)
+        );
+    }
+}
+
+#[test]
+fn plain_string_arrays_are_recognised() {
+    assert!(super::plain_string_array(br#"["O","Ti"]"#));
+    assert!(super::plain_string_array(b"[]"));
+    assert!(super::plain_string_array(br#"[""]"#));
+    for not in [
+        &br#"["a", "b"]"#[..],
+        br#"["a\"b"]"#,
+        br#"["a",1]"#,
+        br#"["a","#,
+        br#"["a"]]"#,
+        b"[\"\xc3\xa9\"]",
+    ] {
+        assert!(!super::plain_string_array(not), "{}", String::from_utf8_lossy(not));
+    }
+}
