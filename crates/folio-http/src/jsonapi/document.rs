@@ -85,11 +85,7 @@ pub(super) fn list(req: &ListRequest, records: &Records, meta: &Meta, links: &Li
     if !meta.unindexed.is_empty() {
         meta_json["unindexedFilters"] = json!(meta.unindexed);
     }
-    if let Some(at) = meta
-        .snapshot
-        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
-        && let Ok(text) = at.format(&time::format_description::well_known::Rfc3339)
-    {
+    if let Some(text) = meta.snapshot.and_then(snapshot_at) {
         // The moment the walk's cursors read: later pages show the collection as it was then.
         meta_json["snapshotAt"] = json!(text);
     }
@@ -199,6 +195,12 @@ impl Resources {
             .id_segment(id)
             .raw(b"\"}}");
     }
+}
+
+/// `meta.snapshotAt`: the time of a snapshot (milliseconds since the Unix epoch), in RFC 3339.
+pub(super) fn snapshot_at(ms: i64) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 /// The partitions of a result ([`super::partitions`]): a document built whole.

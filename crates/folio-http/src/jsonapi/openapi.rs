@@ -132,7 +132,21 @@ fn add_partitions(c: &Collection<'_>, paths: &mut Paths) {
             ("data", array(part), true),
             (
                 "meta",
-                object(vec![("total", count(), true), ("partitions", count(), true)], false),
+                object(
+                    vec![
+                        ("total", count(), true),
+                        ("partitions", count(), true),
+                        (
+                            "snapshotAt",
+                            described(
+                                string(),
+                                "RFC 3339: the moment every partition's walk reads, so that together they are that moment's result",
+                            ),
+                            false,
+                        ),
+                    ],
+                    false,
+                ),
                 true,
             ),
             ("links", object(vec![("self", string(), true)], false), true),

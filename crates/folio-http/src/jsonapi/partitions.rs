@@ -5,7 +5,9 @@
 //! A part's cursors carry the key of its last record, so its walk stops there: walking every
 //! part to its end reads every record of the result exactly once, in any order and on any
 //! server sharing the secret, with nothing kept on a server. A part's pages link only to the
-//! next one. They have no total; the part's `records` is counted by the map.
+//! next one. They have no total; the part's `records` is counted by the map. On a store that
+//! keeps versions every part reads the moment the partitions were cut at (`meta.snapshotAt`),
+//! so the parts are one moment's result however the collection changes while they are read.
 
 use axum::extract::{Path, RawQuery, State};
 use folio_engine::Partition;
@@ -42,7 +44,7 @@ pub(super) async fn partitions(
     let (count, rest) = split_count(raw.as_deref())?;
     let req = request::parse_list(&state.codec(), &collection, Some(&rest), &state.config)?;
     let reading = &req.paging.reading;
-    let (parts, total) = state.partitions(reading, count).await?;
+    let (parts, total, moment) = state.partitions(reading, count).await?;
     let size = ("page[size]", req.paging.size().to_string());
     let list = Target::new(
         format!("/jsonapi/{}", links::segment(collection.name())),
@@ -53,7 +55,7 @@ pub(super) async fn partitions(
         .iter()
         .zip(1..)
         .map(|(Partition { after, until, records }, n)| {
-            let token = reading.partition_cursor(&codec, after.as_ref(), until.as_ref());
+            let token = reading.partition_cursor(&codec, after.as_ref(), until.as_ref(), moment);
             json!({
                 "type": "partitions",
                 "id": n.to_string(),
@@ -67,9 +69,13 @@ pub(super) async fn partitions(
         req.carry.clone(),
     )
     .with(&[("count", count.to_string()), size]);
+    let mut meta = json!({"total": total, "partitions": parts.len()});
+    if let Some(at) = moment.and_then(|m| document::snapshot_at(m.at_ms)) {
+        meta["snapshotAt"] = json!(at);
+    }
     Ok(document::partitions(json!({
         "data": data,
-        "meta": {"total": total, "partitions": parts.len()},
+        "meta": meta,
         "links": {"self": self_.href()},
     })))
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use folio_engine::page::plan;
 use folio_engine::projection::Projection;
 use folio_engine::{CursorCodec, Filter, Partition, Plan, Position, Sort, Value};
-use folio_store::{CollectionInfo, Count, PageResult, Store};
+use folio_store::{CollectionInfo, Count, Moment, PageResult, Store};
 
 use crate::access::{AccessHandle, AccessPolicy, Caller};
 use crate::ahead::ReadAhead;
@@ -158,9 +158,16 @@ impl AppState {
     }
 
     /// The result of `reading` cut into at most `count` partitions at the keys of its page
-    /// map, with the map's total. Without a map yet, or when the collection changed since it
-    /// was built, a [`ApiError::MapPending`] (one is then being built).
-    pub(crate) async fn partitions(&self, reading: &Reading, count: usize) -> Result<(Vec<Partition>, u64), ApiError> {
+    /// map, with the map's total and the moment it shows (when the store keeps versions and
+    /// snapshots are on): every part's walk reads that moment, so that the parts together are
+    /// the result of one moment, as one walk's pages are. Without a map yet, or when the
+    /// collection changed since it was built, a [`ApiError::MapPending`] (one is then being
+    /// built).
+    pub(crate) async fn partitions(
+        &self,
+        reading: &Reading,
+        count: usize,
+    ) -> Result<(Vec<Partition>, u64, Option<Moment>), ApiError> {
         if !self.config.page_maps {
             return Err(crate::params::invalid(
                 "count",
@@ -183,13 +190,19 @@ impl AppState {
                 ));
             }
         };
-        if self.store.generation(&query.schema.name).await? != mapped.generation {
+        // The moment of the map's generation, read as a page's (a record of the present).
+        let present = self
+            .store
+            .page(query, &plan(&query.sort, Position::Start, 1), Count::Skip)
+            .await?;
+        if present.generation != mapped.generation {
             self.maps.forget(query, &mapped.generation);
             return Err(ApiError::MapPending(
                 "the collection changed, and this server is mapping it again",
             ));
         }
-        Ok((mapped.map.partitions(count), mapped.map.total()))
+        let moment = present.moment.filter(|_| !self.config.snapshot_retention.is_zero());
+        Ok((mapped.map.partitions(count), mapped.map.total(), moment))
     }
 
     /// The cursor token for a keyset position of `reading`.

@@ -148,13 +148,27 @@ impl Reading {
     }
 
     /// The cursor token that starts the walk of the part of this query's result after
-    /// `after` (from the start when `None`) through `until` (to the end when `None`).
-    pub(crate) fn partition_cursor(&self, codec: &CursorCodec, after: Option<&Key>, until: Option<&Key>) -> String {
+    /// `after` (from the start when `None`) through `until` (to the end when `None`), reading
+    /// the result at `moment` when given (a snapshot walk without a total: the part's size is
+    /// the map's).
+    pub(crate) fn partition_cursor(
+        &self,
+        codec: &CursorCodec,
+        after: Option<&Key>,
+        until: Option<&Key>,
+        moment: Option<Moment>,
+    ) -> String {
         let position = after.map_or(Position::Start, |key| Position::After(key.clone()));
-        codec.encode_until(
+        let snapshot = moment.map(|m| Snapshot {
+            generation: m.generation,
+            at_ms: m.at_ms,
+            total: None,
+        });
+        codec.encode_walk(
             self.fingerprint(),
             &position,
             Some(until.map_or(&[][..], Vec::as_slice)),
+            snapshot.as_ref(),
         )
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use folio_http::{AppState, HttpConfig};
-use folio_store::{PostgresStore, SqliteStore, Store, demo};
+use folio_store::{ImportMode, OnDuplicate, PostgresStore, SqliteStore, Store, Writer, demo};
 use serde_json::{Value as Json, json};
 
 use crate::server::{SECRET, Server, postgres_server, spawn};
@@ -304,4 +304,72 @@ async fn a_write_after_the_map_was_built_gives_new_partitions() {
     let parts = walk_partitions(&base, &after).await;
     assert_eq!(parts.concat(), walk(&base, query).await);
     assert_eq!(parts[0][0], "zz-newest");
+}
+
+/// Partitions are one moment's result: records added, replaced and deleted while the parts are
+/// walked are not seen by them (the next partitions have them), on both stores.
+#[test]
+fn partitions_read_the_moment_they_were_cut_at_on_both_stores() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (base, store, _dir) = server();
+    rt.block_on(check_partitions_moment(&base, &*store));
+    if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
+        let url = pg.url.clone();
+        let base = crate::server::spawn_built(move || async move {
+            let store = PostgresStore::connect(&url).await.unwrap();
+            demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
+            AppState::new(Arc::new(store), SECRET, config())
+        });
+        let writer = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
+        rt.block_on(check_partitions_moment(&base, &writer));
+    }
+}
+
+async fn check_partitions_moment(base: &str, store: &(impl Store + Writer)) {
+    let query = "sort=-upload_create_time";
+    let before = walk(base, query).await;
+    let cut = partitions(base, query, 3).await;
+    let at = cut["meta"]["snapshotAt"]
+        .as_str()
+        .expect("the moment the parts read")
+        .to_owned();
+    // A record newer than all (the first part's first), one replaced, and one deleted.
+    let (_, record) = get(&format!("{base}/jsonapi/entries/{}", before[7])).await;
+    let mut replaced = record["data"]["attributes"].clone();
+    replaced["entry_id"] = json!(before[7]);
+    replaced["provider"] = json!("replaced");
+    let newest = json!({"entry_id": "zz-newest", "upload_create_time": "2099-01-01T00:00:00Z"});
+    let schema = store.schema("entries").await.unwrap();
+    let numbered = [newest, replaced].into_iter().zip(1..).map(|(d, n)| Ok((n, d)));
+    store
+        .import(
+            &schema,
+            ImportMode::Append,
+            Box::new(numbered),
+            OnDuplicate::Replace,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    store
+        .delete("entries", &[folio_engine::Value::Text(before[1000].clone())])
+        .await
+        .unwrap();
+    let parts = walk_partitions(base, &cut).await;
+    assert_eq!(parts.concat(), before, "the parts are the result they were cut from");
+    let (_, first) = get(&format!("{base}{}", cut["data"][0]["links"]["first"].as_str().unwrap())).await;
+    assert_eq!(first["meta"]["snapshotAt"], json!(at), "{}", first["meta"]);
+    assert_ne!(
+        first["data"][7]["attributes"]["provider"], "replaced",
+        "the old content"
+    );
+    // New partitions are the new result.
+    let after = partitions(base, query, 3).await;
+    let now = walk(base, query).await;
+    assert_eq!(walk_partitions(base, &after).await.concat(), now);
+    assert_eq!(now.len(), before.len(), "one added, one deleted");
+    assert_eq!(now[0], "zz-newest");
 }
