@@ -131,7 +131,7 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     // same (`Writer` never blocks its caller's runtime), reading the input there.
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let store = runtime
-        .block_on(crate::store::open(&args.data_dir, args.postgres.as_deref()))?
+        .block_on(crate::store::open(&args.data_dir, args.postgres.as_deref(), &[]))?
         .store;
     let bar = progress_bar(&args.file)?;
     let (reader, format) = open_input(&args, &bar)?;

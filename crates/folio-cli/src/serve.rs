@@ -40,6 +40,15 @@ pub(crate) struct ServeArgs {
     )]
     postgres: Option<String>,
 
+    /// A streaming replica of the --postgres database to read from (repeat for several).
+    /// Pages, records and generations are read from the replicas in turn; writes and the
+    /// catalog from the primary. A walk's page is never read from a replica that has not
+    /// replayed the moment the walk reads (it goes to another, or to the primary), a replica
+    /// that fails is passed over at once and checked again every half second, and
+    /// /health shows each one. Needs snapshots (a --snapshot-retention above 0).
+    #[arg(long = "postgres-replica", value_name = "URL", requires = "postgres")]
+    postgres_replicas: Vec<String>,
+
     /// Serve the tables and views of an existing SQLite database, read-only, instead of the
     /// embedded store. Each becomes a collection; columns that lead an index can be sorted
     /// and filtered on.
@@ -285,9 +294,24 @@ async fn open_store(args: &ServeArgs) -> anyhow::Result<Served> {
         }
         return Ok((Arc::new(store), None));
     }
-    let opened = crate::store::open(&args.data_dir, args.postgres.as_deref()).await?;
+    if !args.postgres_replicas.is_empty() && args.snapshot_retention.is_zero() {
+        anyhow::bail!(
+            "--postgres-replica needs snapshots, and --snapshot-retention is 0: a walk's cursors carry the \
+             moment it reads, which is how a replica that has not replayed it yet is passed over; \
+             give a retention above 0 (the default is 1h)"
+        );
+    }
+    let opened = crate::store::open(&args.data_dir, args.postgres.as_deref(), &args.postgres_replicas).await?;
     if let Some(database) = &opened.postgres {
         tracing::info!(%database, "connected to PostgreSQL");
+    }
+    for replica in opened.store.replicas() {
+        tracing::info!(
+            replica = %replica.target,
+            in_rotation = replica.in_rotation,
+            behind_bytes = replica.behind_bytes,
+            "read replica"
+        );
     }
     if args.demo {
         // Built before the server answers anything; the store's writes run on a blocking

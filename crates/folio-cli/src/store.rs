@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use folio_store::{PostgresStore, SqliteStore, Store, WritableStore};
+use folio_store::{PostgresStore, ReplicatedStore, SqliteStore, Store, WritableStore};
 
 /// A store opened for a command.
 pub(crate) struct Opened {
@@ -26,12 +26,23 @@ pub(crate) fn run_on<T>(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async { work(open(data_dir, postgres).await?.store).await })
+    runtime.block_on(async { work(open(data_dir, postgres, &[]).await?.store).await })
 }
 
-/// Opens PostgreSQL at `postgres` when given, else the embedded store in `data_dir`.
-pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>) -> anyhow::Result<Opened> {
+/// Opens PostgreSQL at `postgres` when given (reading from the streaming `replicas` when
+/// there are any), else the embedded store in `data_dir`.
+pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>, replicas: &[String]) -> anyhow::Result<Opened> {
     Ok(match postgres {
+        Some(url) if !replicas.is_empty() => {
+            let store = ReplicatedStore::connect(url, replicas)
+                .await
+                .context("cannot use PostgreSQL")?;
+            let target = store.primary().target().to_owned();
+            Opened {
+                store: Arc::new(store),
+                postgres: Some(target),
+            }
+        }
         Some(url) => {
             let store = PostgresStore::connect(url).await.context("cannot use PostgreSQL")?;
             let target = store.target().to_owned();

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/query", query::routes())
         .nest("/simple", simple::routes())
         .route("/problems/{code}", get(problem_type))
+        .route("/health", get(health))
         .merge(openapi::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -137,6 +138,25 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 }
 
 /// `GET /problems/{code}`: what a problem `type` means, so that every `type` resolves.
+/// `GET /health`: the server answers; with read replicas (`--postgres-replica`), each one, with
+/// whether reads go to it and how far behind the primary it was at its last check.
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let replicas: Vec<serde_json::Value> = state
+        .replicas()
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "target": r.target,
+                "inRotation": r.in_rotation,
+                "behindBytes": r.behind_bytes,
+                "replayPaused": r.replay_paused,
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({"status": "ok", "replicas": replicas})).into_response()
+}
+
 async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) -> axum::response::Response {
     use axum::response::IntoResponse;
     match error::describe(&code) {

@@ -65,7 +65,7 @@ mod totals;
 
 pub use error::{Fault, StoreError};
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, ReplicatedStore};
 pub use records::{NewRecord, Record, Records};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{DB_FILE, SqliteFileStore, SqliteStore};
@@ -195,4 +195,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// The document with the given id, if there is one.
     async fn get(&self, schema: &CollectionSchema, id: &Value) -> Result<Option<String>, StoreError>;
+
+    /// The read replicas the store spreads reads over, as last checked: none for a store
+    /// without replicas.
+    fn replicas(&self) -> Vec<ReplicaStatus> {
+        Vec::new()
+    }
+}
+
+/// A read replica as a store last checked it ([`Store::replicas`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    /// Where it is: `user@host:port/database`.
+    pub target: String,
+    /// Whether reads go to it.
+    pub in_rotation: bool,
+    /// Bytes of the primary's write-ahead log it had not replayed at the last check, when
+    /// known.
+    pub behind_bytes: Option<i64>,
+    /// Whether its replay is paused.
+    pub replay_paused: bool,
 }

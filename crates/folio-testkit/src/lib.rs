@@ -86,3 +86,6 @@ impl Drop for PgSchema {
         .join();
     }
 }
+
+mod replication;
+pub use replication::PgReplication;

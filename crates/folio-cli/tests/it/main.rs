@@ -9,6 +9,7 @@ mod import;
 mod peers;
 mod postgres;
 mod process;
+mod replicas;
 mod secret;
 mod serve;
 mod snapshot;

@@ -26,8 +26,9 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::access::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, HttpConfig};
-use dsl::{any_object, object, path, response, string};
+use dsl::{any_object, array, constant, described, nullable, object, of, path, response, string};
 use styles::{SIMPLE, errors, operation};
+use utoipa::openapi::Type;
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/openapi.json";
@@ -134,6 +135,52 @@ fn add_global(paths: &mut Paths) {
         )],
     );
     paths.add_path_operation("/", vec![HttpMethod::Get], op.build());
+
+    let replica = object(
+        vec![
+            ("target", described(string(), "`user@host:port/database`"), true),
+            (
+                "inRotation",
+                described(of(Type::Boolean), "whether reads go to it"),
+                true,
+            ),
+            (
+                "behindBytes",
+                described(
+                    nullable(Type::Integer),
+                    "bytes of the primary's write-ahead log not replayed at its last check",
+                ),
+                true,
+            ),
+            ("replayPaused", of(Type::Boolean), true),
+        ],
+        false,
+    );
+    let health = object(
+        vec![
+            ("status", constant("ok"), true),
+            (
+                "replicas",
+                described(
+                    array(replica),
+                    "the read replicas (`--postgres-replica`), empty without them",
+                ),
+                true,
+            ),
+        ],
+        false,
+    );
+    let op = operation(
+        meta,
+        "health".to_owned(),
+        "Whether the server answers, and the state of its read replicas",
+        Vec::new(),
+        vec![(
+            "200".to_owned(),
+            response("The server answers", "application/json", health),
+        )],
+    );
+    paths.add_path_operation("/health", vec![HttpMethod::Get], op.build());
 
     crate::jsonapi::add_collections(paths);
 }

@@ -98,6 +98,11 @@ impl AppState {
         }
     }
 
+    /// The store's read replicas as last checked ([`Store::replicas`]): none without them.
+    pub(crate) fn replicas(&self) -> Vec<folio_store::ReplicaStatus> {
+        self.store.replicas()
+    }
+
     /// The collections `caller` may read: listings never show the others.
     pub(crate) async fn collections(&self, caller: &Caller) -> Result<Vec<CollectionInfo>, ApiError> {
         let mut infos = self.store.collections().await?;

@@ -23,8 +23,11 @@
 //! collection's generation, which every write bumps.
 
 mod page;
+mod replicas;
 mod sql;
 mod write;
+
+pub use replicas::ReplicatedStore;
 
 use std::sync::Arc;
 
@@ -66,31 +69,7 @@ impl PostgresStore {
     /// it answers, and creates the catalog if needed. Errors name the host and database, never
     /// the password.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::Unavailable(format!(
-                "the PostgreSQL URL is not valid ({e}); expected postgres://user@host:port/database"
-            ))
-        })?;
-        let target = describe(&config);
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            // A connection that broke (say, the server restarted) is noticed and replaced.
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let pool = Pool::builder(manager)
-            .max_size((cores * 4).max(8))
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot set up connections to {target}: {e}")))?;
-        let store = PostgresStore {
-            pool,
-            target,
-            schemas: Schemas::default(),
-            totals: Arc::default(),
-        };
+        let store = PostgresStore::unconnected(url, None)?;
         let client = store.client().await?;
         // Nothing is written when the catalog is up to date, so servers may point at a read
         // replica.
@@ -130,6 +109,43 @@ impl PostgresStore {
         drop(client);
         catalog::reload(&store).await?;
         Ok(store)
+    }
+
+    /// The store at `url`, with its connections set up but none made yet and nothing read:
+    /// for a replica, whose catalog is the primary's. With `timeout`, making a connection,
+    /// and waiting for one, fail after that long.
+    fn unconnected(url: &str, timeout: Option<std::time::Duration>) -> Result<PostgresStore, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the PostgreSQL URL is not valid ({e}); expected postgres://user@host:port/database"
+            ))
+        })?;
+        if let Some(timeout) = timeout {
+            config.connect_timeout(timeout);
+        }
+        let target = describe(&config);
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            // A connection that broke (say, the server restarted) is noticed and replaced.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = Pool::builder(manager)
+            .max_size((cores * 4).max(8))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(timeout)
+            .wait_timeout(timeout)
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot set up connections to {target}: {e}")))?;
+        Ok(PostgresStore {
+            pool,
+            target,
+            schemas: Schemas::default(),
+            totals: Arc::default(),
+        })
     }
 
     /// Where the store connects, without the password: `user@host:port/database`.
