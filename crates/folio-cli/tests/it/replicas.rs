@@ -284,3 +284,35 @@ fn replicas_without_snapshots_are_refused() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("--postgres-replica needs snapshots"), "{said}");
 }
+
+/// A server given as a replica that is not one (here the primary itself) is never put in
+/// rotation: it could hold anything. Pages are then read from the primary.
+#[test]
+fn a_server_that_is_not_a_replica_is_left_out() {
+    let rt = rt();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_secret(
+        dir.path(),
+        &[
+            "--demo",
+            "--demo-size",
+            "50",
+            "--postgres",
+            &pg.url,
+            "--postgres-replica",
+            &pg.url,
+        ],
+        Some(SECRET),
+    );
+    rt.block_on(async {
+        let (status, health) = get_json(&format!("{}/health", server.base)).await;
+        assert_eq!(status, 200);
+        assert_eq!(health["replicas"][0]["inRotation"], json!(false), "{health}");
+        let (status, body) = get_json(&format!("{}/jsonapi/entries?page[size]=5", server.base)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"].as_array().unwrap().len(), 5);
+    });
+}

@@ -16,6 +16,9 @@
 //! does not know the collection yet, or a record not replayed yet, is passed over the same way.
 //! When every replica is behind, the primary serves: the client sees nothing but the page.
 //!
+//! Only a server in recovery (replaying a primary's log) is put in rotation: a server given as
+//! a replica that is not one, or one promoted since, is left out and logged.
+//!
 //! **Loss.** A replica whose read fails (a connection refused or broken, a statement
 //! cancelled by recovery) is taken out of rotation at once and the read goes on to the next.
 //! A watcher asks every replica every [`CHECK_EVERY`] how far it has replayed (and the primary
@@ -80,9 +83,12 @@ impl ReplicatedStore {
         let primary = PostgresStore::connect(primary).await?;
         let replicas: Vec<Replica> = replicas
             .iter()
-            .map(|url| {
+            .zip(1..)
+            .map(|(url, n)| {
+                let store = PostgresStore::unconnected(url, Some(CHECK_TIMEOUT))
+                    .map_err(|e| StoreError::Unavailable(format!("replica {n}: {e}")))?;
                 Ok(Replica {
-                    store: PostgresStore::unconnected(url, Some(CHECK_TIMEOUT))?,
+                    store,
                     up: AtomicBool::new(false),
                     behind_bytes: AtomicI64::new(-1),
                     paused: AtomicBool::new(false),
@@ -174,12 +180,20 @@ async fn check(primary: &deadpool_postgres::Pool, replicas: &[Replica]) {
             let client = replica.store.client().await?;
             let row = client
                 .query_one(
-                    "SELECT pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn())::bigint,
+                    "SELECT pg_is_in_recovery(),
+                            pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn())::bigint,
                             CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END",
                     &[&written],
                 )
                 .await?;
-            Ok::<_, StoreError>((row.get::<_, Option<i64>>(0), row.get::<_, bool>(1)))
+            if !row.get::<_, bool>(0) {
+                // A server that is not replaying a primary's log (another primary, or a
+                // replica promoted since) may hold anything.
+                return Err(StoreError::Unavailable(
+                    "it is not a streaming replica (not in recovery)".into(),
+                ));
+            }
+            Ok::<_, StoreError>((row.get::<_, Option<i64>>(1), row.get::<_, bool>(2)))
         })
         .await;
         let target = replica.store.target();
