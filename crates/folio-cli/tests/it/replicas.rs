@@ -199,35 +199,27 @@ fn a_walk_finishes_when_the_replica_stops_mid_way() {
             }
         }
         assert_eq!(seen, (0..1000).map(|id| (id, 1)).collect::<Vec<_>>());
-        let started = Instant::now();
-        loop {
-            let (_, health) = get_json(&format!("{}/health", server.base)).await;
-            if health["replicas"][0]["inRotation"] == json!(false) {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(3),
-                "still in rotation: {health}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        in_rotation_within(&server, false, Duration::from_secs(3)).await;
     });
     // Back, it is put in rotation again.
     pg.start_replica().unwrap();
-    rt.block_on(async {
-        let started = Instant::now();
-        loop {
-            let (_, health) = get_json(&format!("{}/health", server.base)).await;
-            if health["replicas"][0]["inRotation"] == json!(true) {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "not back in rotation: {health}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    rt.block_on(in_rotation_within(&server, true, Duration::from_secs(10)));
+}
+
+/// Waits until `/health` shows the replica in rotation (or out of it), for at most `within`.
+async fn in_rotation_within(server: &Server, wanted: bool, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let (_, health) = get_json(&format!("{}/health", server.base)).await;
+        if health["replicas"][0]["inRotation"] == json!(wanted) {
+            return;
         }
-    });
+        assert!(
+            started.elapsed() < within,
+            "in rotation is not {wanted} after {within:?}: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A replica whose replay is paused is never read for a page of a walk whose moment it has
