@@ -5,7 +5,9 @@
     python3 bench/run.py --quick    # 100,000 entries, shorter runs; under 3 minutes once set up
 
 Measures, each as folio / peer ratios (see BENCHMARKS.md):
- 1. throughput of the first page of 100 records sorted by -upload_create_time (wrk);
+ 1. throughput of the first page of 100 records sorted by -upload_create_time (wrk), every
+    request rendered from the store (--page-cache-bytes 0); and (1b) the same page with folio's
+    page cache warm, against nginx (one worker) serving the same bytes as a static file;
  2. latency of that page at increasing depths: folio's cursors and page numbers, Datasette's
     `_next` tokens and SQL OFFSET;
  3. a full walk with pages of 1000 from one client, against the same ordered scan done
@@ -71,6 +73,7 @@ def main():
 
     procs.ensure_apt("wrk", "wrk")
     procs.ensure_apt("sqlite3", "sqlite3")
+    procs.ensure_apt("nginx", "nginx")
     if not args.no_build:
         procs.log("cargo build --release")
         subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "folio-cli"], cwd=procs.ROOT, check=True,
@@ -95,6 +98,7 @@ def main():
         targets[report.FOLIO_FILE] = folio_target(stack, args.folio, file_args, report.FOLIO_FILE)
 
         throughput(targets, mode, results)
+        hot_page(stack, args.folio, folio_dir, mode, results)
         walks(targets, mode, depths, folio_dir, pg_url, datasette_db, results)
         depth(targets, mode, depths, results)
         for name, t in targets.items():
@@ -184,6 +188,32 @@ def throughput(targets, mode, results):
     for name, t in targets.items():
         best = median(rounds[name], "rps")
         results["throughput"][name] = {**best, "bytes": measure.body_bytes(t["first"]), "rounds": rounds[name]}
+
+
+def hot_page(stack, binary, folio_dir, mode, results):
+    """Item 1b: folio's first page with its page cache warm (a server of its own, with the
+    cache on), against nginx with one worker serving the same bytes as a static file."""
+    server = stack.enter_context(servers.folio(binary, ["--data-dir", folio_dir], f"{report.FOLIO}, page cache",
+                                               page_cache=True))
+    url = f"{server.base}/jsonapi/entries?page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        body = r.read()
+    root = os.path.join(data.DATA, "static", "www")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "first.json"), "wb") as f:
+        f.write(body)
+    static = stack.enter_context(servers.nginx(root, "nginx", "first.json"))
+    urls = {report.FOLIO_HOT: url, report.NGINX: f"{static.base}/first.json"}
+    rounds = {name: [] for name in urls}
+    for name, u in urls.items():
+        procs.log(f"1b. warming up {name}")
+        measure.wrk(u, WRK_THREADS, WRK_CONNECTIONS, 1)
+    for r in range(mode["rounds"]):
+        for name, u in urls.items():
+            procs.log(f"1b. first page, {name}, round {r + 1}/{mode['rounds']}")
+            rounds[name].append(measure.wrk(u, WRK_THREADS, WRK_CONNECTIONS, mode["throughput_seconds"]))
+    results["hot"] = {name: {**median(rounds[name], "rps"), "bytes": len(body), "rounds": rounds[name]}
+                      for name in urls}
 
 
 def walks(targets, mode, depths, folio_dir, pg_url, datasette_db, results):

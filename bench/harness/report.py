@@ -4,6 +4,8 @@ FOLIO = "folio (SQLite)"
 FOLIO_PG = "folio (PostgreSQL)"
 FOLIO_FILE = "folio (--sqlite)"
 DATASETTE = "Datasette"
+FOLIO_HOT = "folio (SQLite), page cache warm"
+NGINX = "nginx (one worker), the same bytes as a static file"
 
 
 def markdown(results):
@@ -17,6 +19,7 @@ def markdown(results):
         "",
     ]
     out += _throughput(results)
+    out += _hot(results)
     out += _depth(results)
     out += _walks(results)
     out += _memory(results)
@@ -48,6 +51,31 @@ def _throughput(results):
             native = rows[FOLIO_FILE]["rps"] / rows[FOLIO]["rps"]
             line += f"; and at least 0.8 of {FOLIO}'s: {native:.2f}, {_met(native >= 0.8)}"
         out += ["", line + "."]
+    return out + [""]
+
+
+def _hot(results):
+    rows = results.get("hot")
+    if not rows:
+        return []
+    meta = results["meta"]
+    out = [
+        "### 1b. The first page from folio's page cache, and from nginx",
+        "",
+        f"`wrk -t{meta['wrk_threads']} -c{meta['wrk_connections']} -d{meta['throughput_seconds']}s`, "
+        f"median of {meta['rounds']} round(s) taken in turn; the same {next(iter(rows.values()))['bytes']:,} bytes.",
+        "",
+        "| server | requests/s | p50 ms | p99 ms | requests/s vs nginx |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    peer = rows.get(NGINX, {}).get("rps")
+    for name, r in rows.items():
+        ratio = f"{r['rps'] / peer:.2f}" if peer else "n/a"
+        out.append(f"| {name} | {r['rps']:,.0f} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | {ratio} |")
+    if peer and FOLIO_HOT in rows:
+        ratio = rows[FOLIO_HOT]["rps"] / peer
+        out += ["", f"Goal: folio with its page cache warm at least 0.3 of nginx's requests/s: {ratio:.2f}, "
+                    f"{_met(ratio >= 0.3)}."]
     return out + [""]
 
 

@@ -156,6 +156,20 @@ pub(crate) struct ServeArgs {
     /// server in the background (`--sqlite` files keep none: their walks read the present).
     #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_duration)]
     snapshot_retention: std::time::Duration,
+
+    /// Bytes of rendered pages and records kept to answer the same request again, without
+    /// reading the store, while the collection is unchanged (each request still reads the
+    /// collection's generation). 0 keeps none; ETags and 304s stay either way.
+    #[arg(long, default_value_t = folio_http::cache::DEFAULT_PAGE_CACHE_BYTES, value_name = "BYTES")]
+    page_cache_bytes: usize,
+
+    /// The Cache-Control header of public collections' lists and records. The default,
+    /// `no-cache`, lets browsers and proxies keep a page and revalidate it with its ETag (a
+    /// 304 when the collection is unchanged); behind a CDN that may serve pages up to a
+    /// minute old, say `public, max-age=60`. Private collections always get
+    /// `private, no-cache`.
+    #[arg(long, default_value = folio_http::cache::DEFAULT_CACHE_CONTROL, value_name = "VALUE")]
+    cache_control: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -239,7 +253,15 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 "cursors signed with the newest key; older keys still verify"
             );
         }
-        let state = AppState::with_keys(store, keys.codec(), config).with_access(policy.unwrap_or_default());
+        let state = AppState::with_keys(store, keys.codec(), config)
+            .with_access(policy.unwrap_or_default())
+            .with_cache_control(&args.cache_control)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--cache-control {:?} cannot be a header's value: give visible ASCII, such as `public, max-age=60`",
+                    args.cache_control
+                )
+            })?;
         // Listening for SIGHUP before the address is printed: from then on a SIGHUP reloads
         // the access file and the secret file instead of ending the process.
         tokio::spawn(reload_on_hangup(access, keys.file, state.clone()));
@@ -339,6 +361,7 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config.page_maps = !args.no_page_maps;
     config.page_map_every = args.page_map_every;
     config.snapshot_retention = args.snapshot_retention;
+    config.page_cache_bytes = args.page_cache_bytes;
     for (limits, max) in [
         (&mut config.hal, args.hal_max_limit),
         (&mut config.query, args.query_max_page_size),

@@ -158,6 +158,21 @@ impl CursorCodec {
         self.macs.len()
     }
 
+    /// Names the signing key without revealing it (an HMAC of a fixed label under it): what
+    /// the cursors in a page depend on, for validators of cached pages.
+    pub fn signing_id(&self) -> [u8; 8] {
+        let mut id = [0u8; 8];
+        if let Some(mac) = self.macs.first() {
+            let tag = mac
+                .clone()
+                .chain_update(b"folio signing key id")
+                .finalize()
+                .into_bytes();
+            id.copy_from_slice(&tag[..8]);
+        }
+        id
+    }
+
     /// Encodes a keyset position (after, before or end) for the query with fingerprint `fp`.
     ///
     /// # Panics

@@ -7,6 +7,8 @@
 //! - [`ApiError`] is the one error type of the API: its status is decided in one place and
 //!   each style renders it in its own error shape.
 //! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//! - [`cache`] gives lists and records an `ETag`, answers `If-None-Match` with 304, and keeps
+//!   the bodies of recent answers while their collection's generation holds.
 //! - [`AccessPolicy`] makes collections private: readable only with a bearer token that
 //!   grants them ([`AppState::with_access`]).
 //!
@@ -30,6 +32,7 @@ mod access;
 mod ahead;
 pub mod body;
 mod browse;
+pub mod cache;
 mod error;
 mod guard;
 pub mod hal;
@@ -72,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::layer))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(TraceLayer::new_for_http());

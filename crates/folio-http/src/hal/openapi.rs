@@ -7,7 +7,7 @@ use utoipa::openapi::schema::Type;
 
 use crate::openapi::dsl::*;
 use crate::openapi::params::window;
-use crate::openapi::styles::{Collection, HAL, errors, filter_param, operation};
+use crate::openapi::styles::{Collection, HAL, cacheable, errors, filter_param, operation};
 
 /// A pagination parameter of the `hal` style.
 pub(super) fn param(name: &str, limits: &Limits) -> Option<Parameter> {
@@ -83,6 +83,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         link_header(response("A page of records, in id order", HAL.media(), list)),
     )];
     responses.extend(errors(HAL, &[400, 401, 404, 422, 500, 503]));
+    let (params, responses) = cacheable(params, responses);
     let op = operation(
         HAL,
         c.op_id("hal", "list"),

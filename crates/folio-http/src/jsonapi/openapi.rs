@@ -7,7 +7,7 @@ use utoipa::openapi::path::{HttpMethod, Parameter};
 
 use crate::openapi::dsl::*;
 use crate::openapi::params::window;
-use crate::openapi::styles::{Collection, JSONAPI, errors, filter_param, operation};
+use crate::openapi::styles::{Collection, JSONAPI, cacheable, errors, filter_param, operation};
 
 /// A `page[...]` parameter of the `jsonapi` style.
 pub(super) fn param(name: &str, limits: &Limits) -> Option<Parameter> {
@@ -93,6 +93,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
         link_header(response("A page of records", JSONAPI.media(), list)),
     )];
     responses.extend(errors(JSONAPI, &[400, 401, 404, 410, 422, 500, 503]));
+    let (params, responses) = cacheable(list_params(c), responses);
     let op = operation(
         JSONAPI,
         c.op_id("jsonapi", "list"),
@@ -100,7 +101,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
             "Page through `{}` (page numbers, cursors, page[after]/page[before])",
             c.name()
         ),
-        list_params(c),
+        params,
         responses,
     );
     paths.add_path_operation(c.at("jsonapi", ""), vec![HttpMethod::Get], op.build());

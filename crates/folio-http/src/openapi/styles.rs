@@ -99,6 +99,59 @@ pub(crate) fn errors(style: Style, statuses: &[u16]) -> Vec<(String, ResponseBui
         .collect()
 }
 
+/// The parameters and responses of a `GET` of a list or a record, made cacheable as
+/// [`crate::cache`] serves them: the `200` carries `ETag` and `Cache-Control`,
+/// `If-None-Match` is a parameter, and `304` a response.
+pub(crate) fn cacheable(
+    mut parameters: Vec<Parameter>,
+    responses: Vec<(String, ResponseBuilder)>,
+) -> (Vec<Parameter>, Vec<(String, ResponseBuilder)>) {
+    let header = |description: &str| {
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(Some(string()))
+            .description(Some(description))
+            .build()
+    };
+    parameters.push(
+        ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "the ETag of a copy the client holds: answered 304, with no body, while the collection is unchanged",
+            ))
+            .schema(Some(string()))
+            .build(),
+    );
+    let mut responses: Vec<(String, ResponseBuilder)> = responses
+        .into_iter()
+        .map(|(status, response)| {
+            if status != "200" {
+                return (status, response);
+            }
+            let response = response
+                .header(
+                    "ETag",
+                    header(
+                        "a strong validator: the collection's generation and a digest of the request and the principal",
+                    ),
+                )
+                .header(
+                    "Cache-Control",
+                    header("`no-cache` by default (`--cache-control`); `private, no-cache` for a private collection"),
+                );
+            (status, response)
+        })
+        .collect();
+    responses.push((
+        "304".to_owned(),
+        ResponseBuilder::new()
+            .description("Not modified: the copy named by If-None-Match is current")
+            .header("ETag", header("the same ETag")),
+    ));
+    (parameters, responses)
+}
+
 /// Finishes an operation of `style`.
 pub(crate) fn operation(
     style: Style,
@@ -257,11 +310,12 @@ impl Collection<'_> {
     pub(crate) fn record_op(&self, paths: &mut Paths, style: Style, prefix: &str, body: S) {
         let mut responses = vec![("200".to_owned(), response("The record", style.media, body))];
         responses.extend(errors(style, &[401, 404, 500, 503]));
+        let (params, responses) = cacheable(vec![self.id_param()], responses);
         let op = operation(
             style,
             self.op_id(prefix, "record"),
             &format!("One record of `{}`", self.name()),
-            vec![self.id_param()],
+            params,
             responses,
         );
         paths.add_path_operation(self.at(prefix, "/{id}"), vec![HttpMethod::Get], op.build());

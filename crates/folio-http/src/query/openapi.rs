@@ -7,7 +7,7 @@ use utoipa::openapi::path::{HttpMethod, Parameter};
 
 use crate::openapi::dsl::*;
 use crate::openapi::params::window;
-use crate::openapi::styles::{Collection, QUERY, errors, filter_param, operation};
+use crate::openapi::styles::{Collection, QUERY, cacheable, errors, filter_param, operation};
 
 /// A pagination field of the `query` style (a parameter of GET, a field of POST bodies).
 pub(super) fn param(name: &str, limits: &Limits, sortable: &[String]) -> Option<Parameter> {
@@ -71,6 +71,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
     get_params.push(query("owner", string(), "echoed in the answer"));
     let mut responses = vec![("200".to_owned(), ok())];
     responses.extend(errors(QUERY, &[401, 404, 422, 500, 503]));
+    let (get_params, responses) = cacheable(get_params, responses);
     let op = operation(
         QUERY,
         c.op_id("query", "list"),

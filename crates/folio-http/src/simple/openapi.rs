@@ -6,7 +6,7 @@ use utoipa::openapi::path::{HttpMethod, Parameter};
 
 use crate::openapi::dsl::*;
 use crate::openapi::params::window;
-use crate::openapi::styles::{Collection, SIMPLE, errors, filter_param, operation};
+use crate::openapi::styles::{Collection, SIMPLE, cacheable, errors, filter_param, operation};
 
 /// A pagination parameter of the `simple` style.
 pub(super) fn param(name: &str, limits: &Limits) -> Option<Parameter> {
@@ -59,6 +59,7 @@ pub(crate) fn add(c: &Collection<'_>, paths: &mut Paths) {
     get_params.push(filter_param("query", "a filter, as JSON"));
     let mut responses = vec![("200".to_owned(), ok())];
     responses.extend(errors(SIMPLE, &[400, 401, 404, 410, 422, 500, 503]));
+    let (get_params, responses) = cacheable(get_params, responses);
     let op = operation(
         SIMPLE,
         c.op_id("simple", "list"),

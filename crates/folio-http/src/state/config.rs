@@ -38,6 +38,9 @@ pub struct HttpConfig {
     /// as it was at its first page for at least this long after a write (then its cursors
     /// expire with a 410). Zero turns snapshots off: cursors read the present.
     pub snapshot_retention: Duration,
+    /// Bytes of rendered bodies kept to answer the same request again while the collection's
+    /// generation holds ([`crate::cache`]); 0 keeps none (ETags and 304s stay).
+    pub page_cache_bytes: usize,
 }
 
 /// The default [`HttpConfig::snapshot_retention`]: one hour, time for a walk of millions of
@@ -87,6 +90,7 @@ impl HttpConfig {
             page_maps: true,
             page_map_every: DEFAULT_PAGE_MAP_EVERY,
             snapshot_retention: DEFAULT_SNAPSHOT_RETENTION,
+            page_cache_bytes: crate::cache::DEFAULT_PAGE_CACHE_BYTES,
         }
     }
 }

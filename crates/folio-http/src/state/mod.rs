@@ -11,6 +11,8 @@ mod swap;
 
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+
 use folio_engine::page::plan;
 use folio_engine::projection::Projection;
 use folio_engine::{CursorCodec, Filter, Partition, Plan, Position, Sort, Value};
@@ -18,6 +20,7 @@ use folio_store::{CollectionInfo, Count, Moment, PageResult, Store};
 
 use crate::access::{AccessHandle, AccessPolicy, Caller};
 use crate::ahead::ReadAhead;
+use crate::cache::PageCache;
 use crate::error::ApiError;
 use crate::maps::{Lookup, PageMaps};
 pub use config::{
@@ -36,6 +39,9 @@ pub struct AppState {
     access: AccessHandle,
     ahead: Arc<ReadAhead>,
     maps: Arc<PageMaps>,
+    cache: Arc<PageCache>,
+    /// The `Cache-Control` of public collections' pages.
+    cache_control: HeaderValue,
 }
 
 impl AppState {
@@ -54,7 +60,35 @@ impl AppState {
             access: AccessHandle::new(AccessPolicy::public()),
             ahead: Arc::default(),
             maps: Arc::new(PageMaps::new(config.page_map_every)),
+            cache: Arc::new(PageCache::new(config.page_cache_bytes)),
+            cache_control: HeaderValue::from_static(crate::cache::DEFAULT_CACHE_CONTROL),
         }
+    }
+
+    /// This state with `value` as the `Cache-Control` of public collections' lists and
+    /// records (private ones always get `private, no-cache`): for a CDN, say
+    /// `public, max-age=60`.
+    ///
+    /// # Errors
+    /// When `value` cannot be a header's value (control characters).
+    pub fn with_cache_control(mut self, value: &str) -> Result<AppState, axum::http::header::InvalidHeaderValue> {
+        self.cache_control = HeaderValue::from_str(value)?;
+        Ok(self)
+    }
+
+    /// The `Cache-Control` of public collections' lists and records.
+    pub(crate) fn cache_control(&self) -> &HeaderValue {
+        &self.cache_control
+    }
+
+    /// The bodies of recent answers ([`crate::cache`]).
+    pub(crate) fn page_cache(&self) -> &PageCache {
+        &self.cache
+    }
+
+    /// The collection's generation, read from the store now.
+    pub(crate) async fn generation(&self, collection: &str) -> Result<String, ApiError> {
+        Ok(self.store.generation(collection).await?)
     }
 
     /// This state with `policy` deciding which collections are private and who reads them.

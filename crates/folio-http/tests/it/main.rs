@@ -3,6 +3,7 @@
 mod access;
 mod ahead;
 mod browse;
+mod cache;
 mod filters;
 mod hostile;
 mod jsonapi;

@@ -41,7 +41,11 @@ pub(super) const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// How long a replica has to accept a connection or answer the watcher.
 pub(super) const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A primary and its streaming replicas, as one store ([module docs](self)).
+/// A primary and its streaming replicas, as one store. Writes, the catalog (collections,
+/// schemas, origins) and the purge go to the primary; pages, records and generations to the
+/// replicas in rotation, in turn, and on to the next (in the end the primary) when a replica
+/// fails, lacks the collection or the record, or has not replayed the moment a snapshot walk
+/// reads. A watcher task checks every replica twice a second ([`Store::replicas`]).
 pub struct ReplicatedStore {
     primary: PostgresStore,
     replicas: Arc<Vec<Replica>>,
