@@ -158,17 +158,18 @@ impl CursorCodec {
         self.macs.len()
     }
 
-    /// Names the signing key without revealing it (an HMAC of a fixed label under it): what
-    /// the cursors in a page depend on, for validators of cached pages.
-    pub fn signing_id(&self) -> [u8; 8] {
+    /// Names the key set (the key that signs, then those that verify) without revealing a
+    /// key (an HMAC of a fixed label under each): pages hold cursors signed by the first, and
+    /// a cursor in a request is accepted or refused by all of them, so validators of cached
+    /// pages change with it.
+    pub fn keys_id(&self) -> [u8; 8] {
         let mut id = [0u8; 8];
-        if let Some(mac) = self.macs.first() {
-            let tag = mac
-                .clone()
-                .chain_update(b"folio signing key id")
-                .finalize()
-                .into_bytes();
-            id.copy_from_slice(&tag[..8]);
+        for (n, mac) in self.macs.iter().enumerate() {
+            let tag = mac.clone().chain_update(b"folio key set id").finalize().into_bytes();
+            for (i, byte) in tag.iter().take(8).enumerate() {
+                // Rotated by position, so that the same keys in another order differ.
+                id[(i + n) % 8] ^= byte;
+            }
         }
         id
     }

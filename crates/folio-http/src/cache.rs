@@ -11,7 +11,7 @@
 //!    that may not read it), and the collection's generation is read: one catalog lookup (on
 //!    PostgreSQL, one round trip; for a SQLite file, a `stat`), never a page;
 //! 2. the `ETag` is `"<generation>-<digest>"`, the digest covering the request's path and
-//!    query, the principal (the token's name, for a private collection) and the signing key;
+//!    query, the principal (the token's name, for a private collection) and the cursor key set;
 //!    the same on every server of a fleet;
 //! 3. an `If-None-Match` that names it is answered `304` with no body;
 //! 4. a body cached under the same request, principal and generation is answered as it was
@@ -145,8 +145,11 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
     };
     let reader = caller.reader(&collection).map(str::to_owned);
     let target = request.uri().path_and_query().map_or("", |p| p.as_str());
-    let key = format!("{generation}\n{}\n{target}", reader.as_deref().unwrap_or(""));
-    let etag = etag(&generation, &key, &state.codec().signing_id());
+    // The key set too: a rotation changes the cursors a page holds, a retirement the cursors
+    // a request may give.
+    let keys: String = state.codec().keys_id().iter().map(|b| format!("{b:02x}")).collect();
+    let key = format!("{generation}\n{keys}\n{}\n{target}", reader.as_deref().unwrap_or(""));
+    let etag = etag(&generation, &key);
     let cache_control = if reader.is_some() {
         HeaderValue::from_static(PRIVATE_CACHE_CONTROL)
     } else {
@@ -186,18 +189,15 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// `"<generation>-<digest of the key and the signing key>"`: strong, as equal tags mean equal
-/// bytes.
-fn etag(generation: &str, key: &str, signing: &[u8]) -> HeaderValue {
-    let mut digest = Sha256::new();
-    digest.update(key.as_bytes());
-    digest.update(signing);
-    let digest = digest.finalize();
+/// `"<generation>-<digest of the key>"` (the key holds the generation, the cursor key set, the
+/// principal and the request): strong, as equal tags mean equal bytes.
+fn etag(generation: &str, key: &str) -> HeaderValue {
+    let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    // Generations are digits (or, for a SQLite file, digits and dashes).
+    // Generations are digits and dots (for a SQLite file, digits and dashes).
     let generation: String = generation
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
         .collect();
     HeaderValue::from_str(&format!("\"{generation}-{hex}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }

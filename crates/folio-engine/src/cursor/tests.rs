@@ -259,3 +259,20 @@ fn snapshots_ride_in_cursors_bounded_or_not() {
         }
     }
 }
+
+#[test]
+fn the_key_set_id_changes_with_every_rotation_and_retirement() {
+    let (old, new): (&[u8], &[u8]) = (b"the old secret, 16+ bytes", b"the new secret, 16+ bytes");
+    let ids = [
+        CursorCodec::new(old).keys_id(),
+        CursorCodec::with_older(new, &[old]).keys_id(),
+        CursorCodec::new(new).keys_id(),
+        CursorCodec::with_older(old, &[new]).keys_id(),
+    ];
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    assert_eq!(CursorCodec::new(old).keys_id(), ids[0], "the same keys, the same id");
+}

@@ -184,7 +184,8 @@ pub(crate) async fn generation_in(
     client: &impl deadpool_postgres::GenericClient,
     collection: &str,
 ) -> Result<String, StoreError> {
-    Ok(state_in(client, collection).await?.0.generation.to_string())
+    let (present, purged) = state_in(client, collection).await?;
+    Ok(crate::sql::generation_text(present.generation, purged))
 }
 
 /// The moment of `collection` as `client` sees it, and the generation at or before which its

@@ -30,7 +30,7 @@ pub(super) async fn run(
         .start()
         .await?;
     let (present, purged) = state_in(&tx, name).await?;
-    let generation = present.generation.to_string();
+    let generation = crate::sql::generation_text(present.generation, purged);
     let (moment, snapshot) = crate::sql::moment_to_read(query, present, purged)?;
     // A snapshot walk's total is the one its first page counted, which its cursors carry.
     let count = if snapshot.is_some() { Count::Skip } else { count };

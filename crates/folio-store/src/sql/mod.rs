@@ -48,6 +48,14 @@ pub(crate) fn snapshot_bound(sort: &Sort, reach_key: &Key, scan: Scan) -> Predic
     keyset::predicate(sort, reach_key, side)
 }
 
+/// The text of a collection's generation ([`crate::Store::generation`]) from its generation
+/// and the generation up to which its superseded versions were purged: a purge changes what a
+/// snapshot page reads (a 410 where there was a page) without a write, so it changes the text
+/// too, and pages kept by generation (read ahead, cached) are not answered after it.
+pub(crate) fn generation_text(generation: i64, purged: i64) -> String {
+    format!("{generation}.{purged}")
+}
+
 /// What a page of a collection reads: the moment it shows (`None` for a collection that
 /// keeps no versions: one not written since versions were kept, `purged` 0), and the older
 /// generation to read as a snapshot (`None`: the present, which includes a snapshot equal to

@@ -257,7 +257,7 @@ fn read_page(
     let state = |conn: &Connection| {
         let (generation, present, purged) = state_of(conn, name)?;
         Ok(State {
-            generation: generation.to_string(),
+            generation: crate::sql::generation_text(generation, purged),
             versions: Some((present, purged)),
         })
     };
@@ -276,7 +276,8 @@ fn read_page(
 
 /// The generation of `collection` as `conn` sees it (in its transaction, if one is open).
 fn generation_of(conn: &Connection, collection: &str) -> Result<String, StoreError> {
-    Ok(state_of(conn, collection)?.0.to_string())
+    let (generation, _, purged) = state_of(conn, collection)?;
+    Ok(crate::sql::generation_text(generation, purged))
 }
 
 /// The generation of `collection`, its moment, and the generation at or before which its
