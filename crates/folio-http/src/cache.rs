@@ -202,7 +202,8 @@ fn etag(generation: &str, key: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{generation}-{hex}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
-/// Whether `If-None-Match` names `etag` (or is `*`), compared weakly as RFC 9110 says.
+/// Whether `If-None-Match` names `etag`, compared weakly as RFC 9110 says. `*` is not taken
+/// as a match: it would answer 304 before the handler could say that the request is wrong.
 fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let ours = etag.as_bytes();
     headers
@@ -211,7 +212,7 @@ fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|tag| tag.trim())
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours)
+        .any(|tag| tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours)
 }
 
 fn validators(headers: &mut HeaderMap, etag: HeaderValue, cache_control: HeaderValue) {
