@@ -14,15 +14,15 @@ use crate::process::{Server, folio, get_json, serve_with_secret};
 /// The fleet's shared cursor secret.
 const SECRET: &str = "a shared secret of the replicated fleet, 32 bytes or more";
 
-/// Imports records `ids` with version `v` into `things` on the primary, replacing those
-/// already there.
-fn import(pg: &PgReplication, dir: &Path, ids: std::ops::Range<u64>, v: u64) {
-    let file = dir.join(format!("things-{}-{v}.jsonl", ids.start));
+/// Imports records `ids` with version `v` into `things` on the primary at `primary`,
+/// replacing those already there.
+fn import_into(primary: &str, dir: &Path, ids: std::ops::Range<u64>, v: u64) -> std::process::Output {
+    let file = dir.join(format!("things-{}-{}-{v}.jsonl", ids.start, ids.end));
     let lines: String = ids
         .map(|id| format!("{}\n", json!({"id": id, "name": format!("n{id:05}"), "v": v})))
         .collect();
     std::fs::write(&file, lines).unwrap();
-    let out = folio(&[
+    folio(&[
         "import",
         file.to_str().unwrap(),
         "--collection",
@@ -32,8 +32,13 @@ fn import(pg: &PgReplication, dir: &Path, ids: std::ops::Range<u64>, v: u64) {
         "--on-duplicate",
         "replace",
         "--postgres",
-        &pg.primary_url,
-    ]);
+        primary,
+    ])
+}
+
+/// [`import_into`] the primary of `pg`, which must succeed.
+fn import(pg: &PgReplication, dir: &Path, ids: std::ops::Range<u64>, v: u64) {
+    let out = import_into(&pg.primary_url, dir, ids, v);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -126,25 +131,7 @@ fn walks_across_servers_during_imports_are_exact_and_read_the_replica() {
         if pages == 3 {
             // Another process replaces every record and adds as many, while the walk goes on.
             let (primary, dir) = (pg.primary_url.clone(), dir.path().to_owned());
-            writer = Some(std::thread::spawn(move || {
-                let file = dir.join("more.jsonl");
-                let lines: String = (0..4000)
-                    .map(|id| format!("{}\n", json!({"id": id, "name": format!("n{id:05}"), "v": 2})))
-                    .collect();
-                std::fs::write(&file, lines).unwrap();
-                folio(&[
-                    "import",
-                    file.to_str().unwrap(),
-                    "--collection",
-                    "things",
-                    "--id",
-                    "id",
-                    "--on-duplicate",
-                    "replace",
-                    "--postgres",
-                    &primary,
-                ])
-            }));
+            writer = Some(std::thread::spawn(move || import_into(&primary, &dir, 0..4000, 2)));
         }
     }
     let out = writer.unwrap().join().unwrap();
