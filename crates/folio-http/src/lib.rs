@@ -141,7 +141,6 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     )))
 }
 
-/// `GET /problems/{code}`: what a problem `type` means, so that every `type` resolves.
 /// `GET /health`: the server answers; with read replicas (`--postgres-replica`), each one, with
 /// whether reads go to it and how far behind the primary it was at its last check.
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
@@ -161,6 +160,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     axum::Json(serde_json::json!({"status": "ok", "replicas": replicas})).into_response()
 }
 
+/// `GET /problems/{code}`: what a problem `type` means, so that every `type` resolves.
 async fn problem_type(axum::extract::Path(code): axum::extract::Path<String>) -> axum::response::Response {
     use axum::response::IntoResponse;
     match error::describe(&code) {
