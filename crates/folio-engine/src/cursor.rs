@@ -130,6 +130,8 @@ impl Fingerprint {
 pub struct CursorCodec {
     /// The key that signs, then the older keys that still verify.
     macs: Vec<Hmac<Sha256>>,
+    /// [`CursorCodec::keys_id`], made once with the keys.
+    keys_id: [u8; 8],
 }
 
 impl std::fmt::Debug for CursorCodec {
@@ -148,9 +150,15 @@ impl CursorCodec {
     /// (keys being rotated out).
     pub fn with_older(secret: &[u8], older: &[&[u8]]) -> CursorCodec {
         let mac = |key: &[u8]| Hmac::new_from_slice(key).expect("HMAC accepts keys of any length");
-        CursorCodec {
-            macs: std::iter::once(secret).chain(older.iter().copied()).map(mac).collect(),
+        let macs: Vec<Hmac<Sha256>> = std::iter::once(secret).chain(older.iter().copied()).map(mac).collect();
+        // A digest of each key's tag of a fixed label, in order: names the keys, reveals none.
+        let mut digest = Sha256::new();
+        for mac in &macs {
+            digest.update(mac.clone().chain_update(b"folio key set id").finalize().into_bytes());
         }
+        let mut keys_id = [0u8; 8];
+        keys_id.copy_from_slice(&digest.finalize()[..8]);
+        CursorCodec { macs, keys_id }
     }
 
     /// How many keys verify tokens (the signing one included).
@@ -158,20 +166,12 @@ impl CursorCodec {
         self.macs.len()
     }
 
-    /// Names the key set (the key that signs, then those that verify) without revealing a
-    /// key (an HMAC of a fixed label under each): pages hold cursors signed by the first, and
+    /// Names the key set (the key that signs, then those that verify, in that order) without
+    /// revealing a key (a digest of an HMAC of a fixed label under each): pages hold cursors signed by the first, and
     /// a cursor in a request is accepted or refused by all of them, so validators of cached
     /// pages change with it.
     pub fn keys_id(&self) -> [u8; 8] {
-        let mut id = [0u8; 8];
-        for (n, mac) in self.macs.iter().enumerate() {
-            let tag = mac.clone().chain_update(b"folio key set id").finalize().into_bytes();
-            for (i, byte) in tag.iter().take(8).enumerate() {
-                // Rotated by position, so that the same keys in another order differ.
-                id[(i + n) % 8] ^= byte;
-            }
-        }
-        id
+        self.keys_id
     }
 
     /// Encodes a keyset position (after, before or end) for the query with fingerprint `fp`.
