@@ -131,11 +131,13 @@ fn collection_of(request: &Request) -> Option<String> {
 }
 
 /// The middleware ([module docs](self)).
-pub(crate) async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some(collection) = collection_of(&request) else {
         return next.run(request).await;
     };
     let caller = Caller::new(state.access().current(), request.headers());
+    // The handler judges the request by this caller too.
+    request.extensions_mut().insert(caller.clone());
     // Refused callers, unknown collections and a store that fails get the handler's answer.
     if caller.check(&collection).is_err() {
         return next.run(request).await;
@@ -147,8 +149,11 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
     let target = request.uri().path_and_query().map_or("", |p| p.as_str());
     // The key set too: a rotation changes the cursors a page holds, a retirement the cursors
     // a request may give.
-    let keys: String = state.codec().keys_id().iter().map(|b| format!("{b:02x}")).collect();
-    let key = format!("{generation}\n{keys}\n{}\n{target}", reader.as_deref().unwrap_or(""));
+    let keys = u64::from_be_bytes(state.codec().keys_id());
+    let key = format!(
+        "{generation}\n{keys:016x}\n{}\n{target}",
+        reader.as_deref().unwrap_or("")
+    );
     let etag = etag(&generation, &key);
     let cache_control = if reader.is_some() {
         HeaderValue::from_static(PRIVATE_CACHE_CONTROL)

@@ -37,7 +37,12 @@ enum Credential {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Infallible;
 
+    /// The caller a middleware already resolved for this request ([`crate::cache`]), so that
+    /// one request is judged once, by one policy; else resolved now.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Infallible> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         Ok(Caller::new(state.access().current(), &parts.headers))
     }
 }
