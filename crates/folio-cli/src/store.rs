@@ -36,7 +36,7 @@ pub(crate) async fn open(data_dir: &Path, postgres: Option<&str>, replicas: &[St
         Some(url) if !replicas.is_empty() => {
             let store = ReplicatedStore::connect(url, replicas)
                 .await
-                .context("cannot use PostgreSQL")?;
+                .context("cannot use PostgreSQL (--postgres, and the replicas of --postgres-replica in order)")?;
             let target = store.primary().target().to_owned();
             Opened {
                 store: Arc::new(store),
