@@ -123,6 +123,12 @@ pub(crate) struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrent_requests: u32,
 
+    /// Downloads (`GET /export/{collection}.ndjson|.csv`) streamed at once; more get a 503
+    /// with `Retry-After`. A download holds no request slot while it streams.
+    #[arg(long, default_value_t = folio_http::DEFAULT_MAX_CONCURRENT_EXPORTS as u32, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_exports: u32,
+
     /// Where capped counts stop: past it, totals say "at least N" (`page[total]=capped`, and
     /// filters with or/not/none, whose exact count may scan the whole collection).
     #[arg(long, default_value_t = folio_http::DEFAULT_COUNT_CAP, value_name = "N")]
@@ -358,6 +364,7 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = std::time::Duration::from_secs_f64(args.request_timeout);
     config.max_concurrent_requests = args.max_concurrent_requests as usize;
+    config.max_concurrent_exports = args.max_concurrent_exports as usize;
     config.page_maps = !args.no_page_maps;
     config.page_map_every = args.page_map_every;
     config.snapshot_retention = args.snapshot_retention;

@@ -88,6 +88,16 @@ pub enum ApiError {
         /// A link to a fresh first page of the same request, when the style has one.
         first: Option<String>,
     },
+    /// As many downloads as the server streams at once are under way
+    /// ([`crate::HttpConfig::max_concurrent_exports`]): retried after `Retry-After` seconds, it
+    /// may start.
+    #[error(
+        "this server streams at most {limit} downloads at once, and that many are under way; retry in a few seconds"
+    )]
+    ExportsBusy {
+        /// The limit.
+        limit: usize,
+    },
     /// The store failed (the server's fault). Its detail is logged, never sent.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -170,6 +180,10 @@ pub(crate) fn describe(code: &str) -> Option<(&'static str, &'static str)> {
             "Snapshot expired",
             "A cursor walk reads the collection as it was at its first page. Writes since then superseded versions that the server no longer keeps (they are kept for its snapshot retention), so this walk cannot go on. Start again from a fresh first page, which the detail links to.",
         ),
+        "exports-busy" => (
+            "Too many downloads",
+            "The server streams a limited number of downloads (`/export`) at once, and that many are under way. Retry after the time Retry-After gives.",
+        ),
         "internal-error" => ("Internal server error", "The server failed; the failure was logged."),
         _ => return None,
     })
@@ -198,7 +212,9 @@ impl ApiError {
             ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TimedOut { .. } | ApiError::MapPending(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TimedOut { .. } | ApiError::MapPending(_) | ApiError::ExportsBusy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::SnapshotExpired { .. } => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -219,6 +235,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TimedOut { .. } => "request-timeout",
             ApiError::MapPending(_) => "map-pending",
+            ApiError::ExportsBusy { .. } => "exports-busy",
             ApiError::SnapshotExpired { .. } => "snapshot-expired",
             ApiError::Internal(_) => "internal-error",
         }
@@ -242,7 +259,21 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::TimedOut { .. } | ApiError::MapPending(_) => Some(1),
+            ApiError::ExportsBusy { .. } => Some(5),
             _ => None,
+        }
+    }
+
+    /// This error naming `param` as the cursor parameter, when it is an expired snapshot (the
+    /// store does not know the request's parameters).
+    pub(crate) fn in_param(self, param: &str) -> ApiError {
+        match self {
+            ApiError::SnapshotExpired { collection, first, .. } => ApiError::SnapshotExpired {
+                param: param.to_owned(),
+                collection,
+                first,
+            },
+            other => other,
         }
     }
 

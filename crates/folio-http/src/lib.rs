@@ -7,6 +7,7 @@
 //! - [`ApiError`] is the one error type of the API: its status is decided in one place and
 //!   each style renders it in its own error shape.
 //! - [`jsonapi`] is the JSON:API style, as DataCite uses it.
+//! - [`export`] streams a whole result as JSON Lines or CSV, resumably.
 //! - [`cache`] gives lists and records an `ETag`, answers `If-None-Match` with 304, and keeps
 //!   the bodies of recent answers while their collection's generation holds.
 //! - [`AccessPolicy`] makes collections private: readable only with a bearer token that
@@ -34,6 +35,7 @@ pub mod body;
 mod browse;
 pub mod cache;
 mod error;
+pub mod export;
 mod guard;
 pub mod hal;
 pub mod jsonapi;
@@ -56,8 +58,9 @@ use tower_http::trace::TraceLayer;
 pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
 pub use state::{
-    AppState, DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION, HttpConfig, Readable, Reading, Swap,
+    AppState, DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_EXPORTS,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION,
+    HttpConfig, Readable, Reading, Swap,
 };
 
 /// Builds the application: every style under its prefix, the OpenAPI document and its
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/hal", hal::routes())
         .nest("/query", query::routes())
         .nest("/simple", simple::routes())
+        .merge(export::routes())
         .route("/problems/{code}", get(problem_type))
         .route("/health", get(health))
         .merge(openapi::routes())

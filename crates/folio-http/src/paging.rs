@@ -94,14 +94,10 @@ impl Paging {
         } else {
             count
         };
-        let mut page = self.read(state, count).await.map_err(|e| match e {
-            ApiError::SnapshotExpired { collection, first, .. } => ApiError::SnapshotExpired {
-                param: self.reading.cursor_param().unwrap_or("cursor").to_owned(),
-                collection,
-                first,
-            },
-            other => other,
-        })?;
+        let mut page = self
+            .read(state, count)
+            .await
+            .map_err(|e| e.in_param(self.reading.cursor_param().unwrap_or("cursor")))?;
         if let Some(total) = carried {
             page.total = total
                 .filter(|_| wanted)

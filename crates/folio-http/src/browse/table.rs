@@ -54,6 +54,7 @@ pub(crate) fn page(state: &AppState, collection: &Readable, req: &Request<'_>, l
     let mut h = Html::page(&format!("{} · folio", req.schema.name));
     h.element("h1", &[], &req.schema.name);
     summary(&mut h, listing);
+    downloads(&mut h, req);
     filters(&mut h, req, listing.req.paging.size());
     pager(&mut h, req, listing);
     table(&mut h, req, listing);
@@ -100,6 +101,21 @@ fn summary(h: &mut Html, listing: &Listing) {
     }
     parts.push(format!("{} per page", meta.size));
     h.element("p", &[("class", "summary")], &parts.join(" · "));
+}
+
+/// Links to the whole result shown (its filters, sort and fields) as one download, in each
+/// format of `/export`.
+fn downloads(h: &mut Html, req: &Request<'_>) {
+    h.open("p", &[("class", "downloads")]);
+    h.text("Download every matching record: ");
+    for (i, format) in crate::export::Format::ALL.into_iter().enumerate() {
+        if i > 0 {
+            h.text(" · ");
+        }
+        let path = format!("/export/{}.{}", segment(&req.schema.name), format.extension());
+        h.link(&Target::new(path, req.carry()).href(), format.label());
+    }
+    h.close("p");
 }
 
 /// The filter inputs: equality for text and booleans, a range for numbers and timestamps.

@@ -34,6 +34,7 @@ pub(crate) use document::{Links, Meta};
 pub(crate) use openapi::{add as add_operations, add_collections, list_params};
 pub(crate) use request::PAGE_PARAMS;
 use request::TotalMode;
+pub(crate) use request::parse_query;
 pub use request::{ListRequest, parse_list};
 
 /// The media type of JSON:API documents.

@@ -164,6 +164,20 @@ struct Given {
     carry: Vec<(String, String)>,
 }
 
+/// The query of a request that takes `sort`, `filter`, `filter[...]` and
+/// `fields[{collection}]` as `GET /jsonapi/{collection}` does, from its other parameters
+/// (`pairs`, decoded, `page[...]` taken out). The downloads of `/export` take their query so.
+pub(crate) fn parse_query(
+    collection: &Readable,
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<Reading, ApiError> {
+    let mut given = Given::default();
+    for (key, value) in pairs {
+        given.take(collection.name(), key, value)?;
+    }
+    given.reading(collection)
+}
+
 impl Given {
     fn read(collection: &str, raw: Option<&str>) -> Result<Given, ApiError> {
         let mut given = Given::default();

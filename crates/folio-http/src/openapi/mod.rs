@@ -98,6 +98,10 @@ pub fn document(config: &HttpConfig, collections: &[&CollectionSchema]) -> OpenA
                 "page and per_page as Clarifai and GitHub use them, then Link header cursors",
             ),
             tag("browse", "HTML pages for people: the same requests, as tables"),
+            tag(
+                "export",
+                "Downloads: a whole result as JSON Lines or CSV in one streamed response, resumable",
+            ),
             tag("meta", "What the server serves, and what its errors mean"),
         ]))
         .build()

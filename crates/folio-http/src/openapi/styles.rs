@@ -27,6 +27,14 @@ impl Style {
         Style { tag: "meta", ..SIMPLE }
     }
 
+    /// Downloads: streamed bodies, RFC 9457 problems.
+    pub(crate) fn export() -> Style {
+        Style {
+            tag: "export",
+            ..SIMPLE
+        }
+    }
+
     /// The media type of its bodies.
     pub(crate) fn media(self) -> &'static str {
         self.media
@@ -69,6 +77,7 @@ pub(crate) fn add(paths: &mut Paths, schema: &CollectionSchema, config: &HttpCon
     crate::hal::add_operations(&c, paths);
     crate::query::add_operations(&c, paths);
     crate::simple::add_operations(&c, paths);
+    crate::export::add_operations(&c, paths);
     c.browse(paths);
 }
 
@@ -84,7 +93,7 @@ pub(crate) fn errors(style: Style, statuses: &[u16]) -> Vec<(String, ResponseBui
                 (413, _) => "The request body is over the server's limit",
                 (415, _) => "The request body was sent with a content type other than JSON",
                 (410, _) => "The cursor's walk reads a snapshot whose older versions the server no longer keeps (past its snapshot retention): start again from the fresh first page the detail links to",
-                (503, _) => "The request was not answered within the server's time limit (busy, or an expensive request), or needs a page map the server is building; retry after `Retry-After` seconds. A problem+json body in every style",
+                (503, _) => "The request was not answered within the server's time limit (busy, or an expensive request), needs a page map the server is building, or is a download while the most the server streams at once are under way; retry after `Retry-After` seconds. A problem+json body in every style",
                 (422, "query") => "The request does not validate (FastAPI's convention: every invalid request is a 422)",
                 (422, _) => "The page size is above the maximum, or page numbers reach past the offset window (use cursors)",
                 _ => "The server failed; the cause is logged, not sent",

@@ -38,6 +38,11 @@ pub struct HttpConfig {
     /// as it was at its first page for at least this long after a write (then its cursors
     /// expire with a 410). Zero turns snapshots off: cursors read the present.
     pub snapshot_retention: Duration,
+    /// Downloads (`/export`) streamed at once; more are refused with a 503 and `Retry-After`.
+    /// A download holds no request slot while it streams (it may last minutes), and reads its
+    /// batches through the same store as pages, so this bounds how much of the store's reading
+    /// downloads can take.
+    pub max_concurrent_exports: usize,
     /// Bytes of rendered bodies kept to answer the same request again while the collection's
     /// generation holds ([`crate::cache`]); 0 keeps none (ETags and 304s stay).
     pub page_cache_bytes: usize,
@@ -50,6 +55,9 @@ pub const DEFAULT_SNAPSHOT_RETENTION: Duration = Duration::from_secs(3600);
 /// The default [`HttpConfig::page_map_every`]: 1,000 records, so a map of 1,000,000 records
 /// holds 1,000 keys, and a deep page skips at most 999 records.
 pub const DEFAULT_PAGE_MAP_EVERY: u64 = 1000;
+
+/// The default [`HttpConfig::max_concurrent_exports`].
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 4;
 
 /// The default [`HttpConfig::count_cap`].
 pub const DEFAULT_COUNT_CAP: u64 = 10_000;
@@ -87,6 +95,7 @@ impl HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_concurrent_exports: DEFAULT_MAX_CONCURRENT_EXPORTS,
             page_maps: true,
             page_map_every: DEFAULT_PAGE_MAP_EVERY,
             snapshot_retention: DEFAULT_SNAPSHOT_RETENTION,

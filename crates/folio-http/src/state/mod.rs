@@ -24,8 +24,9 @@ use crate::cache::PageCache;
 use crate::error::ApiError;
 use crate::maps::{Lookup, PageMaps};
 pub use config::{
-    DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION, HttpConfig,
+    DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_EXPORTS,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION,
+    HttpConfig,
 };
 pub use reading::{Readable, Reading};
 pub use swap::Swap;
@@ -42,6 +43,8 @@ pub struct AppState {
     cache: Arc<PageCache>,
     /// The `Cache-Control` of public collections' pages.
     cache_control: HeaderValue,
+    /// The downloads that may stream at once ([`HttpConfig::max_concurrent_exports`]).
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             maps: Arc::new(PageMaps::new(config.page_map_every)),
             cache: Arc::new(PageCache::new(config.page_cache_bytes)),
             cache_control: HeaderValue::from_static(crate::cache::DEFAULT_CACHE_CONTROL),
+            exports: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_exports)),
         }
     }
 
@@ -242,6 +246,55 @@ impl AppState {
         }
         let moment = present.moment.filter(|_| !self.config.snapshot_retention.is_zero());
         Ok((mapped.map.partitions(count), mapped.map.total(), moment))
+    }
+
+    /// A slot for one download, held while it streams; none free is an
+    /// [`ApiError::ExportsBusy`].
+    pub(crate) fn export_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.exports)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::ExportsBusy {
+                limit: self.config.max_concurrent_exports,
+            })
+    }
+
+    /// A batch of a download: the `size` records of `reading`'s result from `position` (up to
+    /// the end of its partition, when it walks one), uncounted, at the walk's moment.
+    pub(crate) async fn batch(&self, reading: &Reading, position: Position, size: u64) -> Result<PageResult, ApiError> {
+        let sort = &reading.query().sort;
+        let planned = plan(sort, position, size);
+        let planned = match reading.until() {
+            None => planned,
+            Some(until) => planned.until(sort, until.clone()),
+        };
+        Ok(self.store.page(reading.query(), &planned, Count::Skip).await?)
+    }
+
+    /// The key of record `id` (given in `param`) in `reading`'s result, at its moment: where a
+    /// walk resumed after that record starts. A record outside the result is a 400.
+    pub(crate) async fn key_of(
+        &self,
+        reading: &Reading,
+        id: &str,
+        param: &str,
+    ) -> Result<folio_engine::page::Key, ApiError> {
+        let only = reading.only(id, param)?;
+        let page = self.batch(&only, Position::Start, 1).await?;
+        match page.records.get(0) {
+            Some(record) => Ok(record.key()),
+            None => Err(crate::params::invalid(
+                param,
+                format!(
+                    "is `{}`, which is not a record of this result{}; give the id of the last record received",
+                    crate::params::short(id),
+                    if reading.snapshot().is_some() {
+                        " at its snapshot"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+        }
     }
 
     /// The cursor token for a keyset position of `reading`.

@@ -125,6 +125,18 @@ impl Reading {
         )
     }
 
+    /// The cursor token of this query's whole result (through the end of its partition, when
+    /// it walks one) at its snapshot, when it reads one: what a download names in its
+    /// `Folio-Cursor` header.
+    pub(crate) fn start_cursor(&self, codec: &CursorCodec) -> String {
+        codec.encode_walk(
+            self.fingerprint(),
+            &Position::Start,
+            Some(self.until.as_deref().unwrap_or(&[])),
+            self.snapshot.as_ref(),
+        )
+    }
+
     /// The parameter the walk's cursor came in, when it came in one.
     pub(crate) fn cursor_param(&self) -> Option<&str> {
         self.cursor_param.as_deref()
@@ -136,7 +148,8 @@ impl Reading {
     }
 
     /// Makes this walk a snapshot walk at the moment `page` shows (its first page's, read
-    /// from a store that keeps versions), with the total it counted, unless it already is one.
+    /// from a store that keeps versions), with the total it counted, unless it already is one:
+    /// its cursors carry that moment, and its query reads at it from then on.
     pub(crate) fn fix_snapshot(&mut self, page: &PageResult) {
         if let (None, Some(moment)) = (&self.snapshot, page.moment) {
             self.snapshot = Some(Snapshot {
@@ -144,7 +157,25 @@ impl Reading {
                 at_ms: moment.at_ms,
                 total: page.total.map(|t| (t.count, t.exact)),
             });
+            self.query.at = Some(moment);
         }
+    }
+
+    /// This reading, keeping only the paths of `fields` of each record.
+    pub(crate) fn project(&mut self, fields: Projection) {
+        self.query.fields = Some(fields);
+    }
+
+    /// This reading, narrowed to the record whose id is `id` (given in `param`), keys only:
+    /// what reads where that record stands in the result, at the walk's moment.
+    pub(crate) fn only(&self, id: &str, param: &str) -> Result<Reading, ApiError> {
+        let mut narrowed = self.clone();
+        let query = &mut narrowed.query;
+        query
+            .filter
+            .push_text(&query.schema, &query.schema.id_path, "eq", id, param)?;
+        query.fields = Some(Projection::none());
+        Ok(narrowed)
     }
 
     /// The cursor token that starts the walk of the part of this query's result after
