@@ -100,15 +100,23 @@ pub(crate) async fn start(
     Ok((req, body))
 }
 
-/// Reads and sends the batches after `first`, until the end of the result, the client leaving,
-/// or a failure (sent as the body's last chunk, an error).
+/// Reads and sends the batches after `first` as [`send_rest`] does, then gives the slot back,
+/// before the body ends: a client that read it to its end may start another download at once.
 async fn produce(
     state: AppState,
     req: ExportRequest,
     first: PageResult,
     chunks: mpsc::Sender<Chunk>,
-    _slot: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
 ) {
+    send_rest(&state, &req, first, &chunks).await;
+    drop(slot);
+    drop(chunks);
+}
+
+/// Reads and sends the batches after `first`, until the end of the result, the client leaving,
+/// or a failure (sent as the body's last chunk, an error).
+async fn send_rest(state: &AppState, req: &ExportRequest, first: PageResult, chunks: &mpsc::Sender<Chunk>) {
     let collection = req.reading.query().schema.name.clone();
     let mut sent = first.records.len() as u64;
     let generation = first.generation.clone();
@@ -134,7 +142,7 @@ async fn produce(
             ),
             Ok(batch) => {
                 page = batch;
-                match render(&req, &page.records, false) {
+                match render(req, &page.records, false) {
                     Ok(bytes) => {
                         sent += page.records.len() as u64;
                         if chunks.send(Ok(bytes)).await.is_err() {

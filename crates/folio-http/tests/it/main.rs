@@ -4,6 +4,7 @@ mod access;
 mod ahead;
 mod browse;
 mod cache;
+mod export;
 mod filters;
 mod hostile;
 mod jsonapi;
