@@ -411,8 +411,10 @@ async fn downloads_past_the_limit_are_told_to_retry() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     demo::build(&store, SIZE, &|_| {}).unwrap();
-    let mut config = HttpConfig::default();
-    config.max_concurrent_exports = 1;
+    let config = HttpConfig {
+        max_concurrent_exports: 1,
+        ..HttpConfig::default()
+    };
     let base = spawn(AppState::new(Arc::new(store), SECRET, config));
     let url = format!("{base}/export/entries.ndjson");
     let first = reqwest::get(&url).await.unwrap();
