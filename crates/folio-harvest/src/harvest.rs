@@ -80,13 +80,17 @@ pub struct Summary {
 }
 
 /// Harvests into `output`; with `resume`, continues from the output file's checkpoint.
-/// `progress` is called after every page.
+/// `progress` is called after every page. A folio download (`.../export/{collection}.ndjson`)
+/// is one streamed response, resumed after its last whole record when it breaks.
 pub async fn harvest(
     options: &Options,
     output: &Output,
     resume: bool,
     progress: &mut (dyn FnMut(&Summary) + Send),
 ) -> Result<Summary, HarvestError> {
+    if crate::download::is_download(&options.start.url) {
+        return crate::download::harvest(options, output, resume, progress).await;
+    }
     let mut walk = Walk::open(options, output, resume)?;
     let mut pending = walk.first()?;
     while let Some(fetch) = pending.take() {

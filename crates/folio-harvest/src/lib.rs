@@ -48,6 +48,7 @@ mod body;
 mod buffers;
 pub mod checkpoint;
 mod detect;
+mod download;
 mod error;
 mod fetch;
 mod harvest;

@@ -4,6 +4,7 @@ mod access;
 mod browser;
 mod crash;
 mod delete;
+mod export;
 mod harvest;
 mod import;
 mod peers;
