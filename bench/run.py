@@ -10,8 +10,9 @@ Measures, each as folio / peer ratios (see BENCHMARKS.md):
     page cache warm, against nginx (one worker) serving the same bytes as a static file;
  2. latency of that page at increasing depths: folio's cursors and page numbers, Datasette's
     `_next` tokens and SQL OFFSET;
- 3. a full walk with pages of 1000 from one client, against the same ordered scan done
-    directly in the store (the physical limit);
+ 3. a full walk with pages of 1000 from one client, and the same result as one streamed
+    NDJSON download (/export), against the same ordered scan done directly in the store (the
+    physical limit);
  4. peak RSS of every server during 1-3, and of `folio harvest` during 3;
  5. 1-3 again on PostgreSQL, when a server is reachable (--postgres, or --no-postgres);
  6. 1-3 again with folio serving Datasette's own file as it is (`folio serve --sqlite`), its
@@ -51,6 +52,8 @@ SCANS_PER_ROUND = 3
 SERVER_ALONE = "wrk, middle page × pages"
 PYTHON_WALK = "Python, bodies read"
 HARVEST_WALK = "folio harvest"
+DOWNLOAD = "Python, the NDJSON download read"
+DOWNLOAD_HARVEST = "folio harvest, the NDJSON download"
 SORT_PATH = "upload_create_time"
 
 
@@ -138,6 +141,7 @@ def folio_target(stack, binary, store_args, name):
         "server": server,
         "first": f"{jsonapi}?page%5Bsize%5D={FIRST_PAGE}&sort=-{SORT_PATH}",
         "walk": f"{jsonapi}?page%5Bcursor%5D=1&page%5Bsize%5D={WALK_PAGE}&sort=-{SORT_PATH}",
+        "download": f"{server.base}/export/entries.ndjson?sort=-{SORT_PATH}",
         "records_key": "data",
         "size_param": "page[size]",
         "harvest_args": [],
@@ -251,6 +255,12 @@ def walks(targets, mode, depths, folio_dir, pg_url, datasette_db, results):
             harvest = measure.harvest(results["meta"]["folio_binary"], t["walk"], t["harvest_args"],
                                       mode["walk_budget"])
             runs.setdefault((name, HARVEST_WALK), []).append(harvest)
+            if "download" in t:
+                procs.log(f"3. download, {name}, round {r + 1}/{mode['rounds']}")
+                runs.setdefault((name, DOWNLOAD), []).append(measure.download(t["download"], mode["walk_budget"]))
+                procs.log(f"3. download, {name}, folio harvest, round {r + 1}/{mode['rounds']}")
+                runs.setdefault((name, DOWNLOAD_HARVEST), []).append(
+                    measure.harvest(results["meta"]["folio_binary"], t["download"], [], mode["walk_budget"]))
     for (name, client), rounds in runs.items():
         # The limit is the fastest scan: what the store can do, not what a busy machine let it.
         best = max(rounds, key=lambda x: x["records_per_s"]) if name == "limit" else median(rounds, "records_per_s")

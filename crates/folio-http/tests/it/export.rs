@@ -428,3 +428,41 @@ async fn downloads_past_the_limit_are_told_to_retry() {
     assert_eq!(first.text().await.unwrap().lines().count() as u64, SIZE);
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
 }
+
+/// A download that cannot finish is cut before its last chunk, so that the client sees an
+/// incomplete transfer: here a user's SQLite file (which keeps no versions) written to while
+/// it streams.
+#[tokio::test]
+async fn a_download_that_cannot_finish_is_never_a_whole_looking_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("user.db");
+    let db = rusqlite::Connection::open(&file).unwrap();
+    db.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT); BEGIN;")
+        .unwrap();
+    // 60 MB: far more than the server reads ahead of a client that stops reading.
+    for id in 0..30_000 {
+        db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![id, "p".repeat(2000)])
+            .unwrap();
+    }
+    db.execute_batch("COMMIT;").unwrap();
+    let store = SqliteFileStore::open(&file).unwrap();
+    let base = spawn(AppState::new(Arc::new(store), SECRET, HttpConfig::default()));
+    let mut response = reqwest::get(format!("{base}/export/t.ndjson")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut received = response.chunk().await.unwrap().unwrap().len();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![-1, "new"])
+        .unwrap();
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => received += chunk.len(),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    assert!(
+        ended.is_err(),
+        "a download cut short ended as if whole, after {received} bytes"
+    );
+    assert!(received < 60_000_000, "{received} bytes");
+}
