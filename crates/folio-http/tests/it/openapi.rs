@@ -27,6 +27,24 @@ async fn every_style_has_its_list_and_record_paths() {
     for path in ["/", "/jsonapi", "/browse/entries", "/problems/{code}", "/openapi.json"] {
         assert!(paths[path]["get"].is_object(), "GET {path} is not documented");
     }
+    for (path, media) in [
+        ("/export/entries.ndjson", "application/x-ndjson"),
+        ("/export/entries.csv", "text/csv; charset=utf-8; header=present"),
+    ] {
+        let op = &paths[path]["get"];
+        let names: Vec<&str> = op["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("GET {path} is not documented"))
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in ["sort", "filter", "fields[entries]", "cursor", "after"] {
+            assert!(names.contains(&name), "GET {path} does not describe {name}");
+        }
+        assert!(!names.iter().any(|n| n.starts_with("page")), "{names:?}");
+        assert!(op["responses"]["200"]["content"][media].is_object(), "{}", op["responses"]["200"]);
+        assert!(op["responses"]["200"]["headers"]["folio-cursor"].is_object());
+    }
     // Parameters come from the collection and the server's limits, not from a fixed text.
     let list = &paths["/jsonapi/entries"]["get"];
     let param = |name: &str| {
