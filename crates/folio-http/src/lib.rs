@@ -58,9 +58,9 @@ use tower_http::trace::TraceLayer;
 pub use access::{AccessError, AccessHandle, AccessPolicy, Scope, TokenDigest, TokenGrant};
 pub use error::ApiError;
 pub use state::{
-    AppState, DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_EXPORTS,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION,
-    HttpConfig, Readable, Reading, Swap,
+    AppState, DEFAULT_COUNT_CAP, DEFAULT_EXPORT_BATCH_BYTES, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_EXPORTS, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SNAPSHOT_RETENTION, HttpConfig, Readable, Reading, Swap,
 };
 
 /// Builds the application: every style under its prefix, the OpenAPI document and its

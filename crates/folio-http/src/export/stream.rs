@@ -5,7 +5,7 @@
 //! and sends each one rendered through a channel of one: so one batch is read while the one
 //! before is written to the socket, and memory holds a few batches whatever the size of the
 //! result. The first batch is small, to answer soon and to learn the records' size; the next
-//! hold about [`BATCH_BYTES`] each.
+//! hold about [`crate::HttpConfig::export_batch_bytes`] each.
 //!
 //! The whole download reads the moment of its first batch (the one a cursor walk's first
 //! page would read), so it is a picture of that moment even while imports run. On a store
@@ -28,12 +28,8 @@ use super::request::{AFTER_PARAM, CURSOR_PARAM, ExportRequest, Format};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Records in the first batch.
+/// Records in the first batch, and the fewest a batch holds.
 const FIRST_BATCH: u64 = 100;
-
-/// The size a batch aims at: large enough that a batch's own cost (a transaction, a seek) is
-/// small beside its records', small enough that a few in flight stay a few MiB.
-const BATCH_BYTES: usize = 4 << 20;
 
 /// The most records a batch holds, whatever their size.
 const MAX_BATCH: u64 = 10_000;
@@ -41,10 +37,10 @@ const MAX_BATCH: u64 = 10_000;
 /// A chunk of the body, or the error that ends it.
 pub(crate) type Chunk = Result<Bytes, std::io::Error>;
 
-/// How many records the batch after `records` reads: about [`BATCH_BYTES`] of documents.
-fn next_size(records: &Records) -> u64 {
+/// How many records the batch after `records` reads: about `bytes` of documents.
+fn next_size(records: &Records, bytes: usize) -> u64 {
     let per_record = (records.doc_bytes() / records.len().max(1)).max(1);
-    ((BATCH_BYTES / per_record) as u64).clamp(FIRST_BATCH, MAX_BATCH)
+    ((bytes / per_record) as u64).clamp(FIRST_BATCH, MAX_BATCH)
 }
 
 /// Renders a batch's records in the download's format (the CSV header before the first).
@@ -114,55 +110,160 @@ async fn produce(
     drop(chunks);
 }
 
+/// Why a download stopped before its end.
+enum Stop {
+    /// The client left.
+    Left,
+    /// It cannot go on: the body ends with this error.
+    Failed(String),
+}
+
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Stop {
+        e.log();
+        Stop::Failed(e.detail())
+    }
+}
+
 /// Reads and sends the batches after `first`, until the end of the result, the client leaving,
 /// or a failure (sent as the body's last chunk, an error).
 async fn send_rest(state: &AppState, req: &ExportRequest, first: PageResult, chunks: &mpsc::Sender<Chunk>) {
     let collection = req.reading.query().schema.name.clone();
     let mut sent = first.records.len() as u64;
-    let generation = first.generation.clone();
-    let mut page = first;
-    loop {
-        let Some(next) = page.next.clone().filter(|_| page.has_more) else {
-            tracing::debug!(collection, records = sent, "download complete");
-            return;
-        };
-        let size = next_size(&page.records);
-        let read = state.batch(&req.reading, Position::After(next), size);
+    let mut batches = Batches::after(state, req, &first);
+    let stop = loop {
         let batch = tokio::select! {
-            read = read => read,
-            () = chunks.closed() => {
-                tracing::debug!(collection, records = sent, "download stopped: the client left");
+            batch = batches.next() => batch,
+            () = chunks.closed() => break Stop::Left,
+        };
+        let batch = match batch {
+            Ok(Some(batch)) => batch,
+            Ok(None) => {
+                tracing::debug!(collection, records = sent, "download complete");
                 return;
             }
+            Err(stop) => break stop,
         };
-        let failed = match batch {
-            Ok(batch) if batch.moment.is_none() && batch.generation != generation => Some(
-                "the collection changed during the download, and this store keeps no versions to read the moment it started at"
-                    .to_owned(),
-            ),
-            Ok(batch) => {
-                page = batch;
-                match render(req, &page.records, false) {
-                    Ok(bytes) => {
-                        sent += page.records.len() as u64;
-                        if chunks.send(Ok(bytes)).await.is_err() {
-                            tracing::debug!(collection, records = sent, "download stopped: the client left");
-                            return;
-                        }
-                        None
-                    }
-                    Err(e) => Some(e.detail()),
-                }
-            }
-            Err(e) => {
-                e.log();
-                Some(e.detail())
-            }
+        let bytes = match render(req, &batch.records, false) {
+            Ok(bytes) => bytes,
+            Err(e) => break Stop::from(e),
         };
-        if let Some(why) = failed {
+        sent += batch.records.len() as u64;
+        if chunks.send(Ok(bytes)).await.is_err() {
+            break Stop::Left;
+        }
+    };
+    match stop {
+        Stop::Left => tracing::debug!(collection, records = sent, "download stopped: the client left"),
+        Stop::Failed(why) => {
             tracing::warn!(collection, records = sent, why, "download cut short");
             let _ = chunks.send(Err(std::io::Error::other(why))).await;
-            return;
         }
+    }
+}
+
+/// Batches read at once: one is read while the one before it is, on another connection.
+const READING: usize = 2;
+
+/// The batches of a download after its first, in order, read ahead.
+///
+/// Each batch is a keyset page after the key the batch before it ends at. Where the filter
+/// selects everything, where a batch ends is learnt before its documents are read
+/// ([`AppState::batch_end`]: the index alone skips to it), so that [`READING`] batches are read
+/// at once, each on a connection of its own; otherwise (a filter may need each record to be
+/// read to be tested) a batch starts once the one before has been read, and is read while
+/// that one is sent. Every batch is checked to end where the next one
+/// starts, and to be of the first batch's generation on a store that keeps no versions.
+struct Batches<'a> {
+    state: &'a AppState,
+    req: &'a ExportRequest,
+    /// Whether where a batch ends is read before the batch ([`AppState::batch_end`]).
+    ahead: bool,
+    /// The first batch's generation.
+    generation: String,
+    /// Where the next batch to start starts; `None` at the end (or while not known).
+    frontier: Option<folio_engine::page::Key>,
+    /// Records a batch asks for.
+    size: u64,
+    /// The batches being read, in order, with where each must end (when known ahead).
+    reading: std::collections::VecDeque<(Read, Option<Option<folio_engine::page::Key>>)>,
+}
+
+/// A batch being read by a task of its own, stopped when dropped.
+struct Read(tokio::task::JoinHandle<Result<PageResult, ApiError>>);
+
+impl Drop for Read {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<'a> Batches<'a> {
+    fn after(state: &'a AppState, req: &'a ExportRequest, first: &PageResult) -> Batches<'a> {
+        Batches {
+            state,
+            req,
+            ahead: req.reading.query().filter.is_all(),
+            generation: first.generation.clone(),
+            frontier: first.next.clone().filter(|_| first.has_more),
+            size: next_size(&first.records, state.config.export_batch_bytes),
+            reading: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Starts reading batches while fewer than [`READING`] are, and where the next starts is
+    /// known.
+    async fn start(&mut self) -> Result<(), Stop> {
+        let most = if self.ahead { READING } else { 1 };
+        while self.reading.len() < most {
+            let Some(start) = self.frontier.take() else {
+                return Ok(());
+            };
+            let (state, reading, size) = (self.state.clone(), self.req.reading.clone(), self.size);
+            let position = Position::After(start.clone());
+            let read = Read(tokio::spawn(async move { state.batch(&reading, position, size).await }));
+            let ends = if self.ahead {
+                self.frontier = self
+                    .state
+                    .batch_end(&self.req.reading, Position::After(start), size)
+                    .await?;
+                Some(self.frontier.clone())
+            } else {
+                None
+            };
+            self.reading.push_back((read, ends));
+        }
+        Ok(())
+    }
+
+    /// The next batch, `None` after the last.
+    async fn next(&mut self) -> Result<Option<PageResult>, Stop> {
+        self.start().await?;
+        let Some((mut read, ends)) = self.reading.pop_front() else {
+            return Ok(None);
+        };
+        let batch = (&mut read.0)
+            .await
+            .map_err(|e| ApiError::Internal(folio_store::StoreError::Internal(e.to_string())))??;
+        if batch.moment.is_none() && batch.generation != self.generation {
+            return Err(Stop::Failed(
+                "the collection changed during the download, and this store keeps no versions to read the moment it started at"
+                    .into(),
+            ));
+        }
+        let end = batch.next.clone().filter(|_| batch.has_more);
+        match ends {
+            Some(expected) if expected != end => {
+                return Err(Stop::Failed(
+                    "the result changed under the download: a batch did not end where the next one starts".into(),
+                ));
+            }
+            Some(_) => {}
+            None => self.frontier = end,
+        }
+        self.size = next_size(&batch.records, self.state.config.export_batch_bytes);
+        // The next batch is read while this one is sent.
+        self.start().await?;
+        Ok(Some(batch))
     }
 }

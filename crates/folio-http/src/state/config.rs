@@ -43,6 +43,9 @@ pub struct HttpConfig {
     /// batches through the same store as pages, so this bounds how much of the store's reading
     /// downloads can take.
     pub max_concurrent_exports: usize,
+    /// The size a download's batches aim at, in bytes of documents (each batch is one keyset
+    /// page, of at least 100 and at most 10,000 records): a few batches are held at once.
+    pub export_batch_bytes: usize,
     /// Bytes of rendered bodies kept to answer the same request again while the collection's
     /// generation holds ([`crate::cache`]); 0 keeps none (ETags and 304s stay).
     pub page_cache_bytes: usize,
@@ -58,6 +61,11 @@ pub const DEFAULT_PAGE_MAP_EVERY: u64 = 1000;
 
 /// The default [`HttpConfig::max_concurrent_exports`].
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 4;
+
+/// The default [`HttpConfig::export_batch_bytes`]: 4 MiB, large enough that a batch's own
+/// cost (a transaction, a seek) is small beside its records', small enough that the few held
+/// at once stay a few MiB.
+pub const DEFAULT_EXPORT_BATCH_BYTES: usize = 4 << 20;
 
 /// The default [`HttpConfig::count_cap`].
 pub const DEFAULT_COUNT_CAP: u64 = 10_000;
@@ -96,6 +104,7 @@ impl HttpConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_concurrent_exports: DEFAULT_MAX_CONCURRENT_EXPORTS,
+            export_batch_bytes: DEFAULT_EXPORT_BATCH_BYTES,
             page_maps: true,
             page_map_every: DEFAULT_PAGE_MAP_EVERY,
             snapshot_retention: DEFAULT_SNAPSHOT_RETENTION,

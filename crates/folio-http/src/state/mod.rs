@@ -24,9 +24,9 @@ use crate::cache::PageCache;
 use crate::error::ApiError;
 use crate::maps::{Lookup, PageMaps};
 pub use config::{
-    DEFAULT_COUNT_CAP, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_EXPORTS,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SNAPSHOT_RETENTION,
-    HttpConfig,
+    DEFAULT_COUNT_CAP, DEFAULT_EXPORT_BATCH_BYTES, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_EXPORTS, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_MAP_EVERY, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SNAPSHOT_RETENTION, HttpConfig,
 };
 pub use reading::{Readable, Reading};
 pub use swap::Swap;
@@ -261,13 +261,35 @@ impl AppState {
     /// A batch of a download: the `size` records of `reading`'s result from `position` (up to
     /// the end of its partition, when it walks one), uncounted, at the walk's moment.
     pub(crate) async fn batch(&self, reading: &Reading, position: Position, size: u64) -> Result<PageResult, ApiError> {
-        let sort = &reading.query().sort;
-        let planned = plan(sort, position, size);
-        let planned = match reading.until() {
-            None => planned,
-            Some(until) => planned.until(sort, until.clone()),
-        };
+        let planned = Self::bounded(reading, plan(&reading.query().sort, position, size));
         Ok(self.store.page(reading.query(), &planned, Count::Skip).await?)
+    }
+
+    /// Where the batch of [`AppState::batch`] ends, without reading it: the key of its last
+    /// record when more follow it (its `next`), read as one record after skipping the others,
+    /// keys only, so that an index alone answers it where one serves the query.
+    pub(crate) async fn batch_end(
+        &self,
+        reading: &Reading,
+        position: Position,
+        size: u64,
+    ) -> Result<Option<folio_engine::page::Key>, ApiError> {
+        let keys = reading.keys_only();
+        let mut planned = plan(&keys.query().sort, position, 1);
+        planned.offset = size.saturating_sub(1);
+        let page = self
+            .store
+            .page(keys.query(), &Self::bounded(&keys, planned), Count::Skip)
+            .await?;
+        Ok(page.next.filter(|_| page.has_more))
+    }
+
+    /// `planned`, ending where `reading`'s partition ends when it walks one.
+    fn bounded(reading: &Reading, planned: Plan) -> Plan {
+        match reading.until() {
+            None => planned,
+            Some(until) => planned.until(&reading.query().sort, until.clone()),
+        }
     }
 
     /// The key of record `id` (given in `param`) in `reading`'s result, at its moment: where a

@@ -166,15 +166,21 @@ impl Reading {
         self.query.fields = Some(fields);
     }
 
+    /// This reading of the records' keys alone (no path of their documents).
+    pub(crate) fn keys_only(&self) -> Reading {
+        let mut keys = self.clone();
+        keys.query.fields = Some(Projection::none());
+        keys
+    }
+
     /// This reading, narrowed to the record whose id is `id` (given in `param`), keys only:
     /// what reads where that record stands in the result, at the walk's moment.
     pub(crate) fn only(&self, id: &str, param: &str) -> Result<Reading, ApiError> {
-        let mut narrowed = self.clone();
+        let mut narrowed = self.keys_only();
         let query = &mut narrowed.query;
         query
             .filter
             .push_text(&query.schema, &query.schema.id_path, "eq", id, param)?;
-        query.fields = Some(Projection::none());
         Ok(narrowed)
     }
 

@@ -12,8 +12,17 @@ use serde_json::{Value as Json, json};
 
 use crate::server::{SECRET, spawn, spawn_built};
 
-/// Records in each store: more than one batch of a download.
+/// Records in each store.
 const SIZE: u64 = 2500;
+
+/// Batches of the fewest records (100): a download of the stores is 25 of them, read ahead
+/// and in turn.
+fn config() -> HttpConfig {
+    HttpConfig {
+        export_batch_bytes: 1,
+        ..HttpConfig::default()
+    }
+}
 
 /// The paths a query names, as each store has them: the demo's nested documents, or a user's
 /// flat table.
@@ -226,9 +235,9 @@ fn downloads_hold_the_cursor_walk_of_the_same_request_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
     let native = SqliteStore::open(dir.path()).unwrap();
     demo::build(&native, SIZE, &|_| {}).unwrap();
-    let native = spawn(AppState::new(Arc::new(native), SECRET, HttpConfig::default()));
+    let native = spawn(AppState::new(Arc::new(native), SECRET, config()));
     let file = SqliteFileStore::open(&user_file(dir.path())).unwrap();
-    let file = spawn(AppState::new(Arc::new(file), SECRET, HttpConfig::default()));
+    let file = spawn(AppState::new(Arc::new(file), SECRET, config()));
     let mut bases = vec![(native, &NESTED), (file, &FLAT)];
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -241,7 +250,7 @@ fn downloads_hold_the_cursor_walk_of_the_same_request_on_every_store() {
             spawn_built(move || async move {
                 let store = PostgresStore::connect(&url).await.unwrap();
                 demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
-                AppState::new(Arc::new(store), SECRET, HttpConfig::default())
+                AppState::new(Arc::new(store), SECRET, config())
             }),
             &NESTED,
         ));
@@ -249,6 +258,15 @@ fn downloads_hold_the_cursor_walk_of_the_same_request_on_every_store() {
     let providers: Vec<String> = demo::entries(5)
         .map(|e| e["provider"].as_str().unwrap().to_owned())
         .collect();
+    // Without a filter, where each batch ends is read ahead of it: every sort, whole and
+    // projected, on every store.
+    for (base, paths) in &bases {
+        for sort in 0..6 {
+            for fields in [false, true] {
+                rt.block_on(check(base, &query(paths, [false; 4], "", sort, fields), fields));
+            }
+        }
+    }
     let mut runner = TestRunner::new(Config {
         cases: 12,
         ..Config::default()
@@ -278,18 +296,14 @@ fn a_resumed_download_reads_the_moment_it_started_at_on_both_stores() {
     let dir = tempfile::tempdir().unwrap();
     let native = Arc::new(SqliteStore::open(dir.path()).unwrap());
     demo::build(&*native, SIZE, &|_| {}).unwrap();
-    let base = spawn(AppState::new(
-        Arc::clone(&native) as Arc<dyn Store>,
-        SECRET,
-        HttpConfig::default(),
-    ));
+    let base = spawn(AppState::new(Arc::clone(&native) as Arc<dyn Store>, SECRET, config()));
     rt.block_on(check_resumed(&base, &*native));
     if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
         let url = pg.url.clone();
         let base = spawn_built(move || async move {
             let store = PostgresStore::connect(&url).await.unwrap();
             demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
-            AppState::new(Arc::new(store), SECRET, HttpConfig::default())
+            AppState::new(Arc::new(store), SECRET, config())
         });
         let writer = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
         rt.block_on(check_resumed(&base, &writer));

@@ -42,7 +42,11 @@ async fn every_style_has_its_list_and_record_paths() {
             assert!(names.contains(&name), "GET {path} does not describe {name}");
         }
         assert!(!names.iter().any(|n| n.starts_with("page")), "{names:?}");
-        assert!(op["responses"]["200"]["content"][media].is_object(), "{}", op["responses"]["200"]);
+        assert!(
+            op["responses"]["200"]["content"][media].is_object(),
+            "{}",
+            op["responses"]["200"]
+        );
         assert!(op["responses"]["200"]["headers"]["folio-cursor"].is_object());
     }
     // Parameters come from the collection and the server's limits, not from a fixed text.
