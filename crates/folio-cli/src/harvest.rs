@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use folio_harvest::{Next, Options, Output, Parts, Plan, Request, Summary, Total, harvest, harvest_partitions};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 /// Walk a paginated API from URL to its end and write every record as one JSON line.
 ///
@@ -82,8 +82,11 @@ pub(crate) struct HarvestArgs {
     #[arg(long, value_name = "JSON")]
     data: Option<String>,
 
-    /// A preset for folio's own styles, when detection is not wanted.
-    #[arg(long, value_enum, default_value_t = StyleArg::Auto)]
+    /// A preset for folio's own styles, when detection is not wanted. The flags that name a
+    /// way of paging (--next-url-path, --cursor-path, --more-path, --page-param,
+    /// --offset-param) replace detection themselves and are not combined with a preset.
+    #[arg(long, value_enum, default_value_t = StyleArg::Auto,
+          conflicts_with_all = ["next_url_path", "cursor_path", "more_path", "page_param", "offset_param"])]
     style: StyleArg,
 
     /// Dotted path of the next page's URL in each body, e.g. `--next-url-path paging.next`.
@@ -371,12 +374,11 @@ impl Progress {
     fn set_total(&self, total: Total) {
         self.bar.set_length(total.value);
         let template = if total.exact {
-            "{pos}/{len} records {wide_bar} {per_sec} ({eta} left)"
+            "{pos}/{len} records {wide_bar} {rate} ({eta} left)"
         } else {
-            "{pos}/at least {len} records {wide_bar} {per_sec}"
+            "{pos}/at least {len} records {wide_bar} {rate}"
         };
-        self.bar
-            .set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+        self.bar.set_style(crate::progress::style(template));
     }
 }
 

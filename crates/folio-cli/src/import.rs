@@ -133,6 +133,8 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<()> {
     let store = runtime
         .block_on(crate::store::open(&args.data_dir, args.postgres.as_deref(), &[]))?
         .store;
+    // What this store adds to the rule above (PostgreSQL's shorter names), before reading too.
+    store.check_new_name(&args.collection).context("--collection")?;
     let bar = progress_bar(&args.file)?;
     let (reader, format) = open_input(&args, &bar)?;
     let docs = documents(&args, reader, format)?;

@@ -10,6 +10,7 @@ mod delete;
 mod drop;
 mod harvest;
 mod import;
+mod progress;
 mod secret;
 mod serve;
 mod store;

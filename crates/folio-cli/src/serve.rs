@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use folio_http::{AccessHandle, AccessPolicy, AppState, HttpConfig};
 use folio_store::{CollectionInfo, SqliteFileStore, Store, WritableStore, Writer, demo};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::access;
 
@@ -546,10 +546,9 @@ fn reload_access(access: &access::Location, handle: &AccessHandle) {
 /// Builds the demo with a progress bar on a terminal, saying how long it took.
 async fn build_demo(store: &dyn Writer, size: u64) -> anyhow::Result<()> {
     let bar = ProgressBar::new(size).with_message("building the demo collection `entries`");
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(crate::progress::style(
+        "{msg} {wide_bar} {pos}/{len} ({rate}, {eta} left)",
+    ));
     let started = Instant::now();
     let built = demo::ensure(store, size, &|n| bar.set_position(n))
         .await

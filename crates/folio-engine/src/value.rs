@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
-use crate::schema::FieldType;
+use crate::schema::{FieldType, IdType};
 
 /// A value of a sortable or filterable column, in the form stores keep and compare it.
 ///
@@ -130,6 +130,36 @@ impl Value {
             (FieldType::Timestamp, J::String(s)) => parse_timestamp(s).ok_or_else(mismatch),
             _ => Err(mismatch()),
         }
+    }
+
+    /// Converts a record's id, found at the id path, for a collection whose ids are `ty`.
+    ///
+    /// An id is a string or an integer: anything else (a float, a boolean, an array, an
+    /// object) is refused as neither, and a string or an integer that is not of the
+    /// collection's kind is refused as such. `None` and JSON `null` are [`Value::Null`].
+    pub fn id_from_json(json: Option<&serde_json::Value>, ty: IdType) -> Result<Value, TypeMismatch> {
+        use serde_json::Value as J;
+        let (kind, found) = match json {
+            None | Some(J::Null) => return Ok(Value::Null),
+            Some(found @ J::String(_)) => (IdType::String, found),
+            Some(found @ J::Number(n)) if n.is_i64() => (IdType::Integer, found),
+            Some(other) => {
+                return Err(TypeMismatch {
+                    expected: "a string or an integer",
+                    got: short(&other.to_string()),
+                });
+            }
+        };
+        if kind == ty {
+            return Value::from_json(json, ty.field_type());
+        }
+        Err(TypeMismatch {
+            expected: match ty {
+                IdType::String => "a string (the collection's ids are strings)",
+                IdType::Integer => "an integer (the collection's ids are integers)",
+            },
+            got: short(&found.to_string()),
+        })
     }
 
     /// Parses a value written as text (a query parameter) for a path of the given type.
@@ -275,6 +305,36 @@ mod tests {
             let e = Value::parse(bad, FieldType::Timestamp).unwrap_err().to_string();
             assert!(e.contains("or a date such as 2021-03-04"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn ids_are_strings_or_integers_of_the_collections_kind() {
+        let id = |json: serde_json::Value, ty| Value::id_from_json(Some(&json), ty).map_err(|e| e.to_string());
+        assert_eq!(id(json!(7), IdType::Integer), Ok(Value::Int(7)));
+        assert_eq!(id(json!("a"), IdType::String), Ok(Value::Text("a".into())));
+        assert_eq!(id(json!(null), IdType::String), Ok(Value::Null));
+        for (bad, got) in [
+            (json!(1.5), "`1.5`"),
+            (json!(true), "`true`"),
+            (json!([1]), "`[1]`"),
+            (json!(18446744073709551615u64), "`18446744073709551615`"),
+        ] {
+            for ty in [IdType::String, IdType::Integer] {
+                assert_eq!(
+                    id(bad.clone(), ty),
+                    Err(format!("expected a string or an integer, got {got}"))
+                );
+            }
+        }
+        assert_eq!(
+            id(json!(2), IdType::String),
+            Err("expected a string (the collection's ids are strings), got `2`".to_owned())
+        );
+        assert_eq!(
+            id(json!("2"), IdType::Integer),
+            Err("expected an integer (the collection's ids are integers), got `\"2\"`".to_owned())
+        );
+        assert!(id(json!("a\u{0}b"), IdType::String).is_err(), "no NUL in ids either");
     }
 
     #[test]

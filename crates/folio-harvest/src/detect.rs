@@ -132,6 +132,23 @@ fn fields<'a>(value: &'a Json, skip: Option<&str>) -> Vec<Field<'a>> {
     found
 }
 
+/// Why no records were found in a first page's body: what the body is, and where records
+/// were looked for.
+fn no_records(body: &Json) -> String {
+    let kind = match body {
+        Json::Object(_) => "an object",
+        Json::Array(_) => "an array",
+        Json::Null => "not JSON (or `null`)",
+        Json::String(_) => "a string",
+        Json::Number(_) => "a number",
+        Json::Bool(_) => "a boolean",
+    };
+    format!(
+        "no array of records found: the body is {kind}, not an array, and has no array named {} or after the resource (at the top or one level down), nor a single array member; give their place with --records-path",
+        RECORDS.map(|n| format!("`{n}`")).join(", ")
+    )
+}
+
 /// Whether a string is a URL or a reference relative to one, rather than an opaque token.
 fn url_like(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
@@ -160,15 +177,7 @@ pub(crate) fn detect(
         .unwrap_or(Json::Null);
     let (records, columns) = match records_path {
         Some(path) => (Some(path.to_owned()), None),
-        None => find_records(request, &body).ok_or_else(|| {
-            unrecognised(
-                request,
-                format!(
-                    "no array of records found (looked at the body itself, at {} and at the only array member); give their place with --records-path",
-                    RECORDS.map(|n| format!("`{n}`")).join(", ")
-                ),
-            )
-        })?,
+        None => find_records(request, &body).ok_or_else(|| unrecognised(request, no_records(&body)))?,
     };
     let list = records.as_deref().map_or(Some(&body), |path| pointer(&body, path));
     let page = FirstPage {
@@ -388,6 +397,33 @@ mod tests {
 
     fn plan_of(url: &str, body: Json, headers: &[(&str, &str)]) -> Detected {
         detect(&Request::get(url), &response(body, headers), None, None).unwrap()
+    }
+
+    #[test]
+    fn a_body_without_records_says_what_it_is_and_where_they_were_looked_for() {
+        let index = serde_json::json!({"name": "folio", "styles": {"jsonapi": "/jsonapi"}});
+        let e = detect(&Request::get("http://h/"), &response(index, &[]), None, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("http://h/: no array of records found: the body is an object, not an array"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`data`, `results`") && e.ends_with("give their place with --records-path"),
+            "{e}"
+        );
+        let scalar = detect(
+            &Request::get("http://h/n"),
+            &response(serde_json::json!(3), &[]),
+            None,
+            None,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(scalar.contains("the body is a number, not an array"), "{scalar}");
     }
 
     #[test]

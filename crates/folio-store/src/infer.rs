@@ -46,8 +46,11 @@ pub fn infer<'a>(sample: impl IntoIterator<Item = &'a serde_json::Value>, id_pat
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut id_integer = true;
     for doc in sample {
+        // Strings make the ids strings; a value that is neither a string nor an integer (a
+        // float, say) does not, so that the import refuses it at its own line, saying what
+        // an id may be, rather than refusing the integer ids before it.
         if let Some(id) = folio_engine::value::lookup(doc, id_path) {
-            id_integer &= id.is_i64();
+            id_integer &= !id.is_string();
         }
         walk(doc, "", 0, &mut seen);
     }
@@ -170,6 +173,18 @@ mod tests {
         want.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(got, want);
         assert!(inferred.skipped.is_empty(), "{:?}", inferred.skipped);
+    }
+
+    #[test]
+    fn ids_are_integers_unless_one_is_a_string() {
+        let id_type = |ids: &[serde_json::Value]| {
+            let sample: Vec<_> = ids.iter().map(|id| json!({"id": id})).collect();
+            infer(&sample, "id").id_type
+        };
+        assert_eq!(id_type(&[json!(1), json!(2)]), IdType::Integer);
+        assert_eq!(id_type(&[json!(1), json!("b")]), IdType::String);
+        // A float is no id at all: its line is refused, not the integers before it.
+        assert_eq!(id_type(&[json!(1), json!(2.5)]), IdType::Integer);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) fn row(schema: &CollectionSchema, doc: &serde_json::Value, index: u64
     if !doc.is_object() {
         return Err(invalid("is not a JSON object".into()));
     }
-    let id = Value::from_json(lookup(doc, &schema.id_path), schema.id_type.field_type())
+    let id = Value::id_from_json(lookup(doc, &schema.id_path), schema.id_type)
         .map_err(|e| invalid(format!("id path `{}`: {e}", schema.id_path)))?;
     if id == Value::Null {
         return Err(invalid(format!("has no id at `{}`", schema.id_path)));

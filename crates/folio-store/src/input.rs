@@ -430,10 +430,21 @@ pub fn json_lines(reader: impl BufRead) -> impl Iterator<Item = Numbered> {
             }),
             Err(e) => Err(StoreError::InvalidDocument {
                 line: number,
-                message: format!("is not JSON: {e}"),
+                message: format!("is not JSON: {}", at_column(&e)),
             }),
         })
     })
+}
+
+/// serde_json's message about one line of JSON Lines, with its position as a column alone:
+/// the error names the file's line already, and serde_json's own "line 1" counts the lines
+/// of the one line it was given.
+fn at_column(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())) {
+        Some(message) => format!("{message} at column {}", e.column()),
+        None => text,
+    }
 }
 
 /// The type of a CSV column, decided from its cells.
@@ -551,12 +562,18 @@ pub fn csv<R: Read>(reader: R, nulls: &[String]) -> Result<impl Iterator<Item = 
     Ok(sample.into_iter().map(Ok).chain(rest).map(move |r| r.and_then(&to_doc)))
 }
 
+/// A CSV error at the line it names, said once: the csv crate's own message repeats the
+/// record, line and byte, which the error names already.
 fn csv_error(e: csv::Error) -> StoreError {
     let line = e.position().map_or(0, csv::Position::line);
-    StoreError::InvalidDocument {
-        line,
-        message: format!("is not valid CSV: {e}"),
-    }
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("is not valid CSV: it has {len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("is not valid CSV: field {} is not UTF-8", err.field() + 1),
+        _ => format!("is not valid CSV: {e}"),
+    };
+    StoreError::InvalidDocument { line, message }
 }
 
 #[cfg(test)]
@@ -578,12 +595,27 @@ mod tests {
                 .to_string()
                 .starts_with("line 4: is not a JSON object")
         );
-        assert!(
-            got[3]
-                .as_ref()
-                .unwrap_err()
-                .to_string()
-                .starts_with("line 5: is not JSON")
+        assert_eq!(
+            got[3].as_ref().unwrap_err().to_string(),
+            "line 5: is not JSON: key must be a string at column 2"
+        );
+        // The file's line, once: not serde_json's "line 1" of the one line it read.
+        let trailing: Vec<_> = json_lines("{\"id\": 1}\n{\"id\": 2} x\n".as_bytes()).collect();
+        assert_eq!(
+            trailing[1].as_ref().unwrap_err().to_string(),
+            "line 2: is not JSON: trailing characters at column 11"
+        );
+    }
+
+    #[test]
+    fn csv_errors_name_their_line_once() {
+        let input = "id,n\n1,2\n2\n";
+        let Err(e) = csv(input.as_bytes(), &[]) else {
+            panic!("a short row is refused")
+        };
+        assert_eq!(
+            e.to_string(),
+            "line 3: is not valid CSV: it has 1 fields where the header has 2"
         );
     }
 

@@ -77,6 +77,15 @@ pub trait Writer: Send + Sync {
         progress: Progress<'_>,
     ) -> Result<ImportStats, StoreError>;
 
+    /// Checks that this store can hold a new collection of this name, a name that already
+    /// passed [`folio_engine::schema::validate_collection_name`], which every store takes
+    /// but for PostgreSQL's shorter identifiers. [`Writer::import`] checks it too; callers
+    /// call it first to refuse a name before they read any input.
+    fn check_new_name(&self, name: &str) -> Result<(), StoreError> {
+        let _ = name;
+        Ok(())
+    }
+
     /// Deletes the records with the given ids (absent ones are skipped), in one transaction.
     /// Returns how many were deleted.
     async fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError>;

@@ -153,6 +153,50 @@ fn explain_prints_what_was_detected_and_flags_that_reproduce_it() {
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
 }
 
+/// `--help` names only `--style` values that exist, and a preset is not silently overridden
+/// by a flag that names another way of paging.
+#[test]
+fn style_presets_are_the_values_help_names_and_exclude_explicit_ways_of_paging() {
+    let help = crate::process::folio(&["harvest", "--help"]);
+    let help = String::from_utf8(help.stdout).unwrap();
+    let (_, values) = help.split_once("Possible values:").unwrap();
+    let possible: Vec<&str> = values
+        .lines()
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(possible, ["auto", "jsonapi", "hal", "link", "body-cursor"], "{help}");
+    for (at, _) in help.match_indices("--style ") {
+        let named = help[at + "--style ".len()..]
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .next()
+            .unwrap();
+        // `--style <STYLE>` is the flag itself; a word after it is a value.
+        assert!(
+            named.is_empty() || possible.contains(&named),
+            "--help names `--style {named}`, which is not a value:\n{help}"
+        );
+    }
+
+    let out = crate::process::folio(&[
+        "harvest",
+        "http://127.0.0.1:9/items",
+        "--style",
+        "hal",
+        "--cursor-path",
+        "meta.next",
+        "--cursor-param",
+        "cursor",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--style") && stderr.contains("--cursor-path") && stderr.contains("cannot be used with"),
+        "{stderr}"
+    );
+}
+
 /// `harvest --partitions`: the parts walked at once, the harvester killed mid-way, its server
 /// replaced by another process on the same data and secret, and the harvest resumed there:
 /// every record once, in the order of the plain cursor walk.

@@ -504,6 +504,25 @@ fn import_errors_say_what_is_wrong() {
         said.contains("line 2: path `mass` (integer)"),
         "Windows line ends counted once: {said}"
     );
+
+    // A line that is not JSON is named once, by the file's line, with serde_json's column.
+    let trailing = dir.path().join("trailing.jsonl");
+    std::fs::write(&trailing, "{\"id\": 1}\n{\"id\": 2} x\n").unwrap();
+    let said = stderr(import(&data, &trailing, &["--collection", "t", "--id", "id"]));
+    assert!(
+        said.contains("line 2: is not JSON: trailing characters at column 11") && !said.contains("line 1"),
+        "{said}"
+    );
+    // An id that is neither a string nor an integer is refused at its own line, saying what
+    // an id may be, and not the integer ids before it.
+    let float = dir.path().join("float.jsonl");
+    std::fs::write(&float, "{\"id\": 1}\n{\"id\": 2.5}\n").unwrap();
+    let said = stderr(import(&data, &float, &["--collection", "f", "--id", "id"]));
+    assert!(
+        said.contains("line 2: id path `id`: expected a string or an integer, got `2.5`"),
+        "{said}"
+    );
+
     // None of these created a collection.
     let server = serve(&data, &[]);
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -118,6 +118,67 @@ fn import_into_postgres_and_serve_it() {
     });
 }
 
+/// PostgreSQL names hold at most 63 bytes, and a collection's tables are `folio_c_NAME`: a
+/// name of 55 characters imports and serves, a longer one is refused before the file is read
+/// (it once failed with "identifier too long", or two long names shared one table), with the
+/// limit named; the embedded store takes it.
+#[test]
+fn collection_names_too_long_for_postgresql_are_refused_up_front() {
+    let rt = runtime();
+    let Some(pg) = folio_testkit::PgSchema::create(&rt) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.jsonl");
+    std::fs::write(&file, "{\"id\": 1}\n{\"id\": 2}\n").unwrap();
+    let import = |name: &str, file: &str, store: &[&str]| {
+        let mut args = vec!["import", file, "--collection", name, "--id", "id"];
+        args.extend(store);
+        folio(&args)
+    };
+    let longest = "n".repeat(55);
+    let out = import(&longest, file.to_str().unwrap(), &["--postgres", &pg.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let missing = dir.path().join("never-read.jsonl");
+    for long in ["n".repeat(56), "m".repeat(64)] {
+        let out = import(&long, missing.to_str().unwrap(), &["--postgres", &pg.url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("--collection")
+                && stderr.contains(&format!("is {} characters long", long.len()))
+                && stderr.contains("at most 55"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("never-read") && !stderr.contains("identifier"),
+            "{stderr}"
+        );
+    }
+    let data = dir.path().join("data");
+    let out = import(
+        &"n".repeat(64),
+        file.to_str().unwrap(),
+        &["--data-dir", data.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let server = serve_with_secret(&dir.path().join("d"), &["--postgres", pg.url.as_str()], Some(SECRET));
+    rt.block_on(async {
+        let records = crate::process::walk(&server.base, &longest, "").await;
+        assert_eq!(records, [json!({"id": 1}), json!({"id": 2})]);
+        let (_, listing) = get_json(&format!("{}/jsonapi", server.base)).await;
+        let names: Vec<&str> = listing["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [longest.as_str()], "nothing of the refused names was created");
+    });
+}
+
 #[test]
 fn an_unreachable_database_is_a_clear_error_without_the_password() {
     let dir = tempfile::tempdir().unwrap();

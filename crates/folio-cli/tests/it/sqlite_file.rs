@@ -237,6 +237,105 @@ async fn a_file_without_indexes_filters_on_every_column_and_serves_json_as_json(
     }
 }
 
+/// A column declared `BOOLEAN` that holds 0, 1 and NULL (as SQLite keeps booleans, and as
+/// `mendeleev`'s `is_radioactive` does) is served as `true`/`false`, and filters, sorts,
+/// cursors and search-after keys take the same values: a walk filtered on it gives the rows
+/// SQLite gives, in the engine's order, and a `query` walk by `<value>:<id>` keys reaches
+/// every row once.
+#[tokio::test]
+async fn boolean_columns_are_served_filtered_sorted_and_keyed_as_true_and_false() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elements.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE elements (atomic_number INTEGER PRIMARY KEY, symbol TEXT, is_radioactive BOOLEAN);
+         CREATE INDEX elements_is_radioactive ON elements (is_radioactive);",
+    )
+    .unwrap();
+    for n in 1..=250i64 {
+        let radioactive = match n % 7 {
+            0 => None,
+            r => Some(i64::from(r % 3 == 0)),
+        };
+        conn.execute(
+            "INSERT INTO elements VALUES (?1, ?2, ?3)",
+            rusqlite::params![n, format!("E{n}"), radioactive],
+        )
+        .unwrap();
+    }
+    let ids = |sql: &str| -> Vec<i64> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let server = serve(&dir.path().join("folio-data"), &["--sqlite", db.to_str().unwrap()]);
+    let base = &server.base;
+    let numbers = |records: &[serde_json::Value]| -> Vec<i64> {
+        records.iter().map(|r| r["atomic_number"].as_i64().unwrap()).collect()
+    };
+
+    let (_, listing) = get_json(&format!("{base}/jsonapi")).await;
+    let paths = &listing["data"][0]["attributes"]["indexedPaths"];
+    let flag = paths
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "is_radioactive")
+        .unwrap();
+    assert_eq!(flag["type"], "boolean", "{paths}");
+
+    let radioactive = walk(base, "elements", "filter%5Bis_radioactive%5D=true&sort=-atomic_number").await;
+    assert_eq!(
+        numbers(&radioactive),
+        ids("SELECT atomic_number FROM elements WHERE is_radioactive = 1 ORDER BY atomic_number DESC")
+    );
+    assert!(
+        radioactive.iter().all(|r| r["is_radioactive"] == json!(true)),
+        "{radioactive:?}"
+    );
+    let stable = walk(base, "elements", "filter%5Bis_radioactive%5D=false").await;
+    assert_eq!(
+        numbers(&stable),
+        ids("SELECT atomic_number FROM elements WHERE is_radioactive = 0 ORDER BY atomic_number")
+    );
+    assert!(stable.iter().all(|r| r["is_radioactive"] == json!(false)));
+
+    // Sorted on it: false, true, then the rows without a value (missing values sort last).
+    let sorted = walk(base, "elements", "sort=is_radioactive").await;
+    let expected =
+        ids("SELECT atomic_number FROM elements ORDER BY is_radioactive IS NULL, is_radioactive, atomic_number");
+    assert_eq!(numbers(&sorted), expected);
+    let values: Vec<&serde_json::Value> = sorted.iter().map(|r| &r["is_radioactive"]).collect();
+    assert!(values.iter().all(|v| v.is_boolean() || v.is_null()), "{values:?}");
+
+    // Search-after keys read `true:ID`, and a walk by them gives the same order.
+    let mut keyed = Vec::new();
+    let mut url = format!("{base}/query/elements?page_size=40&order_by=is_radioactive&order=desc");
+    loop {
+        let (status, body) = get_json(&url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        keyed.extend(numbers(body["data"].as_array().unwrap()));
+        let Some(key) = body["pagination"]["next_page_after_value"].as_str() else {
+            break;
+        };
+        let value = key.rsplit_once(':').unwrap().0;
+        assert!(["true", "false", "$null"].contains(&value), "{key}");
+        url = format!("{base}/query/elements?page_size=40&order_by=is_radioactive&order=desc&page_after_value={key}");
+    }
+    let mut reversed = expected.clone();
+    reversed.reverse();
+    assert_eq!(keyed, reversed);
+
+    // Filters take the values records show, not SQLite's 0 and 1.
+    let (status, body) = get_json(&format!("{base}/jsonapi/elements?filter%5Bis_radioactive%5D=1")).await;
+    assert_eq!(status, 400, "{body}");
+    let detail = body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("`true` or `false`"), "{detail}");
+}
+
 /// The real `mendeleev` database of the elements, as its wheel on PyPI ships it
 /// (`scripts/peers.sh` fetches it): 12 tables that nobody here shaped, with no secondary
 /// index, tried as a new user would. Every table walks to its end, filters on any column give

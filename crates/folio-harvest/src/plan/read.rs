@@ -74,13 +74,21 @@ fn records_in<'a>(plan: &Plan, request: &Request, body: &'a Body) -> Result<Vec<
     }
     .ok_or_else(|| HarvestError::Unrecognised {
         url: request.url.clone(),
-        message: format!(
-            "no records found at {} (detected on the first page); give their place with --records-path",
-            plan.records
-                .as_deref()
-                .map_or("the body's array".to_owned(), |p| format!("`{p}`"))
-        ),
+        message: records_missing(plan.records.as_deref()),
     })
+}
+
+/// Why a page has no records where the first page had them (`path`, or the body itself).
+fn records_missing(path: Option<&str>) -> String {
+    match path {
+        None => {
+            "the body is not an array of records, as the first page's body was; give their place with --records-path"
+                .to_owned()
+        }
+        Some(path) => format!(
+            "no array of records at `{path}`, where the first page had them; give their place with --records-path"
+        ),
+    }
 }
 
 /// The next page as a link names it (`Link` header, `links.next`, `_links.next.href`),
@@ -272,4 +280,53 @@ fn read_total(plan: &Plan, response: &Response, source: &Source) -> Option<Total
         exact &= says_exact(path.rsplit('.').next().unwrap_or(path), &flag);
     }
     Some(Total { value, exact })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(records: Option<&str>) -> Plan {
+        Plan {
+            records: records.map(str::to_owned),
+            columns: None,
+            next: Next::LinkHeader,
+            total: None,
+            total_exact: None,
+            pages: None,
+            more: None,
+        }
+    }
+
+    #[track_caller]
+    fn check(records: Option<&str>, body: &str, expect: &str) {
+        let request = Request::get("http://h/items");
+        let body = Body::parse(body.to_owned()).unwrap();
+        let message = records_in(&plan(records), &request, &body).unwrap_err().to_string();
+        assert_eq!(message, expect);
+    }
+
+    #[test]
+    fn a_page_without_records_where_the_first_had_them_says_where_they_were() {
+        check(
+            None,
+            r#"{"error": "gone"}"#,
+            "http://h/items: the body is not an array of records, as the first page's body was; give their place with --records-path",
+        );
+        check(
+            Some("data"),
+            r#"{"data": null}"#,
+            "http://h/items: no array of records at `data`, where the first page had them; give their place with --records-path",
+        );
+        assert_eq!(
+            records_in(
+                &plan(Some("data")),
+                &Request::get("http://h/items"),
+                &Body::parse(r#"{"data": [1, 2]}"#.to_owned()).unwrap()
+            )
+            .unwrap()
+            .len(),
+            2
+        );
+    }
 }

@@ -139,11 +139,22 @@ pub(super) fn check(
             Position::After(k) | Position::Before(k) => Position::Before(k),
             other => other,
         }),
-        _ => {
+        (page, after, _) => {
+            // Two of the three: the error names the one that cannot join the other.
+            let (param, other) = match (page, after) {
+                (Some(_), Some(_)) => ("page", "after"),
+                (Some(_), None) => ("page", "before"),
+                (None, _) => ("before", "after"),
+            };
             return Err(invalid(
-                &name("page"),
-                "page, after and before are alternatives; give one of them (after and before come from Link headers)"
-                    .into(),
+                &name(param),
+                format!(
+                    "cannot be given with `{}`; give one of `{}`, `{}` and `{}` (`after` and `before` come from the Link header's links)",
+                    name(other),
+                    name("page"),
+                    name("after"),
+                    name("before")
+                ),
             ));
         }
     };

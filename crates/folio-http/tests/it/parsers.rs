@@ -53,6 +53,37 @@ fn huge_page_numbers_are_rejected_in_every_style() {
     }
 }
 
+/// `page`, `after` and `before` exclude each other: the error names the parameter given with
+/// another, in a sentence (it read "`page` page, after and before are alternatives").
+#[test]
+fn simple_names_the_position_given_with_another() {
+    let config = HttpConfig::default();
+    let codec = CursorCodec::new(b"secret");
+    let token = "AAAA";
+    for (query, param, other) in [
+        (format!("page=2&after={token}"), "page", "after"),
+        (format!("page=2&before={token}"), "page", "before"),
+        (format!("after={token}&before={token}"), "before", "after"),
+    ] {
+        let error = simple::parse_get(&codec, &entries(), Some(&query), &config).unwrap_err();
+        assert_eq!(error.code(), "invalid-parameter", "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{param}` cannot be given with `{other}`; give one of `page`, `after` and `before` (`after` and `before` come from the Link header's links)"
+            )
+        );
+    }
+    let body = format!(r#"{{"pagination": {{"page": 2, "after": "{token}"}}}}"#);
+    let error = simple::parse_post(&codec, &entries(), body.as_bytes(), &config).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("`pagination.page` cannot be given with `pagination.after`; give one of `pagination.page`"),
+        "{error}"
+    );
+}
+
 /// Found while writing `query_get`'s check that an accepted order can write its
 /// `next_page_after_value`: `order_by` with two paths passed validation, and the first page
 /// with a next page then panicked writing a key that holds one value and an id.

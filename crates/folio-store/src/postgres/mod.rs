@@ -265,6 +265,10 @@ impl Writer for PostgresStore {
         write::import(self, schema, mode, docs, on_duplicate, progress).await
     }
 
+    fn check_new_name(&self, name: &str) -> Result<(), StoreError> {
+        write::check_name(name)
+    }
+
     async fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
         write::delete(self, collection, ids).await
     }

@@ -294,6 +294,10 @@ impl Writer for ReplicatedStore {
         self.primary.import(schema, mode, docs, on_duplicate, progress).await
     }
 
+    fn check_new_name(&self, name: &str) -> Result<(), StoreError> {
+        self.primary.check_new_name(name)
+    }
+
     async fn delete(&self, collection: &str, ids: &[Value]) -> Result<u64, StoreError> {
         self.primary.delete(collection, ids).await
     }

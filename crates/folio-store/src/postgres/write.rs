@@ -19,6 +19,24 @@ use crate::{Moment, StoreError};
 /// Rows per INSERT statement during imports (fewer when a row has many parameters).
 const BATCH_ROWS: usize = 500;
 
+/// The longest collection name a PostgreSQL store takes, in bytes. PostgreSQL keeps
+/// identifiers of at most 63 bytes and cuts longer ones (so two long names would name one
+/// table, and some statements refuse them), and a collection's tables are named `folio_c_`
+/// and `folio_h_` followed by its name.
+pub(super) const MAX_NAME_BYTES: usize = 63 - "folio_c_".len();
+
+/// Refuses a collection name too long for PostgreSQL's identifiers ([`MAX_NAME_BYTES`]).
+pub(super) fn check_name(name: &str) -> Result<(), StoreError> {
+    if name.len() <= MAX_NAME_BYTES {
+        return Ok(());
+    }
+    Err(StoreError::Schema(folio_engine::EngineError::InvalidSchema(format!(
+        "collection name `{name}` is {} characters long, but a PostgreSQL store takes names of at most \
+         {MAX_NAME_BYTES} (its tables are `folio_c_` and the name, and PostgreSQL names hold at most 63 bytes)",
+        name.len()
+    ))))
+}
+
 /// Imports documents in one transaction: all of them or, on the first error, none. With
 /// [`ImportMode::Create`], the collection is created in the same transaction (its indexes
 /// after the load).
@@ -32,6 +50,9 @@ pub(super) async fn import(
 ) -> Result<ImportStats, StoreError> {
     schema.validate()?;
     let name = &schema.name;
+    if mode == ImportMode::Create {
+        check_name(name)?;
+    }
     if mode == ImportMode::Append && catalog::schema_of(store, name).await?.is_none() {
         return Err(StoreError::UnknownCollection(name.clone()));
     }

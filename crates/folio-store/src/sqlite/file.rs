@@ -16,7 +16,7 @@ use folio_engine::{CollectionSchema, Column, FieldType, IdType, IndexedPath, Pla
 use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use super::json;
+use super::json::{self, Form};
 use super::page::{self, Docs, Held, State, Table};
 use super::pool::{self, Pool};
 use super::raw::{self, Row};
@@ -67,8 +67,8 @@ struct Member {
     prefix: Vec<u8>,
     /// The position of its value among the selected document columns.
     index: usize,
-    /// Whether its text is written as JSON ([`FileColumn::json`]).
-    json: bool,
+    /// How its values are written ([`FileColumn::form`]).
+    form: Form,
 }
 
 /// One column of a served table or view, as records hold it.
@@ -78,10 +78,11 @@ struct FileColumn {
     name: String,
     /// Its quoted SQL name.
     quoted: String,
-    /// Whether its text values are JSON arrays or objects, which records hold as JSON
-    /// (checked on a sample when the file is opened; a value that is not JSON after all is
-    /// served as the text it is).
-    json: bool,
+    /// How records hold its values, decided on a sample when the file is opened: text that
+    /// is JSON arrays or objects as JSON (a value that is not JSON after all is served as the
+    /// text it is), the 0 and 1 of a `BOOLEAN` column as `false` and `true` (any other value
+    /// as it is), the rest as stored.
+    form: Form,
 }
 
 impl SqliteFileStore {
@@ -201,10 +202,10 @@ fn describe(conn: &Connection, name: &str, view: bool) -> Result<Result<Collecti
         columns: columns
             .iter()
             .zip(&found.sampled)
-            .map(|((n, _, _, _), sampled)| FileColumn {
+            .map(|((n, declared, _, _), sampled)| FileColumn {
                 name: n.clone(),
                 quoted: sql::ident(n),
-                json: sampled.json().is_some(),
+                form: form(declared, sampled),
             })
             .collect(),
         indexed: indexed_sql,
@@ -313,6 +314,8 @@ enum JsonText {
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
     integers: bool,
+    /// Whether an integer was neither 0 nor 1.
+    other_integers: bool,
     reals: bool,
     texts: bool,
     blobs: bool,
@@ -326,7 +329,10 @@ impl Sample {
     fn add(&mut self, value: ValueRef<'_>) {
         match value {
             ValueRef::Null => {}
-            ValueRef::Integer(_) => self.integers = true,
+            ValueRef::Integer(i) => {
+                self.integers = true;
+                self.other_integers |= !matches!(i, 0 | 1);
+            }
             ValueRef::Real(_) => self.reals = true,
             ValueRef::Blob(_) => self.blobs = true,
             ValueRef::Text(t) => {
@@ -347,6 +353,11 @@ impl Sample {
     fn json(&self) -> Option<JsonText> {
         let only_json = self.texts && !self.plain_text && !self.integers && !self.reals && !self.blobs;
         self.json.filter(|_| only_json)
+    }
+
+    /// Whether every value is 0, 1 or NULL: what a column of booleans holds.
+    fn booleans(&self) -> bool {
+        !self.other_integers && !self.reals && !self.texts && !self.blobs
     }
 
     /// The type the values have, for a column declared without one (a view's expression):
@@ -406,12 +417,7 @@ fn paths(table: &str, found: &Found<'_>) -> Paths {
         if column == found.id_name {
             continue;
         }
-        // A column declared without a type (a view's expression) has the type its values have.
-        let declared_type = if declared.is_empty() {
-            sampled.observed()
-        } else {
-            affinity(declared)
-        };
+        let declared_type = column_type(declared, sampled);
         let ty = match (sampled.json(), declared_type) {
             _ if column.contains('.') => {
                 unusable.push((
@@ -431,6 +437,10 @@ fn paths(table: &str, found: &Found<'_>) -> Paths {
             (None, None) => {
                 let reason = if declared.is_empty() {
                     "it has no declared type, and its values are not all integers, numbers or texts".to_owned()
+                } else if affinity(declared) == Some(FieldType::Boolean) {
+                    format!(
+                        "it is declared `{declared}` but holds other values than 0 and 1, not all integers, numbers or texts"
+                    )
                 } else {
                     format!("its declared type `{declared}` has no ordering folio can use")
                 };
@@ -453,6 +463,29 @@ fn paths(table: &str, found: &Found<'_>) -> Paths {
     (indexed, indexed_sql, unusable)
 }
 
+/// The type of a column's path: the declared type's, but for a column declared without a type
+/// (a view's expression) and a `BOOLEAN` column that holds other values than 0 and 1 (SQLite
+/// keeps whatever it is given), which have the type their sampled values have.
+fn column_type(declared: &str, sampled: &Sample) -> Option<FieldType> {
+    match affinity(declared) {
+        _ if declared.is_empty() => sampled.observed(),
+        Some(FieldType::Boolean) if !sampled.booleans() => sampled.observed(),
+        ty => ty,
+    }
+}
+
+/// How records hold a column's values: as [`column_type`] types its path, so that records,
+/// filters, sorts, cursors and search-after keys agree (booleans are `true`/`false` in all).
+fn form(declared: &str, sampled: &Sample) -> Form {
+    if sampled.json().is_some() {
+        Form::Json
+    } else if column_type(declared, sampled) == Some(FieldType::Boolean) {
+        Form::Boolean
+    } else {
+        Form::Plain
+    }
+}
+
 /// The statement that indexes `column` of `table`.
 pub(crate) fn create_index(table: &str, column: &str) -> String {
     let name = sql::ident(&format!("{table}_{column}"));
@@ -472,7 +505,8 @@ fn has_rowid_alias_conflict(declared: &str) -> bool {
 fn affinity(declared: &str) -> Option<FieldType> {
     let t = declared.to_ascii_uppercase();
     if t.contains("BOOL") {
-        // SQLite keeps booleans as 0 and 1, which is how the engine keeps them too.
+        // SQLite keeps booleans as 0 and 1, which is how the engine keeps them too; records
+        // hold them as `false` and `true` ([`Form::Boolean`]).
         Some(FieldType::Boolean)
     } else if t.contains("INT") {
         Some(FieldType::Integer)
@@ -545,7 +579,7 @@ impl Docs for Collection {
                 Some(value) => value,
                 None => row.get(start + m.index)?,
             };
-            json::write_value(out, value, m.json).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            json::write_value(out, value, m.form).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
         out.push(b'}');
         Ok(())
@@ -556,18 +590,18 @@ impl Collection {
     /// The members of the documents projected to `fields`.
     fn members_of(&self, fields: Option<&[String]>) -> Vec<Member> {
         let mut members: Vec<(&str, Member)> = Vec::new();
-        for (index, (name, _, json)) in self.doc_columns(fields).enumerate() {
+        for (index, (name, _, form)) in self.doc_columns(fields).enumerate() {
             match members.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, m)) => {
                     m.index = index;
-                    m.json = json;
+                    m.form = form;
                 }
                 None => members.push((
                     name,
                     Member {
                         prefix: json::member_prefix(name),
                         index,
-                        json,
+                        form,
                     },
                 )),
             }
@@ -579,16 +613,15 @@ impl Collection {
         members.into_iter().map(|(_, m)| m).collect()
     }
 
-    /// The (name, quoted name, whether it holds JSON) of the columns a document holds,
-    /// projected to `fields`.
-    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (&'a str, &'a str, bool)> + 'a {
-        let rowid = self.rowid.then_some(("rowid", "rowid", false));
+    /// The (name, quoted name, form) of the columns a document holds, projected to `fields`.
+    fn doc_columns<'a>(&'a self, fields: Option<&'a [String]>) -> impl Iterator<Item = (&'a str, &'a str, Form)> + 'a {
+        let rowid = self.rowid.then_some(("rowid", "rowid", Form::Plain));
         rowid
             .into_iter()
             .chain(
                 self.columns
                     .iter()
-                    .map(|c| (c.name.as_str(), c.quoted.as_str(), c.json)),
+                    .map(|c| (c.name.as_str(), c.quoted.as_str(), c.form)),
             )
             .filter(move |(name, _, _)| fields.is_none_or(|f| f.iter().any(|p| p == name)))
     }
@@ -747,6 +780,45 @@ mod tests {
             let path = &c.schema.indexed[0];
             assert_eq!((path.path.as_str(), path.ties_reversed), ("c", reversed), "{table}");
         }
+    }
+
+    #[test]
+    fn boolean_columns_of_zeros_and_ones_are_booleans_and_others_take_their_values_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("b.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, flag BOOLEAN, level BOOL, word BOOLEAN, mixed BOOLEAN, n INTEGER);
+             INSERT INTO t VALUES (1, 1, 0, 'yes', 1, 1), (2, 0, 2, 'no', 'x', 0), (3, NULL, 1, NULL, 0.5, 1);",
+        )
+        .unwrap();
+        let c = describe(&conn, "t", false).unwrap().unwrap();
+        let typed: Vec<(&str, FieldType)> = c.schema.indexed.iter().map(|p| (p.path.as_str(), p.ty)).collect();
+        assert_eq!(
+            typed,
+            [
+                ("flag", FieldType::Boolean),
+                ("level", FieldType::Integer),
+                ("word", FieldType::String),
+                ("n", FieldType::Integer)
+            ]
+        );
+        assert!(
+            c.unindexed
+                .iter()
+                .any(|(column, why)| column == "mixed" && why.contains("BOOLEAN"))
+        );
+        let forms: Vec<(&str, Form)> = c.columns.iter().map(|c| (c.name.as_str(), c.form)).collect();
+        assert_eq!(
+            forms,
+            [
+                ("id", Form::Plain),
+                ("flag", Form::Boolean),
+                ("level", Form::Plain),
+                ("word", Form::Plain),
+                ("mixed", Form::Plain),
+                ("n", Form::Plain)
+            ]
+        );
     }
 
     #[test]

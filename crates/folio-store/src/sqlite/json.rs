@@ -20,19 +20,36 @@ pub(crate) fn member_prefix(name: &str) -> Vec<u8> {
     prefix
 }
 
+/// How the values of a column are written, decided from a sample of them when the file is
+/// opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// As they are stored.
+    Plain,
+    /// Text as the JSON it holds (a column of JSON arrays or objects).
+    Json,
+    /// 0 and 1 as `false` and `true` (a column declared `BOOLEAN` that holds only those).
+    Boolean,
+}
+
 /// Writes a column value as JSON: NULL as `null`, numbers as serde_json writes them
 /// (non-finite reals as `null`), text as a JSON string (bytes that are not UTF-8 replaced),
-/// blobs as a string of lowercase hex; the text of a column that holds JSON (`as_json`) as
-/// the JSON it is, and as a string if it is not JSON after all.
+/// blobs as a string of lowercase hex; the text of a column that holds JSON ([`Form::Json`])
+/// as the JSON it is, and as a string if it is not JSON after all; 0 and 1 of a boolean
+/// column ([`Form::Boolean`]) as `false` and `true`, and any other value of it as it is.
 #[inline]
-pub(crate) fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>, as_json: bool) -> io::Result<()> {
+pub(crate) fn write_value(out: &mut Vec<u8>, value: ValueRef<'_>, form: Form) -> io::Result<()> {
     match value {
         ValueRef::Null => out.extend_from_slice(b"null"),
+        // The same rule as `folio import` of a SQLite table (`input.rs`), so that a file
+        // served and the same table imported give the same records.
+        ValueRef::Integer(0) if form == Form::Boolean => out.extend_from_slice(b"false"),
+        ValueRef::Integer(1) if form == Form::Boolean => out.extend_from_slice(b"true"),
         // serde_json writes integers with itoa: digits and a leading `-`.
         ValueRef::Integer(i) => serde_json::to_writer(&mut *out, &i)?,
         // serde_json writes non-finite floats as `null`, as its `Number` would be.
         ValueRef::Real(f) => serde_json::to_writer(&mut *out, &f)?,
-        ValueRef::Text(t) if as_json => write_json_text(out, t)?,
+        ValueRef::Text(t) if form == Form::Json => write_json_text(out, t)?,
         ValueRef::Text(t) => write_string(out, t)?,
         ValueRef::Blob(b) => {
             const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -1,12 +1,16 @@
 use proptest::prelude::*;
 use rusqlite::types::ValueRef;
 
-use super::{canonical, member_prefix, write_value};
+use super::{Form, canonical, member_prefix, write_value};
 
-/// How values were written before they were written in place: through a `serde_json::Value`.
-fn reference(v: ValueRef<'_>, as_json: bool) -> String {
+const FORMS: [Form; 3] = [Form::Plain, Form::Json, Form::Boolean];
+
+/// How values were written before they were written in place: through a `serde_json::Value`
+/// (and, for booleans, as `folio import` reads a SQLite table's `BOOLEAN` column).
+fn reference(v: ValueRef<'_>, form: Form) -> String {
     let value = match v {
-        ValueRef::Text(t) if as_json => {
+        ValueRef::Integer(i @ (0 | 1)) if form == Form::Boolean => (i == 1).into(),
+        ValueRef::Text(t) if form == Form::Json => {
             serde_json::from_slice(t).unwrap_or_else(|_| String::from_utf8_lossy(t).into_owned().into())
         }
         ValueRef::Null => serde_json::Value::Null,
@@ -18,15 +22,15 @@ fn reference(v: ValueRef<'_>, as_json: bool) -> String {
     value.to_string()
 }
 
-fn written(v: ValueRef<'_>, as_json: bool) -> String {
+fn written(v: ValueRef<'_>, form: Form) -> String {
     let mut out = Vec::new();
-    write_value(&mut out, v, as_json).unwrap();
+    write_value(&mut out, v, form).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn same(v: ValueRef<'_>) {
-    for as_json in [false, true] {
-        assert_eq!(written(v, as_json), reference(v, as_json), "{v:?} as_json={as_json}");
+    for form in FORMS {
+        assert_eq!(written(v, form), reference(v, form), "{v:?} as {form:?}");
     }
 }
 
@@ -98,6 +102,16 @@ fn every_kind_of_value_is_written_as_serde_json_wrote_it() {
 }
 
 #[test]
+fn a_boolean_columns_zero_and_one_are_false_and_true_and_other_values_as_they_are() {
+    assert_eq!(written(ValueRef::Integer(1), Form::Boolean), "true");
+    assert_eq!(written(ValueRef::Integer(0), Form::Boolean), "false");
+    assert_eq!(written(ValueRef::Null, Form::Boolean), "null");
+    assert_eq!(written(ValueRef::Integer(2), Form::Boolean), "2");
+    assert_eq!(written(ValueRef::Text(b"yes"), Form::Boolean), r#""yes""#);
+    assert_eq!(written(ValueRef::Integer(1), Form::Plain), "1");
+}
+
+#[test]
 fn texts_nested_past_serde_jsons_limit_are_written_as_it_writes_them() {
     for depth in [99, 100, 101, 127, 128, 129, 200] {
         let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
@@ -162,8 +176,8 @@ proptest! {
                 spaced
             },
         ] {
-            prop_assert_eq!(written(ValueRef::Text(t.as_bytes()), true), reference(ValueRef::Text(t.as_bytes()), true));
-            prop_assert_eq!(written(ValueRef::Text(t.as_bytes()), false), reference(ValueRef::Text(t.as_bytes()), false));
+            prop_assert_eq!(written(ValueRef::Text(t.as_bytes()), Form::Json), reference(ValueRef::Text(t.as_bytes()), Form::Json));
+            prop_assert_eq!(written(ValueRef::Text(t.as_bytes()), Form::Plain), reference(ValueRef::Text(t.as_bytes()), Form::Plain));
         }
     }
 
@@ -173,11 +187,11 @@ proptest! {
         f in any::<f64>(),
         i in any::<i64>(),
     ) {
-        for as_json in [false, true] {
-            prop_assert_eq!(written(ValueRef::Text(&bytes), as_json), reference(ValueRef::Text(&bytes), as_json));
-            prop_assert_eq!(written(ValueRef::Blob(&bytes), as_json), reference(ValueRef::Blob(&bytes), as_json));
-            prop_assert_eq!(written(ValueRef::Real(f), as_json), reference(ValueRef::Real(f), as_json));
-            prop_assert_eq!(written(ValueRef::Integer(i), as_json), reference(ValueRef::Integer(i), as_json));
+        for form in FORMS {
+            prop_assert_eq!(written(ValueRef::Text(&bytes), form), reference(ValueRef::Text(&bytes), form));
+            prop_assert_eq!(written(ValueRef::Blob(&bytes), form), reference(ValueRef::Blob(&bytes), form));
+            prop_assert_eq!(written(ValueRef::Real(f), form), reference(ValueRef::Real(f), form));
+            prop_assert_eq!(written(ValueRef::Integer(i), form), reference(ValueRef::Integer(i), form));
         }
     }
 }
@@ -229,8 +243,8 @@ proptest! {
             prop_assert_eq!(serde_json::to_string(&parsed).unwrap(), text.clone());
         }
         prop_assert_eq!(
-            written(ValueRef::Text(text.as_bytes()), true),
-            reference(ValueRef::Text(text.as_bytes()), true)
+            written(ValueRef::Text(text.as_bytes()), Form::Json),
+            reference(ValueRef::Text(text.as_bytes()), Form::Json)
         );
     }
 }
