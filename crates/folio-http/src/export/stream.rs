@@ -1,22 +1,21 @@
-//! Streaming a download: batches read one after another, at one moment, each rendered and
-//! handed to the response while the next is read.
+//! Streaming a download: batches read at one moment, each rendered and handed to the
+//! response while the next are read.
 //!
-//! A task of its own reads the batches ([`AppState::batch`]: one keyset page each, uncounted)
-//! and sends each one rendered through a channel of one: so one batch is read while the one
-//! before is written to the socket, and memory holds a few batches whatever the size of the
-//! result. The first batch is small, to answer soon and to learn the records' size; the next
-//! hold about [`crate::HttpConfig::export_batch_bytes`] each.
+//! A task of its own reads the batches ([`Batches`]: one keyset page each, uncounted, read
+//! ahead) and sends each one rendered through a channel of one, so that memory holds a few
+//! batches whatever the size of the result. The first batch is small, to answer soon and to
+//! learn the records' size; the next hold about [`crate::HttpConfig::export_batch_bytes`] each.
 //!
 //! The whole download reads the moment of its first batch (the one a cursor walk's first
-//! page would read), so it is a picture of that moment even while imports run. On a store
-//! that keeps no versions (a SQLite file, or snapshots turned off) a write during the download
-//! ends it: every batch must be of the first batch's generation.
+//! page would read), so it is a picture of that moment even while imports run. Without a
+//! snapshot (a SQLite file keeps no versions; `--snapshot-retention 0` reads none) a write
+//! during the download ends it: every batch must be of the first batch's generation.
 //!
 //! When the client leaves, the response's body is dropped and with it the channel: the task
-//! stops at once, the batch it was reading dropped (which interrupts its query). A failure
-//! after the headers were sent cannot change the status any more: the body ends with an error,
-//! so that the connection is cut before the end of the chunked body and no client mistakes
-//! the part it received for the whole.
+//! stops at once, the batches it was reading dropped (which interrupts their queries). A
+//! failure after the headers were sent cannot change the status any more: the body ends with
+//! an error, so that the connection is cut before the end of the chunked body and no client
+//! mistakes the part it received for the whole.
 
 use axum::body::Bytes;
 use folio_engine::Position;
@@ -43,6 +42,11 @@ fn next_size(records: &Records, bytes: usize) -> u64 {
     ((bytes / per_record) as u64).clamp(FIRST_BATCH, MAX_BATCH)
 }
 
+/// A failure of the server's own, which the log explains.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(folio_store::StoreError::Internal(e.to_string()))
+}
+
 /// Renders a batch's records in the download's format (the CSV header before the first).
 fn render(req: &ExportRequest, records: &Records, first: bool) -> Result<Bytes, ApiError> {
     let mut out = Vec::with_capacity(records.doc_bytes() + records.len() * 2 + 1024);
@@ -58,8 +62,7 @@ fn render(req: &ExportRequest, records: &Records, first: bool) -> Result<Bytes, 
                 csv::header(&req.columns, &mut out);
             }
             for record in records.iter() {
-                csv::row(&req.columns, record.doc(), &mut out)
-                    .map_err(|e| ApiError::Internal(folio_store::StoreError::Internal(e.to_string())))?;
+                csv::row(&req.columns, record.doc(), &mut out).map_err(internal)?;
             }
         }
     }
@@ -173,7 +176,7 @@ const READING: usize = 2;
 /// at once, each on a connection of its own; otherwise (a filter may need each record to be
 /// read to be tested) a batch starts once the one before has been read, and is read while
 /// that one is sent. Every batch is checked to end where the next one
-/// starts, and to be of the first batch's generation on a store that keeps no versions.
+/// starts, and to be of the first batch's generation when the download reads no snapshot.
 struct Batches<'a> {
     state: &'a AppState,
     req: &'a ExportRequest,
@@ -242,10 +245,8 @@ impl<'a> Batches<'a> {
         let Some((mut read, ends)) = self.reading.pop_front() else {
             return Ok(None);
         };
-        let batch = (&mut read.0)
-            .await
-            .map_err(|e| ApiError::Internal(folio_store::StoreError::Internal(e.to_string())))??;
-        if batch.moment.is_none() && batch.generation != self.generation {
+        let batch = (&mut read.0).await.map_err(internal)??;
+        if self.req.reading.snapshot().is_none() && batch.generation != self.generation {
             return Err(Stop::Failed(
                 "the collection changed during the download, and this store keeps no versions to read the moment it started at"
                     .into(),

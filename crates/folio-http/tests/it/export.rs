@@ -444,29 +444,61 @@ async fn downloads_past_the_limit_are_told_to_retry() {
 }
 
 /// A download that cannot finish is cut before its last chunk, so that the client sees an
-/// incomplete transfer: here a user's SQLite file (which keeps no versions) written to while
-/// it streams.
+/// incomplete transfer: here downloads that read no snapshot (a user's SQLite file, which
+/// keeps no versions; the embedded store with snapshots turned off) written to while they
+/// stream.
 #[tokio::test]
 async fn a_download_that_cannot_finish_is_never_a_whole_looking_file() {
+    // 60 MB: far more than the server reads ahead of a client that stops reading.
+    let (rows, pad) = (30_000, "p".repeat(2000));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("user.db");
     let db = rusqlite::Connection::open(&file).unwrap();
     db.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT); BEGIN;")
         .unwrap();
-    // 60 MB: far more than the server reads ahead of a client that stops reading.
-    for id in 0..30_000 {
-        db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![id, "p".repeat(2000)])
+    for id in 0..rows {
+        db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![id, pad])
             .unwrap();
     }
     db.execute_batch("COMMIT;").unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
     let store = SqliteFileStore::open(&file).unwrap();
     let base = spawn(AppState::new(Arc::new(store), SECRET, HttpConfig::default()));
-    let mut response = reqwest::get(format!("{base}/export/t.ndjson")).await.unwrap();
+    check_cut(&format!("{base}/export/t.ndjson"), || {
+        db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![-1, "new"])
+            .unwrap();
+    })
+    .await;
+
+    let native = Arc::new(SqliteStore::open(&dir.path().join("native")).unwrap());
+    let schema = folio_engine::CollectionSchema {
+        name: "t".into(),
+        id_path: "id".into(),
+        id_type: folio_engine::IdType::Integer,
+        indexed: Vec::new(),
+    };
+    native.create_collection(&schema, None).unwrap();
+    native
+        .insert("t", (0..rows).map(|id| json!({"id": id, "pad": pad})), &|_| {})
+        .unwrap();
+    let config = HttpConfig {
+        snapshot_retention: std::time::Duration::ZERO,
+        ..HttpConfig::default()
+    };
+    let base = spawn(AppState::new(Arc::clone(&native) as Arc<dyn Store>, SECRET, config));
+    check_cut(&format!("{base}/export/t.ndjson"), || {
+        native.insert("t", [json!({"id": -1})], &|_| {}).unwrap();
+    })
+    .await;
+}
+
+/// Reads the first chunk of the download at `url`, has `write` change its collection, and
+/// reads on: the body must end with an error, not as if it were whole.
+async fn check_cut(url: &str, write: impl FnOnce()) {
+    let mut response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), 200);
     let mut received = response.chunk().await.unwrap().unwrap().len();
-    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    db.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![-1, "new"])
-        .unwrap();
+    write();
     let ended = loop {
         match response.chunk().await {
             Ok(Some(chunk)) => received += chunk.len(),
@@ -476,7 +508,7 @@ async fn a_download_that_cannot_finish_is_never_a_whole_looking_file() {
     };
     assert!(
         ended.is_err(),
-        "a download cut short ended as if whole, after {received} bytes"
+        "{url}: a download cut short ended as if whole, after {received} bytes"
     );
     assert!(received < 60_000_000, "{received} bytes");
 }
