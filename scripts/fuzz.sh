@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../fuzz"
 
 seconds="${1:-60}"
 shift || true
-all=(cursor_decode transparent_key filter_params filter_json jsonapi_query hal_query query_get query_body simple_get
+all=(cursor_decode transparent_key filter_params filter_json jsonapi_query export_query hal_query query_get query_body simple_get
   simple_body)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")

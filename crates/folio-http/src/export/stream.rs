@@ -248,7 +248,7 @@ impl<'a> Batches<'a> {
         let batch = (&mut read.0).await.map_err(internal)??;
         if self.req.reading.snapshot().is_none() && batch.generation != self.generation {
             return Err(Stop::Failed(
-                "the collection changed during the download, and this store keeps no versions to read the moment it started at"
+                "the collection changed during the download, which reads no snapshot (the store keeps no versions, or snapshots are off) to stay at the moment it started at"
                     .into(),
             ));
         }
