@@ -102,6 +102,16 @@ pub(crate) async fn get_json(url: &str) -> (u16, Json) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// The names of the collections a `GET /jsonapi` listing holds, in its order.
+pub(crate) fn collection_names(listing: &Json) -> Vec<&str> {
+    listing["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}
+
 /// Walks a collection of the `jsonapi` style with cursors and returns every record's
 /// attributes, in order.
 pub(crate) async fn walk(base: &str, collection: &str, query: &str) -> Vec<Json> {

@@ -42,12 +42,7 @@ async fn tables_and_views_are_served_read_only() {
 
     let server = serve(&dir.path().join("folio-data"), &["--sqlite", db.to_str().unwrap()]);
     let (_, listing) = get_json(&format!("{}/jsonapi", server.base)).await;
-    let names: Vec<&str> = listing["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let names = crate::process::collection_names(&listing);
     assert_eq!(
         names,
         ["big_gaps", "logs", "materials"],
@@ -263,14 +258,7 @@ async fn boolean_columns_are_served_filtered_sorted_and_keyed_as_true_and_false(
         )
         .unwrap();
     }
-    let ids = |sql: &str| -> Vec<i64> {
-        conn.prepare(sql)
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let ids = |sql: &str| ids_of(&conn, sql);
     let server = serve(&dir.path().join("folio-data"), &["--sqlite", db.to_str().unwrap()]);
     let base = &server.base;
     let numbers = |records: &[serde_json::Value]| -> Vec<i64> {
@@ -372,12 +360,7 @@ async fn mendeleevs_database_of_the_elements_is_served_as_it_ships() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let served: Vec<&str> = listing["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let served = crate::process::collection_names(&listing);
     assert_eq!(served, tables, "every table is a collection");
     for table in &tables {
         let count: usize = conn
@@ -388,14 +371,7 @@ async fn mendeleevs_database_of_the_elements_is_served_as_it_ships() {
     }
 
     // Filters on columns no index leads give what SQLite gives.
-    let ids = |sql: &str| -> Vec<i64> {
-        conn.prepare(sql)
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let ids = |sql: &str| ids_of(&conn, sql);
     let served_ids = |records: Vec<serde_json::Value>, id: &str| -> Vec<i64> {
         records.iter().map(|r| r[id].as_i64().unwrap()).collect()
     };
@@ -454,4 +430,14 @@ async fn browse_html(base: &str, collection: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// The integers of the first column of what `sql` selects.
+fn ids_of(conn: &rusqlite::Connection, sql: &str) -> Vec<i64> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
