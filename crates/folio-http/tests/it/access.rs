@@ -122,6 +122,8 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
             Some(r#"{"pagination": {"per_page": 3}}"#),
         ),
         ("simple", "/simple/{c}/{id}", None),
+        ("export", "/export/{c}.ndjson", None),
+        ("export", "/export/{c}.csv?sort=-upload_create_time", None),
     ]
 }
 
