@@ -3,11 +3,11 @@
 //! - `GET /export/{collection}.ndjson` streams every record of the result, each stored
 //!   document (or its `fields`, the id always among them) on a line of its own;
 //! - `GET /export/{collection}.csv` streams a header of dotted paths (the id's, then the
-//!   `fields` asked for or every indexed path) and a row per record ([`csv`]).
+//!   `fields` asked for or every indexed path) and a row per record (`csv.rs`).
 //!
 //! Both take `sort`, `filter`, `filter[...]` and `fields[{collection}]` as `/jsonapi` does, and
 //! the same access rules; the records come in the order, and at the moment, of the JSON:API
-//! cursor walk of the same request ([`stream`]).
+//! cursor walk of the same request (`stream.rs`).
 //!
 //! **Resuming.** Each answer names its cursor in `Folio-Cursor` (the download's query and
 //! moment, signed) and the path of the records' id in `Folio-Id-Path`. A broken download goes
