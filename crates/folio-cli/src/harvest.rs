@@ -387,10 +387,12 @@ impl Progress {
 /// declared.
 fn report(summary: &Summary, seconds: f64) {
     eprintln!(
-        "harvested {} records in {} pages ({} retries) in {seconds:.1} s ({:.0} records/s){}",
+        "harvested {} records in {} page{} ({} retr{}) in {seconds:.1} s ({:.0} records/s){}",
         summary.records,
         summary.pages,
+        if summary.pages == 1 { "" } else { "s" },
         summary.retries,
+        if summary.retries == 1 { "y" } else { "ies" },
         summary.records as f64 / seconds.max(1e-9),
         match (&summary.next, summary.complete) {
             (_, true) => format!(", complete: {}", summary.ended.as_deref().unwrap_or("no next page")),

@@ -94,7 +94,10 @@ pub(crate) async fn harvest(
     while let Some(request) = next.clone() {
         let before = download.state.records;
         match download.stream(&client, &request).await {
-            Ok(Streamed::End) => next = None,
+            Ok(Streamed::End) => {
+                next = None;
+                ended = Some("the download ended with its last chunk".to_owned());
+            }
             Ok(Streamed::Limit(max)) => {
                 ended = Some(format!("--max-records {max} was reached"));
                 next = download.state.next.clone();

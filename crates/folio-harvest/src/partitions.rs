@@ -122,7 +122,10 @@ pub async fn harvest_partitions(
     if !summary.complete {
         return Ok(summary);
     }
-    summary.ended = Some(format!("{} partitions walked to their ends", done.len()));
+    summary.ended = Some(match done.len() {
+        1 => "the one partition walked to its end".to_owned(),
+        n => format!("{n} partitions walked to their ends"),
+    });
     if let Parts::Joined(file) = output {
         join(&dir, done.len(), file)?;
         crate::walk::write_manifest(file, &summary)?;

@@ -179,6 +179,11 @@ fn memory_stays_flat_over_a_large_download_and_a_client_that_leaves_stops_the_re
         }
         assert!(received > 100_000_000, "{received} bytes");
         let grew = peak.saturating_sub(baseline);
+        eprintln!(
+            "the server's heap grew by {} MiB over a download of {} MiB",
+            grew >> 20,
+            received >> 20
+        );
         assert!(
             grew < 48 << 20,
             "the server's heap grew by {} MiB over a download of {} MiB",

@@ -62,10 +62,10 @@ pub const DEFAULT_PAGE_MAP_EVERY: u64 = 1000;
 /// The default [`HttpConfig::max_concurrent_exports`].
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 4;
 
-/// The default [`HttpConfig::export_batch_bytes`]: 4 MiB, large enough that a batch's own
+/// The default [`HttpConfig::export_batch_bytes`]: 2 MiB, large enough that a batch's own
 /// cost (a transaction, a seek) is small beside its records', small enough that the few held
-/// at once stay a few MiB.
-pub const DEFAULT_EXPORT_BATCH_BYTES: usize = 4 << 20;
+/// at once stay a few MiB (4 MiB read no faster, and held twice the memory: BENCHMARKS.md).
+pub const DEFAULT_EXPORT_BATCH_BYTES: usize = 2 << 20;
 
 /// The default [`HttpConfig::count_cap`].
 pub const DEFAULT_COUNT_CAP: u64 = 10_000;
