@@ -274,6 +274,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(writer) = writer {
             tokio::spawn(purge_versions(writer, args.snapshot_retention));
         }
+        // Listening for SIGINT and SIGTERM before the address is printed, too.
+        let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -286,7 +288,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         suggest_a_first_request(addr, &collections, &state);
         let app = folio_http::router(state);
         let header_read_timeout = std::time::Duration::from_secs_f64(args.header_read_timeout);
-        folio_http::serve(listener, app, header_read_timeout, shutdown_signal())
+        folio_http::serve(listener, app, header_read_timeout, shutdown)
             .await
             .context("the server failed")?;
         tracing::info!("stopped");
@@ -564,33 +566,37 @@ async fn build_demo(store: &dyn Writer, size: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled: the server calls it before it prints
+/// its address, so a signal sent as soon as the address is known stops it cleanly instead of
+/// killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut interrupt), Ok(mut terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {},
+                    _ = terminate.recv() => {},
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGINT and SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Resolves `HOST:PORT`, preferring an IPv4 address when the name has both (`localhost`).

@@ -56,6 +56,18 @@ fn a_short_secret_is_refused_with_a_clear_error() {
     );
 }
 
+/// A SIGTERM sent as soon as the address is printed stops the server cleanly: the handlers
+/// are installed before the address is printed.
+#[test]
+fn sigterm_right_after_the_address_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // The demo is built once; the other starts only open it.
+    stop(start(dir.path(), &[]));
+    for _ in 0..10 {
+        stop(start(dir.path(), &[]));
+    }
+}
+
 /// Sends SIGTERM and expects a clean exit.
 fn stop(mut running: Server) {
     let pid = running.child.id().to_string();
