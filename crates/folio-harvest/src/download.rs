@@ -117,10 +117,8 @@ pub(crate) async fn harvest(
                         last: reason,
                     });
                 }
-                let backoff =
-                    Duration::from_millis(250u64.saturating_mul(1 << failures.min(7))).min(Duration::from_secs(30));
                 tracing::debug!(url = %request.url, reason, "the download broke; resuming");
-                tokio::time::sleep(retry_after.unwrap_or(backoff)).await;
+                tokio::time::sleep(retry_after.unwrap_or_else(|| crate::fetch::backoff(failures))).await;
                 failures += 1;
                 retries += 1;
                 next = download.state.next.clone().or(Some(request));
@@ -232,15 +230,9 @@ impl Download<'_> {
             .map_err(|e| Broken::retry(format!("request failed: {e}")))?;
         let status = response.status();
         if status.as_u16() == 429 || status.is_server_error() {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(300)));
             return Err(Broken::Retry {
                 reason: format!("status {status}"),
-                retry_after,
+                retry_after: crate::fetch::retry_after(&response),
             });
         }
         if !status.is_success() {
@@ -357,11 +349,7 @@ impl Download<'_> {
 /// The id of the record on `line`, at the dotted `path`, as a request names it.
 fn id_of(line: &[u8], path: &str) -> Option<String> {
     let doc: Json = serde_json::from_slice(line).ok()?;
-    let mut at = &doc;
-    for part in path.split('.') {
-        at = at.get(part)?;
-    }
-    match at {
+    match folio_engine::value::lookup(&doc, path)? {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),
         _ => None,

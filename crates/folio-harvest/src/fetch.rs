@@ -83,11 +83,9 @@ impl Fetcher {
                     last: failure.reason,
                 });
             }
-            let backoff =
-                Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(30));
             let delay = match failure.retry_after {
                 Some(after) => after,
-                None => backoff.mul_f64(0.5 + self.random()),
+                None => backoff(attempt).mul_f64(0.5 + self.random()),
             };
             tracing::debug!(url = %request.url, reason = %failure.reason, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::time::sleep(delay).await;
@@ -198,8 +196,13 @@ impl Retry {
     }
 }
 
+/// The wait before retry number `attempt + 1`: 250 ms, doubling, at most 30 s.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(30))
+}
+
 /// The wait a `Retry-After` header asks for, in seconds (at most five minutes).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
