@@ -6,7 +6,6 @@
 //! becomes a store read are written here once.
 
 use folio_engine::limits::parse_count;
-use folio_engine::page::plan;
 use folio_engine::{EngineError, Limits, Plan, Position};
 use folio_store::{Count, PageResult, Query};
 
@@ -72,12 +71,7 @@ impl Paging {
 
     /// The plan of the page: bounded to its partition's end, in a partition's walk.
     pub(crate) fn plan(&self) -> Plan {
-        let sort = &self.query().sort;
-        let planned = plan(sort, self.position(), self.size());
-        match self.reading.until() {
-            None => planned,
-            Some(until) => planned.until(sort, until.clone()),
-        }
+        self.reading.plan(self.position(), self.size())
     }
 
     /// Reads the page, with the total `count` asks for (none in a partition's walk, whose

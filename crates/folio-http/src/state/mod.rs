@@ -261,8 +261,10 @@ impl AppState {
     /// A batch of a download: the `size` records of `reading`'s result from `position` (up to
     /// the end of its partition, when it walks one), uncounted, at the walk's moment.
     pub(crate) async fn batch(&self, reading: &Reading, position: Position, size: u64) -> Result<PageResult, ApiError> {
-        let planned = Self::bounded(reading, plan(&reading.query().sort, position, size));
-        Ok(self.store.page(reading.query(), &planned, Count::Skip).await?)
+        Ok(self
+            .store
+            .page(reading.query(), &reading.plan(position, size), Count::Skip)
+            .await?)
     }
 
     /// Where the batch of [`AppState::batch`] ends, without reading it: the key of its last
@@ -275,21 +277,10 @@ impl AppState {
         size: u64,
     ) -> Result<Option<folio_engine::page::Key>, ApiError> {
         let keys = reading.keys_only();
-        let mut planned = plan(&keys.query().sort, position, 1);
+        let mut planned = keys.plan(position, 1);
         planned.offset = size.saturating_sub(1);
-        let page = self
-            .store
-            .page(keys.query(), &Self::bounded(&keys, planned), Count::Skip)
-            .await?;
+        let page = self.store.page(keys.query(), &planned, Count::Skip).await?;
         Ok(page.next.filter(|_| page.has_more))
-    }
-
-    /// `planned`, ending where `reading`'s partition ends when it walks one.
-    fn bounded(reading: &Reading, planned: Plan) -> Plan {
-        match reading.until() {
-            None => planned,
-            Some(until) => planned.until(&reading.query().sort, until.clone()),
-        }
     }
 
     /// The key of record `id` (given in `param`) in `reading`'s result, at its moment: where a

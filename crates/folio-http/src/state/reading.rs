@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use folio_engine::page::Key;
 use folio_engine::projection::Projection;
-use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Position, Snapshot, Sort};
+use folio_engine::{CollectionSchema, CursorCodec, EngineError, Filter, Fingerprint, Plan, Position, Snapshot, Sort};
 use folio_store::{Moment, PageResult, Query};
 
 use crate::error::ApiError;
@@ -107,6 +107,17 @@ impl Reading {
             let q = &self.query;
             Fingerprint::for_reader(&q.schema, &q.filter, &q.sort, self.reader.as_deref())
         })
+    }
+
+    /// The plan of the page of `size` records from `position`, ending where this walk's
+    /// partition ends when it walks one.
+    pub(crate) fn plan(&self, position: Position, size: u64) -> Plan {
+        let sort = &self.query.sort;
+        let planned = folio_engine::page::plan(sort, position, size);
+        match &self.until {
+            None => planned,
+            Some(until) => planned.until(sort, until.clone()),
+        }
     }
 
     /// The key of the last record this walk may reach, when it walks a partition.
