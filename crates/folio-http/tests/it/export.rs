@@ -10,7 +10,7 @@ use folio_store::{ImportMode, OnDuplicate, PostgresStore, SqliteFileStore, Sqlit
 use proptest::prelude::any;
 use serde_json::{Value as Json, json};
 
-use crate::server::{SECRET, spawn, spawn_built};
+use crate::server::{SECRET, postgres_demo, spawn};
 
 /// Records in each store.
 const SIZE: u64 = 2500;
@@ -245,15 +245,7 @@ fn downloads_hold_the_cursor_walk_of_the_same_request_on_every_store() {
         .unwrap();
     let pg = folio_testkit::PgSchema::create(&rt);
     if let Some(pg) = &pg {
-        let url = pg.url.clone();
-        bases.push((
-            spawn_built(move || async move {
-                let store = PostgresStore::connect(&url).await.unwrap();
-                demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
-                AppState::new(Arc::new(store), SECRET, config())
-            }),
-            &NESTED,
-        ));
+        bases.push((postgres_demo(&pg.url, SIZE, config()), &NESTED));
     }
     let providers: Vec<String> = demo::entries(5)
         .map(|e| e["provider"].as_str().unwrap().to_owned())
@@ -299,12 +291,7 @@ fn a_resumed_download_reads_the_moment_it_started_at_on_both_stores() {
     let base = spawn(AppState::new(Arc::clone(&native) as Arc<dyn Store>, SECRET, config()));
     rt.block_on(check_resumed(&base, &*native));
     if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
-        let url = pg.url.clone();
-        let base = spawn_built(move || async move {
-            let store = PostgresStore::connect(&url).await.unwrap();
-            demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
-            AppState::new(Arc::new(store), SECRET, config())
-        });
+        let base = postgres_demo(&pg.url, SIZE, config());
         let writer = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
         rt.block_on(check_resumed(&base, &writer));
     }

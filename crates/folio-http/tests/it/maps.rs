@@ -317,12 +317,7 @@ fn partitions_read_the_moment_they_were_cut_at_on_both_stores() {
     let (base, store, _dir) = server();
     rt.block_on(check_partitions_moment(&base, &*store));
     if let Some(pg) = folio_testkit::PgSchema::create(&rt) {
-        let url = pg.url.clone();
-        let base = crate::server::spawn_built(move || async move {
-            let store = PostgresStore::connect(&url).await.unwrap();
-            demo::ensure(&store, SIZE, &|_| {}).await.unwrap();
-            AppState::new(Arc::new(store), SECRET, config())
-        });
+        let base = crate::server::postgres_demo(&pg.url, SIZE, config());
         let writer = rt.block_on(PostgresStore::connect(&pg.url)).unwrap();
         rt.block_on(check_partitions_moment(&base, &writer));
     }

@@ -72,6 +72,17 @@ where
     Some(Server::new(base, pg))
 }
 
+/// Serves the PostgreSQL database at `url` with the demo's first `size` entries in it (built
+/// if missing), with `config`; returns the base URL.
+pub(crate) fn postgres_demo(url: &str, size: u64, config: HttpConfig) -> String {
+    let url = url.to_owned();
+    spawn_built(move || async move {
+        let store = folio_store::PostgresStore::connect(&url).await.unwrap();
+        demo::ensure(&store, size, &|_| {}).await.unwrap();
+        AppState::new(Arc::new(store), SECRET, config)
+    })
+}
+
 /// Serves `state` on 127.0.0.1:0 until the test binary ends, on a runtime of its own (a
 /// test's runtime ends with the test, and the server must outlive it); returns the base URL.
 pub(crate) fn spawn(state: AppState) -> String {
